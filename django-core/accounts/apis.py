@@ -1,0 +1,111 @@
+from dataclasses import asdict
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import services
+from accounts.serializers import (
+    LoginSerializer,
+    PasswordChangeSerializer,
+    RefreshSerializer,
+    RegisteredSerializer,
+    RegisterSerializer,
+    TokenPairSerializer,
+    UserSerializer,
+    UserUpdateSerializer,
+)
+
+
+class RegisterApi(APIView):
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=RegisterSerializer, responses={201: RegisteredSerializer})
+    def post(self, request: Request) -> Response:
+        if not settings.REGISTRATION_OPEN:
+            raise exceptions.PermissionDenied(_("Registration is closed; ask an admin for an invite."), "registration_closed")
+        serializer = RegisterSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        user = services.user_create(
+            email=data["email"],
+            password=data["password"],
+            name=data["name"],
+            language=data.get("language", ""),
+            timezone_name=data.get("timezone", "UTC"),
+        )
+        return Response(RegisteredSerializer(user).data, status=status.HTTP_201_CREATED)
+
+
+class LoginApi(APIView):
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=LoginSerializer, responses={200: TokenPairSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = LoginSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        pair = services.auth_login(**serializer.validated_data)
+        return Response(asdict(pair))
+
+
+class RefreshApi(APIView):
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=RefreshSerializer, responses={200: TokenPairSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = RefreshSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return Response(asdict(services.auth_refresh(refresh=serializer.validated_data["refresh"])))
+
+
+class LogoutApi(APIView):
+    """Ends a session: the refresh token is blacklisted. Works with an expired access token, so
+    it needs only the refresh token."""
+
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=RefreshSerializer, responses={204: None})
+    def post(self, request: Request) -> Response:
+        serializer = RefreshSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.auth_logout(refresh=serializer.validated_data["refresh"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeApi(APIView):
+    @extend_schema(responses={200: UserSerializer})
+    def get(self, request: Request) -> Response:
+        return Response(UserSerializer(request.user).data)
+
+    @extend_schema(request=UserUpdateSerializer, responses={200: UserSerializer})
+    def patch(self, request: Request) -> Response:
+        serializer = UserUpdateSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        user = services.user_update(
+            user=request.user,  # type: ignore[arg-type]
+            name=data.get("name"),
+            language=data.get("language"),
+            timezone_name=data.get("timezone"),
+        )
+        return Response(UserSerializer(user).data)
+
+
+class PasswordChangeApi(APIView):
+    """Changes the password; every other session of the user ends, this one gets a fresh pair."""
+
+    @extend_schema(request=PasswordChangeSerializer, responses={200: TokenPairSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = PasswordChangeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        pair = services.user_change_password(user=request.user, **serializer.validated_data)  # type: ignore[arg-type]
+        return Response(asdict(pair))

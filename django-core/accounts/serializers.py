@@ -1,0 +1,60 @@
+from django.conf import settings
+from rest_framework import serializers
+
+from accounts.models import User, validate_timezone
+
+
+class UserSerializer(serializers.ModelSerializer[User]):
+    telegram_linked = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = User
+        fields = ["id", "email", "name", "language", "timezone", "telegram_linked"]
+        read_only_fields = ["id", "email", "telegram_linked"]
+
+
+class UserPublicSerializer(serializers.ModelSerializer[User]):
+    """What project members see of each other."""
+
+    class Meta:
+        model = User
+        fields = ["id", "name", "email"]
+
+
+class RegisterSerializer(serializers.Serializer[User]):
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
+    name = serializers.CharField(max_length=150)
+    language = serializers.ChoiceField(choices=settings.LANGUAGES, required=False)
+    timezone = serializers.CharField(max_length=64, required=False, validators=[validate_timezone])
+
+
+class RegisteredSerializer(serializers.ModelSerializer[User]):
+    class Meta:
+        model = User
+        fields = ["id", "email", "name", "language"]
+
+
+class UserUpdateSerializer(serializers.Serializer[User]):
+    name = serializers.CharField(max_length=150, required=False)
+    language = serializers.ChoiceField(choices=settings.LANGUAGES, required=False)
+    timezone = serializers.CharField(max_length=64, required=False, validators=[validate_timezone])
+
+
+class LoginSerializer(serializers.Serializer[None]):
+    email = serializers.CharField(max_length=254)
+    password = serializers.CharField(max_length=128, trim_whitespace=False)
+
+
+class RefreshSerializer(serializers.Serializer[None]):
+    refresh = serializers.CharField(max_length=2048)
+
+
+class TokenPairSerializer(serializers.Serializer[None]):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+
+
+class PasswordChangeSerializer(serializers.Serializer[None]):
+    current_password = serializers.CharField(max_length=128, trim_whitespace=False)
+    new_password = serializers.CharField(max_length=128, trim_whitespace=False)

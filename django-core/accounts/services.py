@@ -1,0 +1,201 @@
+"""Writes for accounts and authentication. Every function is keyword-only and atomic."""
+
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from rest_framework import exceptions
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.utils import datetime_from_epoch, get_md5_hash_password
+
+from accounts.models import User, normalize_email
+
+logger = logging.getLogger(__name__)
+
+# Hashing a throwaway password for unknown emails keeps login time the same either way.
+_TIMING_DUMMY_PASSWORD = "taskflow-timing-equaliser"
+
+
+class AccountLocked(exceptions.Throttled):
+    default_detail = "Too many failed logins; the account is locked for a while."
+    default_code = "account_locked"
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access: str
+    refresh: str
+
+
+def user_create(
+    *, email: str, password: str, name: str, language: str = "", timezone_name: str = "UTC"
+) -> User:
+    """Registers a user. Raises ValidationError-like DRF errors on a taken email or weak password."""
+    email = normalize_email(email)
+    user = User(
+        email=email,
+        name=name.strip(),
+        language=language or settings.LANGUAGE_CODE,
+        timezone=timezone_name,
+    )
+    try:
+        validate_password(password, user)
+    except DjangoValidationError as exc:
+        raise exceptions.ValidationError({"password": exc.messages}) from exc
+    user.set_password(password)
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError as exc:
+        raise exceptions.ValidationError({"email": [_("A user with this email already exists.")]}) from exc
+    logger.info("user registered id=%s", user.id)
+    return user
+
+
+def user_update(*, user: User, name: str | None = None, language: str | None = None,
+                timezone_name: str | None = None) -> User:
+    fields = []
+    if name is not None:
+        user.name = name.strip()
+        fields.append("name")
+    if language is not None:
+        user.language = language
+        fields.append("language")
+    if timezone_name is not None:
+        user.timezone = timezone_name
+        fields.append("timezone")
+    if fields:
+        with transaction.atomic():
+            user.save(update_fields=fields)
+    return user
+
+
+def token_pair_for(user: User) -> TokenPair:
+    refresh = RefreshToken.for_user(user)
+    return TokenPair(access=str(refresh.access_token), refresh=str(refresh))
+
+
+def auth_login(*, email: str, password: str) -> TokenPair:
+    """Checks credentials with lockout: after LOGIN_MAX_FAILURES failures in a row the account is
+    locked for LOGIN_LOCKOUT. The failure counter is committed before the error is raised."""
+    now = timezone.now()
+    locked_for: float | None = None
+    authenticated: User | None = None
+    with transaction.atomic():
+        user = User.objects.select_for_update().filter(email=normalize_email(email)).first()
+        if user is None:
+            make_password(_TIMING_DUMMY_PASSWORD)
+        elif user.is_locked(now):
+            locked_for = (user.locked_until - now).total_seconds()  # type: ignore[operator]
+        elif user.check_password(password) and user.is_active:
+            if user.failed_login_count or user.locked_until:
+                user.failed_login_count = 0
+                user.locked_until = None
+                user.save(update_fields=["failed_login_count", "locked_until"])
+            authenticated = user
+        else:
+            user.failed_login_count += 1
+            if user.failed_login_count >= settings.LOGIN_MAX_FAILURES:
+                user.locked_until = now + settings.LOGIN_LOCKOUT
+                user.failed_login_count = 0
+                logger.warning("account locked after repeated failed logins user=%s", user.id)
+            user.save(update_fields=["failed_login_count", "locked_until"])
+    if locked_for is not None:
+        raise AccountLocked(wait=locked_for)
+    if authenticated is None:
+        raise exceptions.AuthenticationFailed(_("Email or password is wrong."), "invalid_credentials")
+    User.objects.filter(pk=authenticated.pk).update(last_login=now)
+    return token_pair_for(authenticated)
+
+
+def _refresh_token_from(raw: str) -> RefreshToken:
+    try:
+        # Checks signature, expiry, type; a blacklisted token raises here too.
+        return RefreshToken(raw)  # type: ignore[arg-type]
+    except TokenError as exc:
+        raise exceptions.AuthenticationFailed(_("The refresh token is invalid or expired."), "token_not_valid") from exc
+
+
+def auth_refresh(*, refresh: str) -> TokenPair:
+    """Rotates a refresh token: the presented one is blacklisted and a new pair is issued.
+
+    The outstanding-token row is locked so two concurrent refreshes with one token cannot both
+    succeed. A token that was already used signals theft: every token of that user is revoked."""
+    token = _refresh_token_from(refresh)
+    user_id = token.payload.get("user_id")
+    with transaction.atomic():
+        outstanding, _created = OutstandingToken.objects.select_for_update().get_or_create(
+            jti=token["jti"],
+            defaults={"user_id": user_id, "token": refresh, "expires_at": datetime_from_epoch(token["exp"])},
+        )
+        if BlacklistedToken.objects.filter(token=outstanding).exists():
+            reused = True
+        else:
+            reused = False
+            BlacklistedToken.objects.create(token=outstanding)
+        user = User.objects.filter(pk=user_id).first()
+    if reused:
+        if user is not None:
+            logger.warning("refresh token reused; revoking every token of user=%s", user.id)
+            user_tokens_revoke(user=user)
+        raise exceptions.AuthenticationFailed(_("The refresh token was already used."), "token_not_valid")
+    if user is None or not user.is_active or token.get("hash_password") != get_md5_hash_password(user.password):
+        raise exceptions.AuthenticationFailed(_("The refresh token is no longer valid."), "token_not_valid")
+    return token_pair_for(user)
+
+
+def auth_logout(*, refresh: str) -> User | None:
+    """Blacklists the presented refresh token (idempotent for one already blacklisted)."""
+    token = _refresh_token_from(refresh)
+    with transaction.atomic():
+        token.blacklist()
+    return User.objects.filter(pk=token.payload.get("user_id")).first()
+
+
+def user_tokens_revoke(*, user: User) -> int:
+    """Blacklists every outstanding refresh token of the user; access tokens die with their short
+    lifetime or, after a password change, at once (they carry a digest of the password hash)."""
+    with transaction.atomic():
+        pending = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True)
+        created = BlacklistedToken.objects.bulk_create(
+            [BlacklistedToken(token=token) for token in pending], ignore_conflicts=True
+        )
+    return len(created)
+
+
+def user_change_password(*, user: User, current_password: str, new_password: str) -> TokenPair:
+    """Sets a new password, revokes all of the user's tokens and returns a fresh pair for the
+    caller's own session."""
+    if not user.check_password(current_password):
+        raise exceptions.ValidationError({"current_password": [_("The current password is wrong.")]})
+    try:
+        validate_password(new_password, user)
+    except DjangoValidationError as exc:
+        raise exceptions.ValidationError({"new_password": exc.messages}) from exc
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        user_tokens_revoke(user=user)
+    return token_pair_for(user)
+
+
+def user_deactivate(*, user: User) -> User:
+    with transaction.atomic():
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+        user_tokens_revoke(user=user)
+    return user
+
+
+def users_unlock(*, users: QuerySet[User]) -> int:
+    with transaction.atomic():
+        return users.update(locked_until=None, failed_login_count=0)

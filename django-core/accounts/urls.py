@@ -1,0 +1,11 @@
+from accounts import apis
+from common.urls import optional_slash
+
+urlpatterns = [
+    *optional_slash("auth/register", apis.RegisterApi.as_view(), name="auth-register"),
+    *optional_slash("auth/login", apis.LoginApi.as_view(), name="auth-login"),
+    *optional_slash("auth/refresh", apis.RefreshApi.as_view(), name="auth-refresh"),
+    *optional_slash("auth/logout", apis.LogoutApi.as_view(), name="auth-logout"),
+    *optional_slash("users/me", apis.MeApi.as_view(), name="users-me"),
+    *optional_slash("users/me/password", apis.PasswordChangeApi.as_view(), name="users-me-password"),
+]

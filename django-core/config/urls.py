@@ -1,0 +1,24 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from common.apis import HealthApi
+from common.errors import page_not_found
+from common.urls import optional_slash
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    *optional_slash("api/health", HealthApi.as_view(), name="health"),
+    *optional_slash("api/schema", SpectacularAPIView.as_view(), name="schema"),
+    *optional_slash("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/", include("accounts.urls")),
+    path("api/", include("projects.urls")),
+    path("api/", include("tasks.urls")),
+    # Unknown API paths answer JSON even with DEBUG on (never the HTML technical page).
+    re_path(r"^api/", page_not_found),
+]
+
+handler400 = "common.errors.bad_request"
+handler403 = "common.errors.permission_denied"
+handler404 = "common.errors.page_not_found"
+handler500 = "common.errors.server_error"

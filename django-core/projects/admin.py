@@ -1,0 +1,41 @@
+from django.contrib import admin
+from modeltranslation.admin import TranslationAdmin
+
+from projects.models import Invite, Membership, Project
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+    fields = ["user", "role", "joined_at"]
+
+
+@admin.register(Project)
+class ProjectAdmin(TranslationAdmin):
+    list_display = ["name", "created_by", "created_at", "updated_at"]
+    search_fields = ["name_en", "name_ru", "description_en", "description_ru"]
+    list_filter = ["created_at"]
+    date_hierarchy = "created_at"
+    readonly_fields = ["created_at", "updated_at"]
+    autocomplete_fields = ["created_by"]
+    inlines = [MembershipInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["project", "user", "role", "joined_at"]
+    list_filter = ["role"]
+    search_fields = ["user__email", "user__name", "project__name_en", "project__name_ru"]
+    autocomplete_fields = ["project", "user"]
+    list_select_related = ["project", "user"]
+
+
+@admin.register(Invite)
+class InviteAdmin(admin.ModelAdmin):
+    list_display = ["email", "project", "role", "status", "invited_by", "created_at", "expires_at"]
+    list_filter = ["status", "role"]
+    search_fields = ["email", "project__name_en", "project__name_ru"]
+    readonly_fields = ["token_hash", "created_at", "responded_at", "accepted_by"]
+    autocomplete_fields = ["project", "invited_by"]
+    list_select_related = ["project", "invited_by"]

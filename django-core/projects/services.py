@@ -1,0 +1,212 @@
+"""Writes for projects, memberships and invites. Keyword-only, atomic, permission-checked: the
+API, the admin, Celery and the bot's internal API all come through here."""
+
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from rest_framework import exceptions
+
+from accounts.models import User, normalize_email
+from common.errors import BadRequest, Conflict
+from projects.models import ROLE_RANK, Invite, InviteStatus, Membership, Project, Role, role_at_least
+from projects.selectors import membership_role
+
+logger = logging.getLogger(__name__)
+
+TRANSLATED_PROJECT_FIELDS = ("name", "description")
+
+
+def project_require_role(*, project: Project, user: User, minimum: Role) -> str:
+    """The user's role in the project. NotFound for outsiders (no existence leak),
+    PermissionDenied for members below `minimum`."""
+    role = membership_role(project=project, user=user)
+    if role is None:
+        raise exceptions.NotFound()
+    if not role_at_least(role, minimum):
+        raise exceptions.PermissionDenied(
+            _("This needs the %(role)s role or higher in the project.") % {"role": minimum.label},
+            "insufficient_role",
+        )
+    return role
+
+
+def project_create(*, actor: User, name: str, description: str = "", translations: dict[str, str] | None = None) -> Project:
+    """Creates a project; the creator becomes its owner."""
+    with transaction.atomic():
+        project = Project(name=name, description=description, created_by=actor)
+        for field, value in (translations or {}).items():
+            setattr(project, field, value)
+        project.save()
+        Membership.objects.create(project=project, user=actor, role=Role.OWNER)
+    project.my_role = Role.OWNER  # type: ignore[attr-defined]
+    logger.info("project created id=%s by user=%s", project.pk, actor.pk)
+    return project
+
+
+def project_update(*, project: Project, actor: User, fields: dict[str, str]) -> Project:
+    """Updates name/description (in the active language) and their per-language columns; admin+."""
+    project_require_role(project=project, user=actor, minimum=Role.ADMIN)
+    with transaction.atomic():
+        for field, value in fields.items():
+            setattr(project, field, value)
+        project.save()
+    return project
+
+
+def project_delete(*, project: Project, actor: User) -> None:
+    project_require_role(project=project, user=actor, minimum=Role.OWNER)
+    with transaction.atomic():
+        project.delete()
+    logger.info("project deleted id=%s by user=%s", project.pk, actor.pk)
+
+
+def membership_change_role(*, project: Project, actor: User, member: Membership, role: Role) -> Membership:
+    """Changes a member's role; admin+.
+
+    An admin manages members and viewers (and may make them admins); only the owner changes
+    admins, and giving `owner` transfers ownership (the previous owner becomes an admin).
+    Nobody changes their own role."""
+    actor_role = project_require_role(project=project, user=actor, minimum=Role.ADMIN)
+    if member.user_id == actor.pk:
+        raise exceptions.PermissionDenied(_("You cannot change your own role."), "own_role")
+    _require_outranks(actor_role, member.role)
+    if role == Role.OWNER and actor_role != Role.OWNER:
+        raise exceptions.PermissionDenied(_("Only the owner can transfer ownership."), "insufficient_role")
+    if ROLE_RANK[role] > ROLE_RANK[Role(actor_role)]:
+        raise exceptions.PermissionDenied(_("You cannot grant a role above your own."), "insufficient_role")
+    with transaction.atomic():
+        if role == Role.OWNER:
+            # Demote first: the database allows one owner per project at any moment.
+            Membership.objects.filter(project=project, user=actor).update(role=Role.ADMIN)
+        member.role = role
+        member.save(update_fields=["role"])
+    return member
+
+
+def _require_outranks(actor_role: str, target_role: str) -> None:
+    if actor_role == Role.OWNER:
+        return
+    if ROLE_RANK[Role(target_role)] >= ROLE_RANK[Role(actor_role)]:
+        raise exceptions.PermissionDenied(
+            _("You can only manage members below your own role."), "insufficient_role"
+        )
+
+
+def membership_remove(*, project: Project, actor: User, member: Membership) -> None:
+    """Removes a member (admin+, below the actor's role) or lets a member leave. The owner cannot
+    leave without transferring ownership first. The removed user's tasks in the project are
+    unassigned and their watches dropped."""
+    from tasks.services import tasks_release_member
+
+    if member.user_id == actor.pk:
+        project_require_role(project=project, user=actor, minimum=Role.VIEWER)
+        if member.role == Role.OWNER:
+            raise Conflict(_("The owner cannot leave; transfer ownership first."), "owner_cannot_leave")
+    else:
+        actor_role = project_require_role(project=project, user=actor, minimum=Role.ADMIN)
+        if member.role == Role.OWNER:
+            raise exceptions.PermissionDenied(_("The owner cannot be removed."), "insufficient_role")
+        _require_outranks(actor_role, member.role)
+    with transaction.atomic():
+        tasks_release_member(project=project, user=member.user, actor=actor)
+        member.delete()
+
+
+@dataclass(frozen=True)
+class CreatedInvite:
+    invite: Invite
+    # The plain single-use token: only ever sent to the invitee by email, never stored.
+    token: str
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def invite_create(*, project: Project, actor: User, email: str, role: Role) -> CreatedInvite:
+    """Invites an email address with a role; admin+, never `owner`, never above the actor's role.
+    Inviting an address with a pending invite replaces it (new token, new expiry)."""
+    actor_role = project_require_role(project=project, user=actor, minimum=Role.ADMIN)
+    if role == Role.OWNER or ROLE_RANK[role] > ROLE_RANK[Role(actor_role)]:
+        raise exceptions.ValidationError({"role": [_("You cannot invite with this role.")]})
+    email = normalize_email(email)
+    if Membership.objects.filter(project=project, user__email=email).exists():
+        raise Conflict(_("This person is already a member of the project."), "already_member")
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        Invite.objects.select_for_update().filter(project=project, email=email, status=InviteStatus.PENDING).update(
+            status=InviteStatus.REVOKED, responded_at=timezone.now()
+        )
+        invite = Invite.objects.create(
+            project=project,
+            email=email,
+            role=role,
+            invited_by=actor,
+            token_hash=_token_hash(token),
+            expires_at=timezone.now() + settings.INVITE_TTL,
+        )
+    logger.info("invite created id=%s project=%s by user=%s", invite.pk, project.pk, actor.pk)
+    return CreatedInvite(invite=invite, token=token)
+
+
+def invite_revoke(*, invite: Invite, actor: User) -> Invite:
+    project_require_role(project=invite.project, user=actor, minimum=Role.ADMIN)
+    with transaction.atomic():
+        invite = Invite.objects.select_for_update().get(pk=invite.pk)
+        _require_pending(invite)
+        invite.status = InviteStatus.REVOKED
+        invite.responded_at = timezone.now()
+        invite.save(update_fields=["status", "responded_at"])
+    return invite
+
+
+def _require_pending(invite: Invite) -> None:
+    if invite.status != InviteStatus.PENDING:
+        raise Conflict(
+            _("This invite is already %(status)s.") % {"status": invite.get_status_display().lower()},
+            "invite_not_pending",
+        )
+    if invite.is_expired():
+        raise BadRequest(_("This invite has expired; ask for a new one."), "invite_expired")
+
+
+def invite_accept(*, invite: Invite, user: User) -> Membership:
+    """Accepts an invite addressed to the user's email (checked by the caller's selector) or
+    presented by its emailed token. Single use: the row is locked while it is consumed."""
+    with transaction.atomic():
+        invite = Invite.objects.select_for_update().select_related("project").get(pk=invite.pk)
+        _require_pending(invite)
+        try:
+            with transaction.atomic():
+                membership = Membership.objects.create(project=invite.project, user=user, role=invite.role)
+        except IntegrityError as exc:
+            raise Conflict(_("You are already a member of this project."), "already_member") from exc
+        invite.status = InviteStatus.ACCEPTED
+        invite.responded_at = timezone.now()
+        invite.accepted_by = user
+        invite.save(update_fields=["status", "responded_at", "accepted_by"])
+    logger.info("invite accepted id=%s by user=%s", invite.pk, user.pk)
+    return membership
+
+
+def invite_accept_by_token(*, token: str, user: User) -> Membership:
+    invite = Invite.objects.filter(token_hash=_token_hash(token)).first()
+    if invite is None:
+        raise exceptions.NotFound(_("No invite matches this token."), "invite_not_found")
+    return invite_accept(invite=invite, user=user)
+
+
+def invite_decline(*, invite: Invite, user: User) -> Invite:
+    with transaction.atomic():
+        invite = Invite.objects.select_for_update().get(pk=invite.pk)
+        _require_pending(invite)
+        invite.status = InviteStatus.DECLINED
+        invite.responded_at = timezone.now()
+        invite.save(update_fields=["status", "responded_at"])
+    return invite

@@ -1,0 +1,148 @@
+from typing import Any
+
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import User
+from common.pagination import paginated_response
+from projects.models import Project
+from projects.selectors import member_project_ids
+from tasks import selectors, services
+from tasks.filters import TaskFilter
+from tasks.models import Task
+from tasks.serializers import (
+    CommentSerializer,
+    TaskCreateSerializer,
+    TaskDetailSerializer,
+    TaskSerializer,
+    TaskUpdateSerializer,
+)
+
+
+def _user(request: Request) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def _assignee(value: int | None) -> User | None:
+    """The user for an `assignee` id; an unknown id gets the same answer as a non-member."""
+    if value is None:
+        return None
+    user = User.objects.filter(pk=value, is_active=True).first()
+    if user is None:
+        raise exceptions.ValidationError(
+            {"assignee": [_("The assignee must be a member (not a viewer) of the task's project.")]}
+        )
+    return user
+
+
+def _write_fields(data: dict[str, Any]) -> dict[str, Any]:
+    fields = dict(data)
+    if "assignee" in fields:
+        fields["assignee"] = _assignee(fields["assignee"])
+    return fields
+
+
+def _detail(task: Task, user: User) -> dict[str, Any]:
+    task.watcher_users = list(selectors.task_watchers(task=task))  # type: ignore[attr-defined]
+    task.is_watching = any(watcher.pk == user.pk for watcher in task.watcher_users)  # type: ignore[attr-defined]
+    return TaskDetailSerializer(task).data  # type: ignore[return-value]
+
+
+TASK_LIST_PARAMETERS = [
+    OpenApiParameter("project", int, description="Only tasks of this project."),
+    OpenApiParameter("status", str, description="A status, or several separated by commas."),
+    OpenApiParameter("assignee", str, description="A user id, `me` or `none`."),
+    OpenApiParameter("deadline_after", str, description="Deadline at or after (ISO 8601)."),
+    OpenApiParameter("deadline_before", str, description="Deadline before (ISO 8601)."),
+    OpenApiParameter("search", str, description="Substring of title or description, any language."),
+    OpenApiParameter(
+        "ordering", str, description="Comma-separated keys among created_at, updated_at, deadline, priority, "
+        "status, title, id; prefix - for descending. Default: -created_at."
+    ),
+    OpenApiParameter("page", int),
+    OpenApiParameter("page_size", int, description="At most 100."),
+]
+
+
+class TaskListApi(APIView):
+    @extend_schema(parameters=TASK_LIST_PARAMETERS, responses=TaskSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        filterset = TaskFilter(request.query_params, queryset=selectors.task_list_for_user(user=_user(request)), request=request)
+        if not filterset.is_valid():
+            raise exceptions.ValidationError(filterset.errors)
+        return paginated_response(queryset=filterset.qs, serializer_class=TaskSerializer, request=request, view=self)
+
+    @extend_schema(request=TaskCreateSerializer, responses={201: TaskDetailSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = TaskCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        fields = _write_fields(serializer.validated_data)
+        project = Project.objects.filter(pk=fields.pop("project"), pk__in=member_project_ids(_user(request))).first()
+        if project is None:
+            raise exceptions.ValidationError({"project": [_("No such project among yours.")]})
+        task = services.task_create(actor=_user(request), project=project, **_split_translations(fields))
+        return Response(_detail(task, _user(request)), status=status.HTTP_201_CREATED)
+
+
+def _split_translations(fields: dict[str, Any]) -> dict[str, Any]:
+    translations = {key: fields.pop(key) for key in list(fields) if key.startswith(("title_", "description_"))}
+    return {**fields, "translations": translations}
+
+
+class TaskDetailApi(APIView):
+    @extend_schema(responses=TaskDetailSerializer)
+    def get(self, request: Request, task_id: int) -> Response:
+        task = selectors.task_get_for_user(task_id=task_id, user=_user(request))
+        return Response(_detail(task, _user(request)))
+
+    @extend_schema(request=TaskUpdateSerializer, responses=TaskDetailSerializer)
+    def patch(self, request: Request, task_id: int) -> Response:
+        task = selectors.task_get_for_user(task_id=task_id, user=_user(request))
+        serializer = TaskUpdateSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        if "title" in serializer.validated_data and not serializer.validated_data["title"]:
+            raise exceptions.ValidationError({"title": [_("The title cannot be empty.")]})
+        task = services.task_update(task=task, actor=_user(request), fields=_write_fields(serializer.validated_data))
+        task = selectors.task_get_for_user(task_id=task.pk, user=_user(request))
+        return Response(_detail(task, _user(request)))
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, task_id: int) -> Response:
+        task = selectors.task_get_for_user(task_id=task_id, user=_user(request))
+        services.task_delete(task=task, actor=_user(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TaskWatchApi(APIView):
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request: Request, task_id: int) -> Response:
+        task = selectors.task_get_for_user(task_id=task_id, user=_user(request))
+        services.task_watch(task=task, user=_user(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, task_id: int) -> Response:
+        task = selectors.task_get_for_user(task_id=task_id, user=_user(request))
+        services.task_unwatch(task=task, user=_user(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CommentListApi(APIView):
+    @extend_schema(responses=CommentSerializer(many=True))
+    def get(self, request: Request, task_id: int) -> Response:
+        task = selectors.task_get_for_user(task_id=task_id, user=_user(request))
+        return paginated_response(
+            queryset=selectors.comment_list(task=task), serializer_class=CommentSerializer, request=request, view=self
+        )
+
+    @extend_schema(request=CommentSerializer, responses={201: CommentSerializer})
+    def post(self, request: Request, task_id: int) -> Response:
+        task = selectors.task_get_for_user(task_id=task_id, user=_user(request))
+        serializer = CommentSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        comment = services.comment_create(task=task, author=_user(request), body=serializer.validated_data["body"])
+        return Response(CommentSerializer(comment).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,111 @@
+"""Query parameters of GET /api/tasks, validated: a bad value is a 400 naming the parameter."""
+
+from typing import Any
+
+import django_filters
+from django import forms
+from django.conf import settings
+from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
+from django.utils.translation import gettext_lazy as _
+from modeltranslation.utils import build_localized_fieldname, get_language
+
+from tasks.models import PRIORITY_RANK, STATUS_RANK, Task, TaskStatus
+
+MAX_ID = 2**63 - 1
+
+ORDERING_FIELDS = ("created_at", "updated_at", "deadline", "priority", "status", "title", "id")
+
+
+class IdFilter(django_filters.Filter):
+    field_class = forms.IntegerField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
+
+
+class StatusInFilter(django_filters.BaseInFilter, django_filters.ChoiceFilter):
+    """`?status=todo` or several at once: `?status=todo,review`."""
+
+
+class AssigneeField(forms.CharField):
+    def clean(self, value: Any) -> Any:
+        value = super().clean(value)
+        if value in ("", None, "me", "none"):
+            return value
+        if not value.isdigit() or not 1 <= int(value) <= MAX_ID:
+            raise forms.ValidationError(_("Use a user id, `me` or `none`."))
+        return int(value)
+
+
+class AssigneeFilter(django_filters.Filter):
+    field_class = AssigneeField
+
+
+class OrderingField(forms.CharField):
+    def clean(self, value: Any) -> Any:
+        value = super().clean(value)
+        if not value:
+            return []
+        keys = [key.strip() for key in value.split(",") if key.strip()]
+        for key in keys:
+            if key.lstrip("-") not in ORDERING_FIELDS:
+                raise forms.ValidationError(
+                    _("Order by any of: %(fields)s (prefix - for descending).") % {"fields": ", ".join(ORDERING_FIELDS)}
+                )
+        return keys
+
+
+class OrderingParamFilter(django_filters.Filter):
+    field_class = OrderingField
+
+
+def _rank(field: str, ranks: dict[Any, int]) -> Case:
+    return Case(*[When(**{field: key}, then=Value(rank)) for key, rank in ranks.items()], output_field=IntegerField())
+
+
+class TaskFilter(django_filters.FilterSet):
+    project = IdFilter(field_name="project_id")
+    status = StatusInFilter(choices=TaskStatus.choices)
+    assignee = AssigneeFilter(method="filter_assignee")
+    deadline_after = django_filters.IsoDateTimeFilter(field_name="deadline", lookup_expr="gte")
+    deadline_before = django_filters.IsoDateTimeFilter(field_name="deadline", lookup_expr="lt")
+    search = django_filters.CharFilter(method="filter_search", max_length=200)
+    ordering = OrderingParamFilter(method="filter_ordering")
+
+    class Meta:
+        model = Task
+        fields: list[str] = []
+
+    def filter_assignee(self, queryset: QuerySet[Task], name: str, value: Any) -> QuerySet[Task]:
+        if value == "me":
+            return queryset.filter(assignee=self.request.user if self.request else None)
+        if value == "none":
+            return queryset.filter(assignee__isnull=True)
+        return queryset.filter(assignee_id=value)
+
+    def filter_search(self, queryset: QuerySet[Task], name: str, value: str) -> QuerySet[Task]:
+        """Case-insensitive substring match on title and description in every language."""
+        condition = Q()
+        for language in settings.MODELTRANSLATION_LANGUAGES:
+            condition |= Q(**{f"title_{language}__icontains": value})
+            condition |= Q(**{f"description_{language}__icontains": value})
+        return queryset.filter(condition)
+
+    def filter_ordering(self, queryset: QuerySet[Task], name: str, value: list[str]) -> QuerySet[Task]:
+        order_by = []
+        for key in value:
+            descending, field = key.startswith("-"), key.lstrip("-")
+            if field == "priority":
+                queryset = queryset.annotate(priority_rank=_rank("priority", PRIORITY_RANK))
+                field = "priority_rank"
+            elif field == "status":
+                queryset = queryset.annotate(status_rank=_rank("status", STATUS_RANK))
+                field = "status_rank"
+            elif field == "title":
+                field = build_localized_fieldname("title", get_language())
+            expression = F(field)
+            # Tasks without a deadline sort after those with one, both ways.
+            order_by.append(expression.desc(nulls_last=True) if descending else expression.asc(nulls_last=True))
+        return queryset.order_by(*order_by, "-id")

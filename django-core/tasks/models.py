@@ -1,0 +1,103 @@
+from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.db import models
+from django.db.models.functions import Upper
+from django.utils.translation import gettext_lazy as _
+
+
+class TaskStatus(models.TextChoices):
+    TODO = "todo", _("To do")
+    IN_PROGRESS = "in_progress", _("In progress")
+    REVIEW = "review", _("Review")
+    DONE = "done", _("Done")
+
+
+class TaskPriority(models.TextChoices):
+    LOW = "low", _("Low")
+    MEDIUM = "medium", _("Medium")
+    HIGH = "high", _("High")
+    URGENT = "urgent", _("Urgent")
+
+
+# Workflow and urgency order, for `?ordering=status` / `?ordering=priority` (not alphabetical).
+STATUS_RANK = {TaskStatus.TODO: 1, TaskStatus.IN_PROGRESS: 2, TaskStatus.REVIEW: 3, TaskStatus.DONE: 4}
+PRIORITY_RANK = {TaskPriority.LOW: 1, TaskPriority.MEDIUM: 2, TaskPriority.HIGH: 3, TaskPriority.URGENT: 4}
+
+
+def _trigram_index(field: str) -> GinIndex:
+    # `icontains` compiles to UPPER(col) LIKE UPPER(%s) on PostgreSQL: index that expression.
+    return GinIndex(OpClass(Upper(field), name="gin_trgm_ops"), name=f"tasks_task_{field}_trgm")
+
+
+class Task(models.Model):
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="tasks")
+    # `title` and `description` are translated (tasks/translation.py): title_en, title_ru, ...
+    title = models.CharField(_("title"), max_length=300)
+    description = models.TextField(_("description"), blank=True, default="", max_length=20_000)
+    status = models.CharField(max_length=16, choices=TaskStatus.choices, default=TaskStatus.TODO)
+    priority = models.CharField(max_length=16, choices=TaskPriority.choices, default=TaskPriority.MEDIUM)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="assigned_tasks"
+    )
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="reported_tasks"
+    )
+    deadline = models.DateTimeField(null=True, blank=True)
+    watchers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="TaskWatcher", related_name="watched_tasks", blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["project", "-created_at"], name="tasks_task_project_created"),
+            models.Index(fields=["project", "status"], name="tasks_task_project_status"),
+            models.Index(fields=["project", "assignee"], name="tasks_task_project_assignee"),
+            models.Index(fields=["assignee", "status"], name="tasks_task_assignee_status"),
+            models.Index(fields=["project", "deadline"], name="tasks_task_project_deadline"),
+            # Deadline scans (reminders, digests) only care about open tasks.
+            models.Index(
+                fields=["deadline"], name="tasks_task_open_deadline", condition=~models.Q(status="done")
+            ),
+            _trigram_index("title_en"),
+            _trigram_index("title_ru"),
+            _trigram_index("description_en"),
+            _trigram_index("description_ru"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.title}"
+
+
+class TaskWatcher(models.Model):
+    """Who follows a task. The reporter, the assignee and commenters are added automatically;
+    anyone who can see the task may watch or unwatch it."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="watcher_links")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["task", "user"], name="tasks_watcher_unique")]
+        indexes = [models.Index(fields=["user", "task"], name="tasks_watcher_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user} watches {self.task}"
+
+
+class Comment(models.Model):
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    body = models.TextField(max_length=10_000)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["task", "created_at"], name="tasks_comment_task_created")]
+
+    def __str__(self) -> str:
+        return f"Comment #{self.pk} on task #{self.task_id}"

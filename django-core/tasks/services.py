@@ -1,0 +1,132 @@
+"""Writes for tasks, watchers and comments. Keyword-only, atomic, permission-checked."""
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from rest_framework import exceptions
+
+from accounts.models import User
+from projects.models import Membership, Project, Role, role_at_least
+from projects.services import project_require_role
+from tasks.models import Comment, Task, TaskStatus, TaskWatcher
+
+logger = logging.getLogger(__name__)
+
+# Fields a PATCH may change; `title`/`description` write the request language, the suffixed
+# columns one language each.
+TASK_EDITABLE_FIELDS = ("title", "description", "status", "priority", "deadline")
+
+
+def task_assignee_validate(*, project: Project, assignee: User | None) -> None:
+    """An assignee must be a member of the project with at least the member role (viewers are
+    read-only and could not move their own task)."""
+    if assignee is None:
+        return
+    role = Membership.objects.filter(project=project, user=assignee).values_list("role", flat=True).first()
+    if not role_at_least(role, Role.MEMBER):
+        raise exceptions.ValidationError(
+            {"assignee": [_("The assignee must be a member (not a viewer) of the task's project.")]}
+        )
+
+
+def _watch(task: Task, users: list[User | None]) -> None:
+    TaskWatcher.objects.bulk_create(
+        [TaskWatcher(task=task, user=user) for user in {u for u in users if u is not None}],
+        ignore_conflicts=True,
+    )
+
+
+def task_create(
+    *,
+    actor: User,
+    project: Project,
+    title: str = "",
+    description: str = "",
+    translations: dict[str, str] | None = None,
+    status: str = TaskStatus.TODO,
+    priority: str = "medium",
+    assignee: User | None = None,
+    deadline: datetime | None = None,
+) -> Task:
+    """Creates a task reported by `actor` (member+). Reporter and assignee start watching it."""
+    project_require_role(project=project, user=actor, minimum=Role.MEMBER)
+    task_assignee_validate(project=project, assignee=assignee)
+    with transaction.atomic():
+        task = Task(
+            project=project,
+            title=title,
+            description=description,
+            status=status,
+            priority=priority,
+            assignee=assignee,
+            reporter=actor,
+            deadline=deadline,
+            completed_at=timezone.now() if status == TaskStatus.DONE else None,
+        )
+        for field, value in (translations or {}).items():
+            setattr(task, field, value)
+        task.save()
+        _watch(task, [actor, assignee])
+    return task
+
+
+def task_update(*, task: Task, actor: User, fields: dict[str, Any]) -> Task:
+    """Edits a task (member+). `fields` may hold any of TASK_EDITABLE_FIELDS, their per-language
+    columns and `assignee` (a User or None)."""
+    project_require_role(project=task.project, user=actor, minimum=Role.MEMBER)
+    if "assignee" in fields:
+        task_assignee_validate(project=task.project, assignee=fields["assignee"])
+    with transaction.atomic():
+        task = Task.objects.select_for_update().select_related("project").get(pk=task.pk)
+        new_status = fields.get("status", task.status)
+        if new_status != task.status:
+            task.completed_at = timezone.now() if new_status == TaskStatus.DONE else None
+        for field, value in fields.items():
+            setattr(task, field, value)
+        task.save()
+        if fields.get("assignee") is not None:
+            _watch(task, [fields["assignee"]])
+    return task
+
+
+def task_delete(*, task: Task, actor: User) -> None:
+    """Deletes a task: its reporter (still member+) or a project admin."""
+    role = project_require_role(project=task.project, user=actor, minimum=Role.MEMBER)
+    if task.reporter_id != actor.pk and not role_at_least(role, Role.ADMIN):
+        raise exceptions.PermissionDenied(_("Only the reporter or a project admin may delete a task."), "insufficient_role")
+    with transaction.atomic():
+        task.delete()
+
+
+def task_watch(*, task: Task, user: User) -> None:
+    project_require_role(project=task.project, user=user, minimum=Role.VIEWER)
+    with transaction.atomic():
+        _watch(task, [user])
+
+
+def task_unwatch(*, task: Task, user: User) -> None:
+    project_require_role(project=task.project, user=user, minimum=Role.VIEWER)
+    with transaction.atomic():
+        TaskWatcher.objects.filter(task=task, user=user).delete()
+
+
+def comment_create(*, task: Task, author: User, body: str) -> Comment:
+    """Adds a comment (member+); the author starts watching the task."""
+    project_require_role(project=task.project, user=author, minimum=Role.MEMBER)
+    with transaction.atomic():
+        comment = Comment.objects.create(task=task, author=author, body=body)
+        _watch(task, [author])
+    return comment
+
+
+def tasks_release_member(*, project: Project, user: User, actor: User) -> int:
+    """When `user` leaves `project`: their tasks there are unassigned and their watches dropped.
+    Precondition: called inside the transaction that removes the membership."""
+    released = Task.objects.filter(project=project, assignee=user).update(assignee=None, updated_at=timezone.now())
+    TaskWatcher.objects.filter(task__project=project, user=user).delete()
+    logger.info("member left project=%s user=%s: %d tasks unassigned (by user=%s)", project.pk, user.pk, released, actor.pk)
+    return released

@@ -1,0 +1,9 @@
+from common.urls import optional_slash
+from tasks import apis
+
+urlpatterns = [
+    *optional_slash("tasks", apis.TaskListApi.as_view(), name="task-list"),
+    *optional_slash("tasks/<int:task_id>", apis.TaskDetailApi.as_view(), name="task-detail"),
+    *optional_slash("tasks/<int:task_id>/watch", apis.TaskWatchApi.as_view(), name="task-watch"),
+    *optional_slash("tasks/<int:task_id>/comments", apis.CommentListApi.as_view(), name="task-comments"),
+]

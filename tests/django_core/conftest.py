@@ -1,0 +1,59 @@
+from collections.abc import Callable
+
+import pytest
+from rest_framework.test import APIClient
+
+from accounts.models import User
+from accounts.services import token_pair_for
+from projects.models import Membership, Project, Role
+from tests.django_core.factories import MembershipFactory, ProjectFactory, UserFactory
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def client_for(db: None) -> Callable[[User], APIClient]:
+    """An API client authenticated as the given user with a real access token."""
+
+    def make(user: User) -> APIClient:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_pair_for(user).access}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def user(db: None) -> User:
+    return UserFactory()
+
+
+@pytest.fixture
+def other_user(db: None) -> User:
+    return UserFactory()
+
+
+@pytest.fixture
+def member_of(db: None) -> Callable[..., Membership]:
+    """Adds a user to a project with a role."""
+
+    def make(user: User, project: Project, role: Role = Role.MEMBER) -> Membership:
+        return MembershipFactory(user=user, project=project, role=role)
+
+    return make
+
+
+@pytest.fixture
+def team(db: None) -> dict[str, object]:
+    """A project with one user per role, plus an outsider who owns a project of their own."""
+    project = ProjectFactory()
+    people = {role.value: UserFactory(name=role.label) for role in Role}
+    for role, person in people.items():
+        MembershipFactory(project=project, user=person, role=role)
+    outsider = UserFactory(name="Outsider")
+    other_project = ProjectFactory()
+    MembershipFactory(project=other_project, user=outsider, role=Role.OWNER)
+    return {"project": project, **people, "outsider": outsider, "other_project": other_project}
