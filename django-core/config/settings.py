@@ -149,28 +149,36 @@ LOGIN_LOCKOUT = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
 INVITE_TTL = timedelta(days=env.int("INVITE_TTL_DAYS", default=7))
 
 
-def _read_key(name: str) -> str:
-    """A PEM key from `<name>` (inline) or `<name>_FILE` (a path); empty when neither is set."""
+DEV_KEY_DIR = REPO_DIR / "var" / "keys"
+
+
+def _repo_path(value: str) -> Path:
+    """Relative paths in the environment are relative to the repository root."""
+    path = Path(value)
+    return path if path.is_absolute() else REPO_DIR / path
+
+
+def _read_key(name: str, default_file: str) -> tuple[str, Path | None]:
+    """A PEM key from `<name>` (inline) or the file at `<name>_FILE`; ("", path) when missing."""
     inline = env.str(name, default="")
     if inline:
-        return inline.replace("\\n", "\n")
-    path = Path(env.str(f"{name}_FILE", default=str(REPO_DIR / "var" / "keys" / _KEY_FILES[name])))
-    return path.read_text() if path.is_file() else ""
+        return inline.replace("\\n", "\n"), None
+    path = _repo_path(env.str(f"{name}_FILE", default=str(DEV_KEY_DIR / default_file)))
+    return (path.read_text() if path.is_file() else ""), path
 
 
-_KEY_FILES = {"JWT_PRIVATE_KEY": "jwt_private.pem", "JWT_PUBLIC_KEY": "jwt_public.pem"}
-JWT_PRIVATE_KEY = _read_key("JWT_PRIVATE_KEY")
-JWT_PUBLIC_KEY = _read_key("JWT_PUBLIC_KEY")
+JWT_PRIVATE_KEY, _private_key_path = _read_key("JWT_PRIVATE_KEY", "jwt_private.pem")
+JWT_PUBLIC_KEY, _public_key_path = _read_key("JWT_PUBLIC_KEY", "jwt_public.pem")
 if not (JWT_PRIVATE_KEY and JWT_PUBLIC_KEY):
     raise ImproperlyConfigured(
         "No JWT key pair configured. Set JWT_PRIVATE_KEY_FILE and JWT_PUBLIC_KEY_FILE (or the keys "
         "inline in JWT_PRIVATE_KEY / JWT_PUBLIC_KEY). On a developer machine `make keys` creates a "
         "pair under var/keys/."
     )
-if IS_PRODUCTION and not (env.str("JWT_PRIVATE_KEY", default="") or env.str("JWT_PRIVATE_KEY_FILE", default="")):
+if IS_PRODUCTION and _private_key_path is not None and _private_key_path.parent == DEV_KEY_DIR:
     raise ImproperlyConfigured(
-        "Production needs its own JWT key pair: set JWT_PRIVATE_KEY_FILE / JWT_PUBLIC_KEY_FILE "
-        "(the var/keys/ pair is generated for development only)."
+        "Production needs its own JWT key pair: set JWT_PRIVATE_KEY_FILE / JWT_PUBLIC_KEY_FILE outside "
+        "var/keys/ (that pair is generated for development only)."
     )
 
 SIMPLE_JWT = {
@@ -238,7 +246,7 @@ MODELTRANSLATION_FALLBACK_LANGUAGES = {"default": ("en", "ru")}
 
 # --- Static files (served by WhiteNoise here, by nginx behind the gateway) ----------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+STATIC_ROOT = _repo_path(env.str("STATIC_ROOT", default="django-core/staticfiles"))
 
 # Bodies above this size get a 413 JSON error before any parsing.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
