@@ -1,7 +1,9 @@
-from typing import Any
+from typing import Any, cast
 
 from django.utils import translation
 from rest_framework.request import Request
+
+from accounts.models import User
 from rest_framework_simplejwt.authentication import JWTAuthentication
 
 
@@ -13,7 +15,7 @@ class UserJWTAuthentication(JWTAuthentication):
     def authenticate(self, request: Request) -> tuple[Any, Any] | None:
         result = super().authenticate(request)
         if result is not None and "HTTP_ACCEPT_LANGUAGE" not in request.META:
-            user = result[0]
+            user = cast(User, result[0])
             translation.activate(user.language)
             request._request.LANGUAGE_CODE = user.language
         return result

@@ -117,10 +117,18 @@ def auth_login(*, email: str, password: str) -> TokenPair:
     return token_pair_for(authenticated)
 
 
+class _PresentedRefreshToken(RefreshToken):
+    """A refresh token as presented by a client: signature, expiry and type are checked, the
+    blacklist is not. Its callers look at the blacklist themselves: refresh to tell a reused
+    token (theft) from a bad one, logout to stay idempotent."""
+
+    def check_blacklist(self) -> None:
+        return None
+
+
 def _refresh_token_from(raw: str) -> RefreshToken:
     try:
-        # Checks signature, expiry, type; a blacklisted token raises here too.
-        return RefreshToken(raw)  # type: ignore[arg-type]
+        return _PresentedRefreshToken(raw)  # type: ignore[arg-type]
     except TokenError as exc:
         raise exceptions.AuthenticationFailed(_("The refresh token is invalid or expired."), "token_not_valid") from exc
 
@@ -131,7 +139,7 @@ def auth_refresh(*, refresh: str) -> TokenPair:
     The outstanding-token row is locked so two concurrent refreshes with one token cannot both
     succeed. A token that was already used signals theft: every token of that user is revoked."""
     token = _refresh_token_from(refresh)
-    user_id = token.payload.get("user_id")
+    user_id: int = token.payload["user_id"]
     with transaction.atomic():
         outstanding, _created = OutstandingToken.objects.select_for_update().get_or_create(
             jti=token["jti"],
@@ -143,13 +151,14 @@ def auth_refresh(*, refresh: str) -> TokenPair:
             reused = False
             BlacklistedToken.objects.create(token=outstanding)
         user = User.objects.filter(pk=user_id).first()
-    if reused:
-        if user is not None:
-            logger.warning("refresh token reused; revoking every token of user=%s", user.id)
-            user_tokens_revoke(user=user)
-        raise exceptions.AuthenticationFailed(_("The refresh token was already used."), "token_not_valid")
+    # A token already dead by deactivation or a password change proves nothing about the
+    # current sessions (a second device after a password change): refuse it, revoke nothing.
     if user is None or not user.is_active or token.get("hash_password") != get_md5_hash_password(user.password):
         raise exceptions.AuthenticationFailed(_("The refresh token is no longer valid."), "token_not_valid")
+    if reused:
+        logger.warning("refresh token reused; revoking every token of user=%s", user.id)
+        user_tokens_revoke(user=user)
+        raise exceptions.AuthenticationFailed(_("The refresh token was already used."), "token_not_valid")
     return token_pair_for(user)
 
 
@@ -158,7 +167,7 @@ def auth_logout(*, refresh: str) -> User | None:
     token = _refresh_token_from(refresh)
     with transaction.atomic():
         token.blacklist()
-    return User.objects.filter(pk=token.payload.get("user_id")).first()
+    return User.objects.filter(pk=token.payload["user_id"]).first()
 
 
 def user_tokens_revoke(*, user: User) -> int:

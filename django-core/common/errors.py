@@ -44,9 +44,7 @@ class PayloadTooLarge(exceptions.APIException):
 
 
 def database_unavailable() -> ServiceUnavailable:
-    return ServiceUnavailable(
-        _("The database is unavailable; try again in a few seconds."), "database_unavailable"
-    )
+    return ServiceUnavailable(_("The database is unavailable; try again in a few seconds."), "database_unavailable")
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -66,18 +64,26 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     response = exception_handler(exc, context)
     if response is None:
         return None
-    if isinstance(exc, exceptions.APIException) and isinstance(response.data, dict):
-        if "detail" in response.data and "code" not in response.data:
-            codes = exc.get_codes()
-            response.data["code"] = codes if isinstance(codes, str) else exc.default_code
-    if isinstance(exc, (Http404, exceptions.NotFound)):
-        response.data = {"detail": _("Not found."), "code": "not_found"}
-    elif isinstance(exc, PermissionDenied) and "code" not in response.data:
-        response.data["code"] = "permission_denied"
     if isinstance(response.data, list):
         # A bare list of errors (e.g. a top-level ValidationError) gets the same shape as the rest.
         response.data = {"detail": response.data, "code": "invalid"}
+    elif "detail" in response.data and "code" not in response.data:
+        response.data["code"] = _error_code(exc)
+    if response.data.get("code") == "not_found":
+        # One answer for "does not exist" and "not yours": nothing about other projects leaks.
+        response.data["detail"] = _("Not found.")
     return response
+
+
+def _error_code(exc: Exception) -> str:
+    if isinstance(exc, Http404):
+        return "not_found"
+    if isinstance(exc, PermissionDenied):
+        return "permission_denied"
+    if isinstance(exc, exceptions.APIException):
+        codes = exc.get_codes()
+        return codes if isinstance(codes, str) else exc.default_code
+    return "error"
 
 
 def _json_error(status_code: int, detail: str, code: str) -> JsonResponse:

@@ -14,8 +14,10 @@ class PageNumberPagination(pagination.PageNumberPagination):
     max_page_size = 100
 
 
-def paginated_response(*, queryset: Any, serializer_class: type[Serializer[Any]], request: Request, view: APIView) -> Response:
+def paginated_response(
+    *, queryset: Any, serializer_class: type[Serializer[Any]], request: Request, view: APIView
+) -> Response:
     """One page of `queryset`, serialized, in the standard list envelope."""
     paginator = PageNumberPagination()
-    page = paginator.paginate_queryset(queryset, request, view=view)
+    page: list[Any] | None = paginator.paginate_queryset(queryset, request, view=view)
     return paginator.get_paginated_response(serializer_class(page, many=True, context={"request": request}).data)

@@ -24,12 +24,10 @@ if (REPO_DIR / ".env").is_file():
 
 DJANGO_ENV = env.str("DJANGO_ENV", default="development")
 if DJANGO_ENV not in {"development", "test", "production"}:
-    raise ImproperlyConfigured(
-        f"DJANGO_ENV must be development, test or production, not {DJANGO_ENV!r}"
-    )
+    raise ImproperlyConfigured(f"DJANGO_ENV must be development, test or production, not {DJANGO_ENV!r}")
 IS_PRODUCTION = DJANGO_ENV == "production"
 
-PLACEHOLDER_SECRET_KEY = "dev-insecure-secret-key-change-me"
+PLACEHOLDER_SECRET_KEY = "dev-insecure-secret-key-change-me"  # noqa: S105 (refused in production)
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=PLACEHOLDER_SECRET_KEY)
 DEBUG = env.bool("DJANGO_DEBUG", default=not IS_PRODUCTION)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
@@ -106,9 +104,7 @@ TEMPLATES = [
 
 # --- Database: PostgreSQL through psycopg 3 with a connection pool -------------------------------
 DATABASES = {
-    "default": env.db_url(
-        "DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/taskflow"
-    ),
+    "default": env.db_url("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/taskflow"),
 }
 DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool owns connection lifetime
@@ -181,13 +177,17 @@ if IS_PRODUCTION and _private_key_path is not None and _private_key_path.parent 
         "var/keys/ (that pair is generated for development only)."
     )
 
+ACCESS_TOKEN_LIFETIME = timedelta(minutes=env.int("ACCESS_TOKEN_MINUTES", default=10))
+if timedelta(minutes=15) < ACCESS_TOKEN_LIFETIME:
+    raise ImproperlyConfigured("ACCESS_TOKEN_MINUTES must be at most 15.")
+
 SIMPLE_JWT = {
     "ALGORITHM": "EdDSA",
     "SIGNING_KEY": JWT_PRIVATE_KEY,
     "VERIFYING_KEY": JWT_PUBLIC_KEY,
     "ISSUER": "taskflow",
     "AUDIENCE": "api",
-    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("ACCESS_TOKEN_MINUTES", default=10)),
+    "ACCESS_TOKEN_LIFETIME": ACCESS_TOKEN_LIFETIME,
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("REFRESH_TOKEN_DAYS", default=14)),
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
@@ -196,13 +196,15 @@ SIMPLE_JWT = {
     "CHECK_REVOKE_TOKEN": True,
     "CHECK_USER_IS_ACTIVE": True,
 }
-if SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"] > timedelta(minutes=15):
-    raise ImproperlyConfigured("ACCESS_TOKEN_MINUTES must be at most 15.")
+
+RENDERER_CLASSES = ["rest_framework.renderers.JSONRenderer"]
+if DEBUG:
+    RENDERER_CLASSES.append("rest_framework.renderers.BrowsableAPIRenderer")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.UserJWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": RENDERER_CLASSES,
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "common.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
@@ -212,8 +214,6 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "COERCE_DECIMAL_TO_STRING": False,
 }
-if DEBUG:
-    REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "TaskFlow API",
@@ -260,9 +260,7 @@ EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="TaskFlow <noreply@taskflow.localhost>")
 EMAIL_BACKEND = (
-    "django.core.mail.backends.smtp.EmailBackend"
-    if EMAIL_HOST
-    else "django.core.mail.backends.console.EmailBackend"
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend"
 )
 
 LOGGING = {

@@ -1,3 +1,5 @@
+from typing import ClassVar
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -32,6 +34,9 @@ class Project(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    # modeltranslation swaps in its multilingual manager at start-up; this tells type checkers.
+    objects: ClassVar[models.Manager["Project"]]
 
     class Meta:
         ordering = ["-created_at", "-id"]

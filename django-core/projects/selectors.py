@@ -1,5 +1,7 @@
 """Reads for projects. Outsiders never learn that a project exists: they get NotFound."""
 
+from typing import Any
+
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from rest_framework.exceptions import NotFound
@@ -8,7 +10,7 @@ from accounts.models import User
 from projects.models import Invite, InviteStatus, Membership, Project
 
 
-def member_project_ids(user: User) -> QuerySet[Membership, int]:
+def member_project_ids(user: User) -> QuerySet[Membership, Any]:
     """A subquery of the ids of the projects the user belongs to."""
     return Membership.objects.filter(user=user).values("project_id")
 

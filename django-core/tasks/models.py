@@ -1,3 +1,5 @@
+from typing import ClassVar
+
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
@@ -49,6 +51,9 @@ class Task(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+
+    # modeltranslation swaps in its multilingual manager at start-up; this tells type checkers.
+    objects: ClassVar[models.Manager["Task"]]
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -7,13 +7,13 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import user_create
-from projects.services import invite_accept, invite_create, project_create
 from projects.models import Role
+from projects.services import invite_accept, invite_create, project_create
 from tasks.services import comment_create, task_create
 
-DEMO_PASSWORD = "taskflow-demo"
+DEMO_PASSWORD = "taskflow-demo"  # noqa: S105 (development demo data only)
 ADMIN_EMAIL = "admin@example.com"
-ADMIN_PASSWORD = "taskflow-admin"
+ADMIN_PASSWORD = "taskflow-admin"  # noqa: S105 (development demo data only)
 
 
 class Command(BaseCommand):
@@ -40,15 +40,25 @@ class Command(BaseCommand):
             invite = invite_create(project=project, actor=ada, email=bob.email, role=Role.MEMBER).invite
             invite_accept(invite=invite, user=bob)
             task_create(
-                actor=ada, project=project, title="Write the launch checklist", priority="high",
-                assignee=bob, deadline=now + timedelta(hours=20),
+                actor=ada,
+                project=project,
+                title="Write the launch checklist",
+                priority="high",
+                assignee=bob,
+                deadline=now + timedelta(hours=20),
                 translations={"title_ru": "Составить чеклист запуска"},
             )
             review = task_create(
-                actor=ada, project=project, title="Review the landing page", status="review",
-                assignee=ada, deadline=now + timedelta(days=3),
+                actor=ada,
+                project=project,
+                title="Review the landing page",
+                status="review",
+                assignee=ada,
+                deadline=now + timedelta(days=3),
             )
-            task_create(actor=bob, project=project, title="Book the venue", priority="urgent", deadline=now - timedelta(hours=2))
+            task_create(
+                actor=bob, project=project, title="Book the venue", priority="urgent", deadline=now - timedelta(hours=2)
+            )
             task_create(actor=ada, project=project, title="Draft the press release", priority="low")
             comment_create(task=review, author=bob, body="Looks good, two typos on the pricing section.")
         self.stdout.write(self.style.SUCCESS("==> Demo data created: ada@example.com and bob@example.com"))
