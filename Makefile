@@ -67,7 +67,9 @@ test: keys services messages
 	@echo "==> Lint (ruff)"
 	@$(VENV)/bin/ruff check .
 	@echo "==> Test suites (PostgreSQL + Redis, for real)"
-	@$(VENV)/bin/pytest $(PYTEST_ARGS)
+	@$(VENV)/bin/pytest -n 2 -m "not fuzz" $(PYTEST_ARGS)
+	@echo "==> Schema-driven fuzzing of the API (schemathesis)"
+	@$(VENV)/bin/pytest -m fuzz $(PYTEST_ARGS)
 
 lint: deps
 	$(VENV)/bin/ruff check .

@@ -21,6 +21,7 @@ from accounts.serializers import (
     UserSerializer,
     UserUpdateSerializer,
 )
+from common.http import user_of
 
 
 class AnonymousApi(APIView):
@@ -36,11 +37,12 @@ class AnonymousApi(APIView):
 
 
 class RegisterApi(AnonymousApi):
-
     @extend_schema(request=RegisterSerializer, responses={201: RegisteredSerializer})
     def post(self, request: Request) -> Response:
         if not settings.REGISTRATION_OPEN:
-            raise exceptions.PermissionDenied(_("Registration is closed; ask an admin for an invite."), "registration_closed")
+            raise exceptions.PermissionDenied(
+                _("Registration is closed; ask an admin for an invite."), "registration_closed"
+            )
         serializer = RegisterSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -86,7 +88,7 @@ class LogoutApi(AnonymousApi):
 class MeApi(APIView):
     @extend_schema(responses={200: UserSerializer})
     def get(self, request: Request) -> Response:
-        return Response(UserSerializer(request.user).data)  # type: ignore[arg-type]
+        return Response(UserSerializer(user_of(request)).data)
 
     @extend_schema(request=UserUpdateSerializer, responses={200: UserSerializer})
     def patch(self, request: Request) -> Response:
@@ -94,7 +96,7 @@ class MeApi(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         user = services.user_update(
-            user=request.user,  # type: ignore[arg-type]
+            user=user_of(request),
             name=data.get("name"),
             language=data.get("language"),
             timezone_name=data.get("timezone"),
@@ -109,5 +111,5 @@ class PasswordChangeApi(APIView):
     def post(self, request: Request) -> Response:
         serializer = PasswordChangeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        pair = services.user_change_password(user=request.user, **serializer.validated_data)  # type: ignore[arg-type]
+        pair = services.user_change_password(user=user_of(request), **serializer.validated_data)
         return Response(asdict(pair))

@@ -2,9 +2,9 @@ from typing import Any, cast
 
 from django.utils import translation
 from rest_framework.request import Request
+from rest_framework_simplejwt.authentication import JWTAuthentication
 
 from accounts.models import User
-from rest_framework_simplejwt.authentication import JWTAuthentication
 
 
 class UserJWTAuthentication(JWTAuthentication):

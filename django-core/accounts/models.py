@@ -18,7 +18,9 @@ def timezone_names() -> frozenset[str]:
 
 def validate_timezone(value: str) -> None:
     if value not in timezone_names():
-        raise ValidationError(_("%(value)s is not a known IANA time zone, e.g. Europe/Berlin."), params={"value": value})
+        raise ValidationError(
+            _("%(value)s is not a known IANA time zone, e.g. Europe/Berlin."), params={"value": value}
+        )
 
 
 def normalize_email(email: str) -> str:
@@ -48,12 +50,8 @@ class UserManager(BaseUserManager["User"]):
 class User(AbstractBaseUser, PermissionsMixin):
     email = models.EmailField(_("email"), max_length=254, unique=True)
     name = models.CharField(_("name"), max_length=150)
-    language = models.CharField(
-        _("language"), max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
-    )
-    timezone = models.CharField(
-        _("time zone"), max_length=64, default="UTC", validators=[validate_timezone]
-    )
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE)
+    timezone = models.CharField(_("time zone"), max_length=64, default="UTC", validators=[validate_timezone])
     is_active = models.BooleanField(_("active"), default=True)
     is_staff = models.BooleanField(_("staff status"), default=False)
     date_joined = models.DateTimeField(_("date joined"), default=django_timezone.now)

@@ -22,7 +22,7 @@ from accounts.models import User, normalize_email
 logger = logging.getLogger(__name__)
 
 # Hashing a throwaway password for unknown emails keeps login time the same either way.
-_TIMING_DUMMY_PASSWORD = "taskflow-timing-equaliser"
+_TIMING_DUMMY_PASSWORD = "taskflow-timing-equaliser"  # noqa: S105 (never a real credential)
 
 
 class AccountLocked(exceptions.Throttled):
@@ -36,9 +36,7 @@ class TokenPair:
     refresh: str
 
 
-def user_create(
-    *, email: str, password: str, name: str, language: str = "", timezone_name: str = "UTC"
-) -> User:
+def user_create(*, email: str, password: str, name: str, language: str = "", timezone_name: str = "UTC") -> User:
     """Registers a user. Raises ValidationError-like DRF errors on a taken email or weak password."""
     email = normalize_email(email)
     user = User(
@@ -61,8 +59,9 @@ def user_create(
     return user
 
 
-def user_update(*, user: User, name: str | None = None, language: str | None = None,
-                timezone_name: str | None = None) -> User:
+def user_update(
+    *, user: User, name: str | None = None, language: str | None = None, timezone_name: str | None = None
+) -> User:
     fields = []
     if name is not None:
         user.name = name.strip()

@@ -8,8 +8,9 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.db import DatabaseError, InterfaceError, OperationalError
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
+from django.views.csrf import csrf_failure as django_csrf_failure
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -101,6 +102,14 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     return _json_error(404, _("Not found."), "not_found")
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF failures (only session-authenticated pages such as the admin use CSRF): JSON under
+    /api/, Django's own page elsewhere."""
+    if request.path.startswith("/api/"):
+        return _json_error(403, _("CSRF verification failed."), "csrf_failed")
+    return django_csrf_failure(request, reason=reason)
 
 
 def server_error(request: HttpRequest) -> JsonResponse:

@@ -83,6 +83,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "config.urls"
+CSRF_FAILURE_VIEW = "common.errors.csrf_failure"
 WSGI_APPLICATION = "config.wsgi.application"
 # Paths accept an optional trailing slash through the URL patterns themselves.
 APPEND_SLASH = False

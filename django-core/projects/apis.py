@@ -5,9 +5,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.pagination import paginated_response
+from common.http import user_of
+from common.pagination import PageNumberPagination, paginated_response
 from projects import selectors, services
-from projects.models import Invite, Membership, Role
+from projects.models import Invite, Membership, Project, Role
 from projects.serializers import (
     InviteCreateSerializer,
     InviteSerializer,
@@ -28,9 +29,11 @@ def _split_translations(data: dict[str, str]) -> tuple[dict[str, str], dict[str,
 
 
 class ProjectListApi(APIView):
+    pagination_class = PageNumberPagination  # documents the list envelope in the schema
+
     @extend_schema(responses=ProjectSerializer(many=True))
     def get(self, request: Request) -> Response:
-        projects = selectors.project_list_for_user(user=request.user)  # type: ignore[arg-type]
+        projects = selectors.project_list_for_user(user=user_of(request))
         return paginated_response(queryset=projects, serializer_class=ProjectSerializer, request=request, view=self)
 
     @extend_schema(request=ProjectWriteSerializer, responses={201: ProjectSerializer})
@@ -39,7 +42,7 @@ class ProjectListApi(APIView):
         serializer.is_valid(raise_exception=True)
         plain, translations = _split_translations(serializer.validated_data)
         project = services.project_create(
-            actor=request.user,  # type: ignore[arg-type]
+            actor=user_of(request),
             name=plain.get("name", ""),
             description=plain.get("description", ""),
             translations=translations,
@@ -50,35 +53,39 @@ class ProjectListApi(APIView):
 class ProjectDetailApi(APIView):
     @extend_schema(responses=ProjectSerializer)
     def get(self, request: Request, project_id: int) -> Response:
-        project = selectors.project_get_for_user(project_id=project_id, user=request.user)  # type: ignore[arg-type]
+        project = selectors.project_get_for_user(project_id=project_id, user=user_of(request))
         return Response(ProjectSerializer(project).data)
 
     @extend_schema(request=ProjectWriteSerializer, responses=ProjectSerializer)
     def patch(self, request: Request, project_id: int) -> Response:
-        project = selectors.project_get_for_user(project_id=project_id, user=request.user)  # type: ignore[arg-type]
+        project = selectors.project_get_for_user(project_id=project_id, user=user_of(request))
         serializer = ProjectWriteSerializer(project, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        project = services.project_update(project=project, actor=request.user, fields=dict(serializer.validated_data))  # type: ignore[arg-type]
+        project = services.project_update(
+            project=project, actor=user_of(request), fields=dict(serializer.validated_data)
+        )
         return Response(ProjectSerializer(project).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, project_id: int) -> Response:
-        project = selectors.project_get_for_user(project_id=project_id, user=request.user)  # type: ignore[arg-type]
-        services.project_delete(project=project, actor=request.user)  # type: ignore[arg-type]
+        project = selectors.project_get_for_user(project_id=project_id, user=user_of(request))
+        services.project_delete(project=project, actor=user_of(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class MemberListApi(APIView):
+    pagination_class = PageNumberPagination  # documents the list envelope in the schema
+
     @extend_schema(responses=MembershipSerializer(many=True))
     def get(self, request: Request, project_id: int) -> Response:
-        project = selectors.project_get_for_user(project_id=project_id, user=request.user)  # type: ignore[arg-type]
+        project = selectors.project_get_for_user(project_id=project_id, user=user_of(request))
         members = selectors.membership_list(project=project)
         return paginated_response(queryset=members, serializer_class=MembershipSerializer, request=request, view=self)
 
 
 class MemberDetailApi(APIView):
-    def _member(self, request: Request, project_id: int, user_id: int) -> tuple[object, Membership]:
-        project = selectors.project_get_for_user(project_id=project_id, user=request.user)  # type: ignore[arg-type]
+    def _member(self, request: Request, project_id: int, user_id: int) -> tuple[Project, Membership]:
+        project = selectors.project_get_for_user(project_id=project_id, user=user_of(request))
         member = get_object_or_404(Membership.objects.select_related("user"), project=project, user_id=user_id)
         return project, member
 
@@ -88,33 +95,38 @@ class MemberDetailApi(APIView):
         serializer = MembershipRoleSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         member = services.membership_change_role(
-            project=project, actor=request.user, member=member, role=Role(serializer.validated_data["role"])  # type: ignore[arg-type]
+            project=project,
+            actor=user_of(request),
+            member=member,
+            role=Role(serializer.validated_data["role"]),
         )
         return Response(MembershipSerializer(member).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, project_id: int, user_id: int) -> Response:
         project, member = self._member(request, project_id, user_id)
-        services.membership_remove(project=project, actor=request.user, member=member)  # type: ignore[arg-type]
+        services.membership_remove(project=project, actor=user_of(request), member=member)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class ProjectInviteListApi(APIView):
+    pagination_class = PageNumberPagination  # documents the list envelope in the schema
+
     @extend_schema(responses=InviteSerializer(many=True))
     def get(self, request: Request, project_id: int) -> Response:
-        project = selectors.project_get_for_user(project_id=project_id, user=request.user)  # type: ignore[arg-type]
-        services.project_require_role(project=project, user=request.user, minimum=Role.ADMIN)  # type: ignore[arg-type]
+        project = selectors.project_get_for_user(project_id=project_id, user=user_of(request))
+        services.project_require_role(project=project, user=user_of(request), minimum=Role.ADMIN)
         invites = selectors.invite_list_for_project(project=project)
         return paginated_response(queryset=invites, serializer_class=InviteSerializer, request=request, view=self)
 
     @extend_schema(request=InviteCreateSerializer, responses={201: InviteSerializer})
     def post(self, request: Request, project_id: int) -> Response:
-        project = selectors.project_get_for_user(project_id=project_id, user=request.user)  # type: ignore[arg-type]
+        project = selectors.project_get_for_user(project_id=project_id, user=user_of(request))
         serializer = InviteCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         created = services.invite_create(
             project=project,
-            actor=request.user,  # type: ignore[arg-type]
+            actor=user_of(request),
             email=serializer.validated_data["email"],
             role=Role(serializer.validated_data["role"]),
         )
@@ -124,41 +136,45 @@ class ProjectInviteListApi(APIView):
 class ProjectInviteDetailApi(APIView):
     @extend_schema(responses={204: None})
     def delete(self, request: Request, project_id: int, invite_id: int) -> Response:
-        project = selectors.project_get_for_user(project_id=project_id, user=request.user)  # type: ignore[arg-type]
+        project = selectors.project_get_for_user(project_id=project_id, user=user_of(request))
         invite = get_object_or_404(Invite, pk=invite_id, project=project)
-        services.invite_revoke(invite=invite, actor=request.user)  # type: ignore[arg-type]
+        services.invite_revoke(invite=invite, actor=user_of(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class MyInviteListApi(APIView):
+    pagination_class = PageNumberPagination  # documents the list envelope in the schema
+
     @extend_schema(responses=MyInviteSerializer(many=True))
     def get(self, request: Request) -> Response:
-        invites = selectors.invite_list_pending_for_user(user=request.user)  # type: ignore[arg-type]
+        invites = selectors.invite_list_pending_for_user(user=user_of(request))
         return paginated_response(queryset=invites, serializer_class=MyInviteSerializer, request=request, view=self)
 
 
 class InviteAcceptApi(APIView):
     @extend_schema(request=None, responses={201: JoinedSerializer})
     def post(self, request: Request, invite_id: int) -> Response:
-        invite = selectors.invite_get_for_invitee(invite_id=invite_id, user=request.user)  # type: ignore[arg-type]
-        membership = services.invite_accept(invite=invite, user=request.user)  # type: ignore[arg-type]
+        invite = selectors.invite_get_for_invitee(invite_id=invite_id, user=user_of(request))
+        membership = services.invite_accept(invite=invite, user=user_of(request))
         return Response(JoinedSerializer(membership).data, status=status.HTTP_201_CREATED)
 
 
 class InviteDeclineApi(APIView):
     @extend_schema(request=None, responses={204: None})
     def post(self, request: Request, invite_id: int) -> Response:
-        invite = selectors.invite_get_for_invitee(invite_id=invite_id, user=request.user)  # type: ignore[arg-type]
-        services.invite_decline(invite=invite, user=request.user)  # type: ignore[arg-type]
+        invite = selectors.invite_get_for_invitee(invite_id=invite_id, user=user_of(request))
+        services.invite_decline(invite=invite, user=user_of(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class InviteAcceptByTokenApi(APIView):
     """Accepts the invite whose emailed token is presented, for the signed-in user."""
 
-    @extend_schema(operation_id="invites_accept_by_token", request=InviteTokenSerializer, responses={201: JoinedSerializer})
+    @extend_schema(
+        operation_id="invites_accept_by_token", request=InviteTokenSerializer, responses={201: JoinedSerializer}
+    )
     def post(self, request: Request) -> Response:
         serializer = InviteTokenSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        membership = services.invite_accept_by_token(token=serializer.validated_data["token"], user=request.user)  # type: ignore[arg-type]
+        membership = services.invite_accept_by_token(token=serializer.validated_data["token"], user=user_of(request))
         return Response(JoinedSerializer(membership).data, status=status.HTTP_201_CREATED)

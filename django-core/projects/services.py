@@ -14,6 +14,7 @@ from rest_framework import exceptions
 
 from accounts.models import User, normalize_email
 from common.errors import BadRequest, Conflict
+from common.translation import translated_field_names
 from projects.models import ROLE_RANK, Invite, InviteStatus, Membership, Project, Role, role_at_least
 from projects.selectors import membership_role
 
@@ -36,7 +37,9 @@ def project_require_role(*, project: Project, user: User, minimum: Role) -> str:
     return role
 
 
-def project_create(*, actor: User, name: str, description: str = "", translations: dict[str, str] | None = None) -> Project:
+def project_create(
+    *, actor: User, name: str, description: str = "", translations: dict[str, str] | None = None
+) -> Project:
     """Creates a project; the creator becomes its owner."""
     with transaction.atomic():
         project = Project(name=name, description=description, created_by=actor)
@@ -55,6 +58,8 @@ def project_update(*, project: Project, actor: User, fields: dict[str, str]) -> 
     with transaction.atomic():
         for field, value in fields.items():
             setattr(project, field, value)
+        if not any(getattr(project, column) for column in translated_field_names("name")):
+            raise exceptions.ValidationError({"name": [_("A project needs a name.")]})
         project.save()
     return project
 
@@ -71,16 +76,19 @@ def membership_change_role(*, project: Project, actor: User, member: Membership,
 
     An admin manages members and viewers (and may make them admins); only the owner changes
     admins, and giving `owner` transfers ownership (the previous owner becomes an admin).
-    Nobody changes their own role."""
-    actor_role = project_require_role(project=project, user=actor, minimum=Role.ADMIN)
-    if member.user_id == actor.pk:
-        raise exceptions.PermissionDenied(_("You cannot change your own role."), "own_role")
-    _require_outranks(actor_role, member.role)
-    if role == Role.OWNER and actor_role != Role.OWNER:
-        raise exceptions.PermissionDenied(_("Only the owner can transfer ownership."), "insufficient_role")
-    if ROLE_RANK[role] > ROLE_RANK[Role(actor_role)]:
-        raise exceptions.PermissionDenied(_("You cannot grant a role above your own."), "insufficient_role")
+    Nobody changes their own role. Role changes in a project are serialized (its row is locked),
+    so the checks see the roles as they are when the change is written."""
     with transaction.atomic():
+        _lock_project(project)
+        actor_role = project_require_role(project=project, user=actor, minimum=Role.ADMIN)
+        if member.user_id == actor.pk:
+            raise exceptions.PermissionDenied(_("You cannot change your own role."), "own_role")
+        _reload_role(member)
+        _require_outranks(actor_role, member.role)
+        if role == Role.OWNER and actor_role != Role.OWNER:
+            raise exceptions.PermissionDenied(_("Only the owner can transfer ownership."), "insufficient_role")
+        if ROLE_RANK[role] > ROLE_RANK[Role(actor_role)]:
+            raise exceptions.PermissionDenied(_("You cannot grant a role above your own."), "insufficient_role")
         if role == Role.OWNER:
             # Demote first: the database allows one owner per project at any moment.
             Membership.objects.filter(project=project, user=actor).update(role=Role.ADMIN)
@@ -89,31 +97,47 @@ def membership_change_role(*, project: Project, actor: User, member: Membership,
     return member
 
 
+def _lock_project(project: Project) -> None:
+    """Serializes writes to one project's memberships and invites. Precondition: inside a transaction."""
+    Project.objects.select_for_update().filter(pk=project.pk).values_list("pk", flat=True).first()
+
+
+def _reload_role(member: Membership) -> None:
+    """The member's role as it is now under the project lock, not as the request read it; NotFound
+    when they are gone meanwhile."""
+    role = Membership.objects.filter(pk=member.pk).values_list("role", flat=True).first()
+    if role is None:
+        raise exceptions.NotFound()
+    member.role = role
+
+
 def _require_outranks(actor_role: str, target_role: str) -> None:
     if actor_role == Role.OWNER:
         return
     if ROLE_RANK[Role(target_role)] >= ROLE_RANK[Role(actor_role)]:
-        raise exceptions.PermissionDenied(
-            _("You can only manage members below your own role."), "insufficient_role"
-        )
+        raise exceptions.PermissionDenied(_("You can only manage members below your own role."), "insufficient_role")
 
 
 def membership_remove(*, project: Project, actor: User, member: Membership) -> None:
     """Removes a member (admin+, below the actor's role) or lets a member leave. The owner cannot
     leave without transferring ownership first. The removed user's tasks in the project are
-    unassigned and their watches dropped."""
+    unassigned and their watches dropped. Serialized with role changes (the project row is locked):
+    a member cannot leave while being made the owner."""
     from tasks.services import tasks_release_member
 
-    if member.user_id == actor.pk:
-        project_require_role(project=project, user=actor, minimum=Role.VIEWER)
-        if member.role == Role.OWNER:
-            raise Conflict(_("The owner cannot leave; transfer ownership first."), "owner_cannot_leave")
-    else:
-        actor_role = project_require_role(project=project, user=actor, minimum=Role.ADMIN)
-        if member.role == Role.OWNER:
-            raise exceptions.PermissionDenied(_("The owner cannot be removed."), "insufficient_role")
-        _require_outranks(actor_role, member.role)
     with transaction.atomic():
+        _lock_project(project)
+        if member.user_id == actor.pk:
+            project_require_role(project=project, user=actor, minimum=Role.VIEWER)
+            _reload_role(member)
+            if member.role == Role.OWNER:
+                raise Conflict(_("The owner cannot leave; transfer ownership first."), "owner_cannot_leave")
+        else:
+            actor_role = project_require_role(project=project, user=actor, minimum=Role.ADMIN)
+            _reload_role(member)
+            if member.role == Role.OWNER:
+                raise exceptions.PermissionDenied(_("The owner cannot be removed."), "insufficient_role")
+            _require_outranks(actor_role, member.role)
         tasks_release_member(project=project, user=member.user, actor=actor)
         member.delete()
 
@@ -140,6 +164,9 @@ def invite_create(*, project: Project, actor: User, email: str, role: Role) -> C
         raise Conflict(_("This person is already a member of the project."), "already_member")
     token = secrets.token_urlsafe(32)
     with transaction.atomic():
+        # With no pending row to lock, two concurrent invites of one address would both insert and
+        # the second would fail the one-pending-invite constraint.
+        _lock_project(project)
         Invite.objects.select_for_update().filter(project=project, email=email, status=InviteStatus.PENDING).update(
             status=InviteStatus.REVOKED, responded_at=timezone.now()
         )

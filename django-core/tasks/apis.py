@@ -8,7 +8,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
-from common.pagination import paginated_response
+from common.http import user_of
+from common.pagination import PageNumberPagination, paginated_response
 from projects.models import Project
 from projects.selectors import member_project_ids
 from tasks import selectors, services
@@ -21,10 +22,6 @@ from tasks.serializers import (
     TaskSerializer,
     TaskUpdateSerializer,
 )
-
-
-def _user(request: Request) -> User:
-    return request.user  # type: ignore[return-value]
 
 
 def _assignee(value: int | None) -> User | None:
@@ -60,18 +57,22 @@ TASK_LIST_PARAMETERS = [
     OpenApiParameter("deadline_before", str, description="Deadline before (ISO 8601)."),
     OpenApiParameter("search", str, description="Substring of title or description, any language."),
     OpenApiParameter(
-        "ordering", str, description="Comma-separated keys among created_at, updated_at, deadline, priority, "
-        "status, title, id; prefix - for descending. Default: -created_at."
+        "ordering",
+        str,
+        description="Comma-separated keys among created_at, updated_at, deadline, priority, "
+        "status, title, id; prefix - for descending. Default: -created_at.",
     ),
-    OpenApiParameter("page", int),
-    OpenApiParameter("page_size", int, description="At most 100."),
 ]
 
 
 class TaskListApi(APIView):
+    pagination_class = PageNumberPagination  # documents the list envelope in the schema
+
     @extend_schema(parameters=TASK_LIST_PARAMETERS, responses=TaskSerializer(many=True))
     def get(self, request: Request) -> Response:
-        filterset = TaskFilter(request.query_params, queryset=selectors.task_list_for_user(user=_user(request)), request=request)
+        filterset = TaskFilter(
+            request.query_params, queryset=selectors.task_list_for_user(user=user_of(request)), request=request
+        )
         if not filterset.is_valid():
             raise exceptions.ValidationError(filterset.errors)
         return paginated_response(queryset=filterset.qs, serializer_class=TaskSerializer, request=request, view=self)
@@ -81,11 +82,11 @@ class TaskListApi(APIView):
         serializer = TaskCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         fields = _write_fields(serializer.validated_data)
-        project = Project.objects.filter(pk=fields.pop("project"), pk__in=member_project_ids(_user(request))).first()
+        project = Project.objects.filter(pk=fields.pop("project"), pk__in=member_project_ids(user_of(request))).first()
         if project is None:
             raise exceptions.ValidationError({"project": [_("No such project among yours.")]})
-        task = services.task_create(actor=_user(request), project=project, **_split_translations(fields))
-        return Response(_detail(task, _user(request)), status=status.HTTP_201_CREATED)
+        task = services.task_create(actor=user_of(request), project=project, **_split_translations(fields))
+        return Response(_detail(task, user_of(request)), status=status.HTTP_201_CREATED)
 
 
 def _split_translations(fields: dict[str, Any]) -> dict[str, Any]:
@@ -96,53 +97,55 @@ def _split_translations(fields: dict[str, Any]) -> dict[str, Any]:
 class TaskDetailApi(APIView):
     @extend_schema(responses=TaskDetailSerializer)
     def get(self, request: Request, task_id: int) -> Response:
-        task = selectors.task_get_for_user(task_id=task_id, user=_user(request))
-        return Response(_detail(task, _user(request)))
+        task = selectors.task_get_for_user(task_id=task_id, user=user_of(request))
+        return Response(_detail(task, user_of(request)))
 
     @extend_schema(request=TaskUpdateSerializer, responses=TaskDetailSerializer)
     def patch(self, request: Request, task_id: int) -> Response:
-        task = selectors.task_get_for_user(task_id=task_id, user=_user(request))
+        task = selectors.task_get_for_user(task_id=task_id, user=user_of(request))
         serializer = TaskUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         if "title" in serializer.validated_data and not serializer.validated_data["title"]:
             raise exceptions.ValidationError({"title": [_("The title cannot be empty.")]})
-        task = services.task_update(task=task, actor=_user(request), fields=_write_fields(serializer.validated_data))
-        task = selectors.task_get_for_user(task_id=task.pk, user=_user(request))
-        return Response(_detail(task, _user(request)))
+        task = services.task_update(task=task, actor=user_of(request), fields=_write_fields(serializer.validated_data))
+        task = selectors.task_get_for_user(task_id=task.pk, user=user_of(request))
+        return Response(_detail(task, user_of(request)))
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, task_id: int) -> Response:
-        task = selectors.task_get_for_user(task_id=task_id, user=_user(request))
-        services.task_delete(task=task, actor=_user(request))
+        task = selectors.task_get_for_user(task_id=task_id, user=user_of(request))
+        services.task_delete(task=task, actor=user_of(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class TaskWatchApi(APIView):
     @extend_schema(request=None, responses={204: None})
     def post(self, request: Request, task_id: int) -> Response:
-        task = selectors.task_get_for_user(task_id=task_id, user=_user(request))
-        services.task_watch(task=task, user=_user(request))
+        task = selectors.task_get_for_user(task_id=task_id, user=user_of(request))
+        services.task_watch(task=task, user=user_of(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, task_id: int) -> Response:
-        task = selectors.task_get_for_user(task_id=task_id, user=_user(request))
-        services.task_unwatch(task=task, user=_user(request))
+        task = selectors.task_get_for_user(task_id=task_id, user=user_of(request))
+        services.task_unwatch(task=task, user=user_of(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class CommentListApi(APIView):
+    pagination_class = PageNumberPagination  # documents the list envelope in the schema
+
     @extend_schema(responses=CommentSerializer(many=True))
     def get(self, request: Request, task_id: int) -> Response:
-        task = selectors.task_get_for_user(task_id=task_id, user=_user(request))
+        task = selectors.task_get_for_user(task_id=task_id, user=user_of(request))
         return paginated_response(
             queryset=selectors.comment_list(task=task), serializer_class=CommentSerializer, request=request, view=self
         )
 
     @extend_schema(request=CommentSerializer, responses={201: CommentSerializer})
     def post(self, request: Request, task_id: int) -> Response:
-        task = selectors.task_get_for_user(task_id=task_id, user=_user(request))
+        task = selectors.task_get_for_user(task_id=task_id, user=user_of(request))
         serializer = CommentSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        comment = services.comment_create(task=task, author=_user(request), body=serializer.validated_data["body"])
+        comment = services.comment_create(task=task, author=user_of(request), body=serializer.validated_data["body"])
         return Response(CommentSerializer(comment).data, status=status.HTTP_201_CREATED)

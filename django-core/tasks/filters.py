@@ -5,9 +5,10 @@ from typing import Any
 import django_filters
 from django import forms
 from django.conf import settings
-from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, CharField, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models.functions import Coalesce, NullIf
 from django.utils.translation import gettext_lazy as _
-from modeltranslation.utils import build_localized_fieldname, get_language
+from modeltranslation.utils import build_localized_fieldname, get_language, resolution_order
 
 from tasks.models import PRIORITY_RANK, STATUS_RANK, Task, TaskStatus
 
@@ -104,7 +105,11 @@ class TaskFilter(django_filters.FilterSet):
                 queryset = queryset.annotate(status_rank=_rank("status", STATUS_RANK))
                 field = "status_rank"
             elif field == "title":
-                field = build_localized_fieldname("title", get_language())
+                # The title as shown: the request language, then its fallbacks (empty falls through).
+                languages = resolution_order(get_language())
+                shown = [NullIf(F(build_localized_fieldname("title", lang)), Value("")) for lang in languages]
+                queryset = queryset.annotate(title_shown=Coalesce(*shown, Value(""), output_field=CharField()))
+                field = "title_shown"
             expression = F(field)
             # Tasks without a deadline sort after those with one, both ways.
             order_by.append(expression.desc(nulls_last=True) if descending else expression.asc(nulls_last=True))

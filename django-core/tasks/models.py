@@ -64,9 +64,7 @@ class Task(models.Model):
             models.Index(fields=["assignee", "status"], name="tasks_task_assignee_status"),
             models.Index(fields=["project", "deadline"], name="tasks_task_project_deadline"),
             # Deadline scans (reminders, digests) only care about open tasks.
-            models.Index(
-                fields=["deadline"], name="tasks_task_open_deadline", condition=~models.Q(status="done")
-            ),
+            models.Index(fields=["deadline"], name="tasks_task_open_deadline", condition=~models.Q(status="done")),
             _trigram_index("title_en"),
             _trigram_index("title_ru"),
             _trigram_index("description_en"),

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from rest_framework import exceptions
 
 from accounts.models import User
+from common.translation import translated_field_names
 from projects.models import Membership, Project, Role, role_at_least
 from projects.services import project_require_role
 from tasks.models import Comment, Task, TaskStatus, TaskWatcher
@@ -23,9 +24,14 @@ TASK_EDITABLE_FIELDS = ("title", "description", "status", "priority", "deadline"
 
 def task_assignee_validate(*, project: Project, assignee: User | None) -> None:
     """An assignee must be a member of the project with at least the member role (viewers are
-    read-only and could not move their own task)."""
+    read-only and could not move their own task).
+
+    Precondition: inside the transaction that writes the assignment. The project row stays locked
+    until it commits, so the assignee cannot leave the project in between (membership changes
+    lock it too, see tasks_release_member). Lock order: the project, then the task."""
     if assignee is None:
         return
+    Project.objects.select_for_update(no_key=True).filter(pk=project.pk).values_list("pk", flat=True).first()
     role = Membership.objects.filter(project=project, user=assignee).values_list("role", flat=True).first()
     if not role_at_least(role, Role.MEMBER):
         raise exceptions.ValidationError(
@@ -54,8 +60,8 @@ def task_create(
 ) -> Task:
     """Creates a task reported by `actor` (member+). Reporter and assignee start watching it."""
     project_require_role(project=project, user=actor, minimum=Role.MEMBER)
-    task_assignee_validate(project=project, assignee=assignee)
     with transaction.atomic():
+        task_assignee_validate(project=project, assignee=assignee)
         task = Task(
             project=project,
             title=title,
@@ -78,15 +84,17 @@ def task_update(*, task: Task, actor: User, fields: dict[str, Any]) -> Task:
     """Edits a task (member+). `fields` may hold any of TASK_EDITABLE_FIELDS, their per-language
     columns and `assignee` (a User or None)."""
     project_require_role(project=task.project, user=actor, minimum=Role.MEMBER)
-    if "assignee" in fields:
-        task_assignee_validate(project=task.project, assignee=fields["assignee"])
     with transaction.atomic():
-        task = Task.objects.select_for_update().select_related("project").get(pk=task.pk)
+        if "assignee" in fields:
+            task_assignee_validate(project=task.project, assignee=fields["assignee"])
+        task = Task.objects.select_for_update(of=("self",)).select_related("project").get(pk=task.pk)
         new_status = fields.get("status", task.status)
         if new_status != task.status:
             task.completed_at = timezone.now() if new_status == TaskStatus.DONE else None
         for field, value in fields.items():
             setattr(task, field, value)
+        if not any(getattr(task, column) for column in translated_field_names("title")):
+            raise exceptions.ValidationError({"title": [_("A task needs a title.")]})
         task.save()
         if fields.get("assignee") is not None:
             _watch(task, [fields["assignee"]])
@@ -97,7 +105,9 @@ def task_delete(*, task: Task, actor: User) -> None:
     """Deletes a task: its reporter (still member+) or a project admin."""
     role = project_require_role(project=task.project, user=actor, minimum=Role.MEMBER)
     if task.reporter_id != actor.pk and not role_at_least(role, Role.ADMIN):
-        raise exceptions.PermissionDenied(_("Only the reporter or a project admin may delete a task."), "insufficient_role")
+        raise exceptions.PermissionDenied(
+            _("Only the reporter or a project admin may delete a task."), "insufficient_role"
+        )
     with transaction.atomic():
         task.delete()
 
@@ -125,8 +135,13 @@ def comment_create(*, task: Task, author: User, body: str) -> Comment:
 
 def tasks_release_member(*, project: Project, user: User, actor: User) -> int:
     """When `user` leaves `project`: their tasks there are unassigned and their watches dropped.
-    Precondition: called inside the transaction that removes the membership."""
+    Precondition: called inside the transaction that removes the membership. The project row is
+    locked first: an assignment in flight (which holds it, see task_assignee_validate) commits
+    before the tasks are released, and a later one waits for the removal, then finds no member."""
+    Project.objects.select_for_update().filter(pk=project.pk).values_list("pk", flat=True).first()
     released = Task.objects.filter(project=project, assignee=user).update(assignee=None, updated_at=timezone.now())
     TaskWatcher.objects.filter(task__project=project, user=user).delete()
-    logger.info("member left project=%s user=%s: %d tasks unassigned (by user=%s)", project.pk, user.pk, released, actor.pk)
+    logger.info(
+        "member left project=%s user=%s: %d tasks unassigned (by user=%s)", project.pk, user.pk, released, actor.pk
+    )
     return released

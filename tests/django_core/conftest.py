@@ -1,6 +1,7 @@
 from collections.abc import Callable
 
 import pytest
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from accounts.models import User
@@ -57,3 +58,12 @@ def team(db: None) -> dict[str, object]:
     other_project = ProjectFactory()
     MembershipFactory(project=other_project, user=outsider, role=Role.OWNER)
     return {"project": project, **people, "outsider": outsider, "other_project": other_project}
+
+
+@pytest.fixture(autouse=True)
+def _english_between_tests():
+    """A request leaves its language active in the thread; start and end every test in English
+    so factories and fixtures never write into another language's columns."""
+    translation.activate("en")
+    yield
+    translation.activate("en")

@@ -34,28 +34,36 @@ def our_models():
 def test_every_model_of_ours_is_registered():
     names = {model._meta.label for model in our_models()}
 
-    assert {"accounts.User", "projects.Project", "projects.Membership", "projects.Invite", "tasks.Task", "tasks.Comment"} <= names
+    assert {
+        "accounts.User",
+        "projects.Project",
+        "projects.Membership",
+        "projects.Invite",
+        "tasks.Task",
+        "tasks.Comment",
+    } <= names
 
 
 @pytest.mark.parametrize("model", our_models(), ids=lambda model: model._meta.label)
 def test_admin_pages_render(staff_client, some_data, model):
-    info = (model._meta.app_label, model._meta.model_name)
+    prefix = f"admin:{model._meta.app_label}_{model._meta.model_name}"
 
-    changelist = staff_client.get(reverse("admin:%s_%s_changelist" % info), {"q": "a"})
-    add = staff_client.get(reverse("admin:%s_%s_add" % info))
+    changelist = staff_client.get(reverse(f"{prefix}_changelist"), {"q": "a"})
+    add = staff_client.get(reverse(f"{prefix}_add"))
 
     assert changelist.status_code == 200
     assert add.status_code == 200
     obj = model._default_manager.first()
     if obj is not None:
-        change = staff_client.get(reverse("admin:%s_%s_change" % info, args=[obj.pk]))
+        change = staff_client.get(reverse(f"{prefix}_change", args=[obj.pk]))
         assert change.status_code == 200
         assert escape(str(obj)) in change.content.decode()
 
 
 def test_deactivate_action_signs_the_user_out_everywhere(staff_client, some_data):
-    from accounts.services import token_pair_for
     from rest_framework.test import APIClient
+
+    from accounts.services import token_pair_for
 
     user = User.objects.exclude(is_superuser=True).first()
     refresh = token_pair_for(user).refresh

@@ -1,6 +1,9 @@
-import pytest
-from django.test import override_settings
+import json
 
+import pytest
+from django.test import RequestFactory, override_settings
+
+from common.errors import csrf_failure
 from common.redis import redis_client
 
 
@@ -35,3 +38,27 @@ def test_unknown_api_path_is_json_404(api_client):
 
     assert response.status_code == 404
     assert response.json() == {"detail": "Not found.", "code": "not_found"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method", ["post", "patch", "put", "delete"])
+def test_unknown_api_path_is_json_404_for_writes_too(api_client, method):
+    # Regression (found by the fuzzer): unmatched writes got Django's HTML CSRF page.
+    api_client.enforce_csrf_checks = True
+
+    response = getattr(api_client, method)("/api/tasks/null/watch", {}, format="json")
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found.", "code": "not_found"}
+
+
+def test_csrf_failure_under_api_is_json_and_html_elsewhere():
+    # CSRF only applies to session-authenticated requests (the admin); API clients get JSON.
+    api = csrf_failure(RequestFactory().post("/api/anything"), reason="CSRF cookie not set.")
+    admin = csrf_failure(RequestFactory().post("/admin/login/"), reason="CSRF cookie not set.")
+
+    assert api.status_code == 403
+    assert api["Content-Type"] == "application/json"
+    assert json.loads(api.content)["code"] == "csrf_failed"
+    assert admin.status_code == 403
+    assert admin["Content-Type"].startswith("text/html")

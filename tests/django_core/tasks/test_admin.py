@@ -1,0 +1,69 @@
+"""The Django admin pages for tasks and comments render and search (staff only)."""
+
+import pytest
+
+from tests.django_core.factories import CommentFactory, TaskFactory
+
+
+@pytest.fixture
+def task(team):
+    return TaskFactory(
+        project=team["project"],
+        reporter=team["member"],
+        assignee=team["admin"],
+        title_en="Rotate the keys",
+        title_ru="Сменить ключи",
+    )
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["", "?q=rotate", "?q=ключи", "?status__exact=todo", "?o=-2"],
+)
+def test_task_changelist_renders_and_searches(admin_client, task, query):
+    response = admin_client.get(f"/admin/tasks/task/{query}")
+
+    assert response.status_code == 200
+    assert b"Rotate the keys" in response.content
+
+
+def test_task_changelist_search_by_assignee_email(admin_client, task, team):
+    TaskFactory(project=team["project"], reporter=team["member"], title_en="Unrelated")
+
+    response = admin_client.get("/admin/tasks/task/", {"q": team["admin"].email})
+
+    assert response.status_code == 200
+    assert b"Rotate the keys" in response.content
+    assert b"Unrelated" not in response.content
+
+
+def test_task_search_without_match(admin_client, task):
+    response = admin_client.get("/admin/tasks/task/", {"q": "nothing-like-this"})
+
+    assert response.status_code == 200
+    assert b"Rotate the keys" not in response.content
+
+
+def test_task_change_and_add_forms_render(admin_client, task):
+    CommentFactory(task=task, author=task.reporter)
+
+    assert admin_client.get(f"/admin/tasks/task/{task.pk}/change/").status_code == 200
+    assert admin_client.get("/admin/tasks/task/add/").status_code == 200
+
+
+def test_comment_admin_renders_and_searches(admin_client, task):
+    CommentFactory(task=task, author=task.reporter, body="Needle in the haystack")
+
+    listing = admin_client.get("/admin/tasks/comment/", {"q": "needle"})
+
+    assert listing.status_code == 200
+    assert b"Comment #" in listing.content
+
+
+def test_non_staff_cannot_open_the_task_admin(client, team, task):
+    client.force_login(team["owner"])
+
+    response = client.get("/admin/tasks/task/")
+
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
