@@ -67,6 +67,8 @@ class InviteStatus(models.TextChoices):
     ACCEPTED = "accepted", _("Accepted")
     DECLINED = "declined", _("Declined")
     REVOKED = "revoked", _("Revoked")
+    # Shown for a pending invite past its expiry; the clean-up job also stores it.
+    EXPIRED = "expired", _("Expired")
 
 
 class Invite(models.Model):

@@ -6,7 +6,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from rest_framework.exceptions import NotFound
 
-from accounts.models import User
+from accounts.models import User, normalize_email
 from projects.models import Invite, InviteStatus, Membership, Project
 
 
@@ -39,7 +39,9 @@ def membership_list(*, project: Project) -> QuerySet[Membership]:
 
 def invite_list_pending_for_user(*, user: User) -> QuerySet[Invite]:
     return (
-        Invite.objects.filter(email=user.email, status=InviteStatus.PENDING, expires_at__gt=timezone.now())
+        Invite.objects.filter(
+            email=normalize_email(user.email), status=InviteStatus.PENDING, expires_at__gt=timezone.now()
+        )
         .select_related("project", "invited_by")
         .order_by("-created_at", "-id")
     )
@@ -51,7 +53,7 @@ def invite_list_for_project(*, project: Project) -> QuerySet[Invite]:
 
 def invite_get_for_invitee(*, invite_id: int, user: User) -> Invite:
     """An invite addressed to the user's email; NotFound for anyone else's."""
-    invite = Invite.objects.filter(pk=invite_id, email=user.email).select_related("project").first()
+    invite = Invite.objects.filter(pk=invite_id, email=normalize_email(user.email)).select_related("project").first()
     if invite is None:
         raise NotFound()
     return invite

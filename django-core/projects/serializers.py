@@ -1,11 +1,12 @@
 from typing import Any
 
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.serializers import UserPublicSerializer
 from common.translation import translated_field_names
-from projects.models import Invite, Membership, Project, Role
+from projects.models import Invite, InviteStatus, Membership, Project, Role
 
 TRANSLATED = translated_field_names("name", "description")
 
@@ -69,11 +70,19 @@ class InviteSerializer(serializers.ModelSerializer[Invite]):
     """An invite as the project's admins see it."""
 
     invited_by = InviterSerializer(read_only=True, allow_null=True)
+    status = serializers.SerializerMethodField()
 
     class Meta:
         model = Invite
         fields = ["id", "email", "role", "status", "invited_by", "created_at", "expires_at"]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.ChoiceField(choices=InviteStatus.choices))
+    def get_status(self, invite: Invite) -> str:
+        """A pending invite past its expiry reads as `expired`."""
+        if invite.status == InviteStatus.PENDING and invite.is_expired():
+            return InviteStatus.EXPIRED
+        return invite.status
 
 
 class MyInviteSerializer(serializers.ModelSerializer[Invite]):

@@ -186,20 +186,20 @@ def invite_revoke(*, invite: Invite, actor: User) -> Invite:
     project_require_role(project=invite.project, user=actor, minimum=Role.ADMIN)
     with transaction.atomic():
         invite = Invite.objects.select_for_update().get(pk=invite.pk)
-        _require_pending(invite)
+        _require_pending(invite, allow_expired=True)
         invite.status = InviteStatus.REVOKED
         invite.responded_at = timezone.now()
         invite.save(update_fields=["status", "responded_at"])
     return invite
 
 
-def _require_pending(invite: Invite) -> None:
+def _require_pending(invite: Invite, *, allow_expired: bool = False) -> None:
     if invite.status != InviteStatus.PENDING:
         raise Conflict(
             _("This invite is already %(status)s.") % {"status": invite.get_status_display().lower()},
             "invite_not_pending",
         )
-    if invite.is_expired():
+    if invite.is_expired() and not allow_expired:
         raise BadRequest(_("This invite has expired; ask for a new one."), "invite_expired")
 
 

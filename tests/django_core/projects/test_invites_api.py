@@ -477,3 +477,27 @@ def test_accept_by_token_validates_its_body(client_for, payload):
 
     assert response.status_code == 400
     assert "token" in response.json()
+
+
+def test_an_admin_revokes_an_expired_invite_and_sees_it_as_expired_before(team, client_for, invite_for):
+    # given an invite past its expiry
+    created = invite_for(team["project"], "late@example.com")
+    Invite.objects.filter(pk=created.invite.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
+    admin = client_for(team["admin"])
+
+    listed = admin.get(f"/api/projects/{team['project'].pk}/invites").json()["results"]
+    revoked = admin.delete(f"/api/projects/{team['project'].pk}/invites/{created.invite.pk}")
+
+    assert [i["status"] for i in listed if i["id"] == created.invite.pk] == ["expired"]
+    assert revoked.status_code == 204
+    assert Invite.objects.get(pk=created.invite.pk).status == "revoked"
+
+
+def test_an_invitee_whose_stored_email_has_capitals_still_sees_the_invite(team, client_for, invite_for):
+    # given a user whose email was stored with capitals (e.g. typed into the admin)
+    person = UserFactory(email="Mixed.Case@Example.com")
+    created = invite_for(team["project"], "mixed.case@example.com")
+
+    mine = client_for(person).get("/api/invites").json()["results"]
+
+    assert [i["id"] for i in mine] == [created.invite.pk]
