@@ -9,7 +9,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.deps-installed
-REQUIREMENTS := requirements-dev.txt django-core/requirements.txt
+REQUIREMENTS := requirements-dev.txt django-core/requirements.txt contracts/pyproject.toml
 MANAGE := cd django-core && ../$(PY) manage.py
 
 .PHONY: run test lint fmt migrate shell bench keys deps services db messages demo schema help

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import QuerySet
@@ -24,10 +26,17 @@ class UserAdmin(DjangoUserAdmin):
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "name", "password1", "password2")}),)
     actions = ["deactivate_users", "unlock_users"]
 
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        """Unticking "active" in the form goes through the service: tokens revoked, sockets closed."""
+        deactivating = change and not obj.is_active and User.objects.filter(pk=obj.pk, is_active=True).exists()
+        super().save_model(request, obj, form, change)
+        if deactivating:
+            services.user_deactivate(user=obj, actor=request.user)  # type: ignore[arg-type]
+
     @admin.action(description=_("Deactivate and sign out everywhere"))
     def deactivate_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         for user in queryset:
-            services.user_deactivate(user=user)
+            services.user_deactivate(user=user, actor=request.user)  # type: ignore[arg-type]
         self.message_user(request, _("%d users deactivated.") % queryset.count(), messages.SUCCESS)
 
     @admin.action(description=_("Unlock after failed logins"))

@@ -11,11 +11,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from notifications import events
 from rest_framework import exceptions
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch, get_md5_hash_password
+from taskflow_contracts import EventType
+from taskflow_contracts.events import UserRevokedData
 
 from accounts.models import User, normalize_email
 
@@ -156,7 +159,9 @@ def auth_refresh(*, refresh: str) -> TokenPair:
         raise exceptions.AuthenticationFailed(_("The refresh token is no longer valid."), "token_not_valid")
     if reused:
         logger.warning("refresh token reused; revoking every token of user=%s", user.id)
-        user_tokens_revoke(user=user)
+        with transaction.atomic():
+            user_tokens_revoke(user=user)
+            _emit_revoked(user=user, actor=None, reason="logout")
         raise exceptions.AuthenticationFailed(_("The refresh token was already used."), "token_not_valid")
     return token_pair_for(user)
 
@@ -166,7 +171,20 @@ def auth_logout(*, refresh: str) -> User | None:
     token = _refresh_token_from(refresh)
     with transaction.atomic():
         token.blacklist()
-    return User.objects.filter(pk=token.payload["user_id"]).first()
+        user = User.objects.filter(pk=token.payload["user_id"]).first()
+        if user is not None:
+            _emit_revoked(user=user, actor=user, reason="logout")
+    return user
+
+
+def _emit_revoked(*, user: User, actor: User | None, reason: str) -> None:
+    """`user.revoked`: the realtime relay closes every socket of the user."""
+    events.event_emit(
+        event_type=EventType.USER_REVOKED,
+        actor=actor,
+        data=UserRevokedData(user_id=user.pk, reason=reason),  # type: ignore[arg-type]
+        audience=events.Audience(users=[user], system=True),
+    )
 
 
 def user_tokens_revoke(*, user: User) -> int:
@@ -193,14 +211,17 @@ def user_change_password(*, user: User, current_password: str, new_password: str
         user.set_password(new_password)
         user.save(update_fields=["password"])
         user_tokens_revoke(user=user)
+        _emit_revoked(user=user, actor=user, reason="password_change")
     return token_pair_for(user)
 
 
-def user_deactivate(*, user: User) -> User:
+def user_deactivate(*, user: User, actor: User | None = None) -> User:
+    """Deactivates the account: every token revoked, every live socket closed."""
     with transaction.atomic():
         user.is_active = False
         user.save(update_fields=["is_active"])
         user_tokens_revoke(user=user)
+        _emit_revoked(user=user, actor=actor, reason="deactivated")
     return user
 
 

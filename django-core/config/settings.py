@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "accounts",
     "projects",
     "tasks",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -124,6 +125,17 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 # Redis calls never hang a request: connect and read time out quickly.
 REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=1.0)
+
+# --- Events: outbox, realtime history --------------------------------------------------------
+# Each user's history stream keeps about this many messages (replay on reconnect) and expires
+# when the user has had no event for REALTIME_HISTORY_TTL seconds.
+REALTIME_HISTORY_LENGTH = env.int("REALTIME_HISTORY_LENGTH", default=500)
+REALTIME_HISTORY_TTL = env.int("REALTIME_HISTORY_TTL", default=3 * 24 * 3600)
+# After a failed publish the request-path publisher stands aside this long (the relay delivers).
+OUTBOX_FAST_PATH_PAUSE = env.float("OUTBOX_FAST_PATH_PAUSE", default=5.0)
+OUTBOX_RELAY_INTERVAL = env.float("OUTBOX_RELAY_INTERVAL", default=0.5)
+OUTBOX_RELAY_GRACE = env.float("OUTBOX_RELAY_GRACE", default=1.0)
+OUTBOX_RETENTION = timedelta(days=env.int("OUTBOX_RETENTION_DAYS", default=7))
 
 # --- Auth ----------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/", include("accounts.urls")),
     path("api/", include("projects.urls")),
     path("api/", include("tasks.urls")),
+    path("api/", include("notifications.urls")),
     # Unknown API paths answer JSON even with DEBUG on (never the HTML technical page).
     re_path(r"^api/", csrf_exempt(page_not_found)),
 ]

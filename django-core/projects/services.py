@@ -10,7 +10,15 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from notifications import events
 from rest_framework import exceptions
+from taskflow_contracts import EventType
+from taskflow_contracts.events import (
+    InviteRef,
+    ProjectInvitedData,
+    ProjectMemberJoinedData,
+    ProjectMemberRemovedData,
+)
 
 from accounts.models import User, normalize_email
 from common.errors import BadRequest, Conflict
@@ -140,6 +148,12 @@ def membership_remove(*, project: Project, actor: User, member: Membership) -> N
             _require_outranks(actor_role, member.role)
         tasks_release_member(project=project, user=member.user, actor=actor)
         member.delete()
+        # The removed person hears of it too, although no longer a member.
+        audience = events.Audience(users=[*events.project_admins(project=project), member.user])
+        data = ProjectMemberRemovedData(project=events.project_ref(project), member=events.user_ref(member.user))
+        events.event_emit(
+            event_type=EventType.PROJECT_MEMBER_REMOVED, actor=actor, data=data, audience=audience, project=project
+        )
 
 
 @dataclass(frozen=True)
@@ -177,6 +191,15 @@ def invite_create(*, project: Project, actor: User, email: str, role: Role) -> C
             invited_by=actor,
             token_hash=_token_hash(token),
             expires_at=timezone.now() + settings.INVITE_TTL,
+        )
+        invitee = User.objects.filter(email=email, is_active=True).first()
+        audience = events.Audience(users=[invitee]) if invitee else events.Audience(email_addresses=[email])
+        data = ProjectInvitedData(
+            project=events.project_ref(project),
+            invite=InviteRef(id=invite.pk, email=email, role=role, expires_at=invite.expires_at),
+        )
+        events.event_emit(
+            event_type=EventType.PROJECT_INVITED, actor=actor, data=data, audience=audience, project=project
         )
     logger.info("invite created id=%s project=%s by user=%s", invite.pk, project.pk, actor.pk)
     return CreatedInvite(invite=invite, token=token)
@@ -218,6 +241,16 @@ def invite_accept(*, invite: Invite, user: User) -> Membership:
         invite.responded_at = timezone.now()
         invite.accepted_by = user
         invite.save(update_fields=["status", "responded_at", "accepted_by"])
+        data = ProjectMemberJoinedData(
+            project=events.project_ref(invite.project), member=events.user_ref(user), role=invite.role
+        )
+        events.event_emit(
+            event_type=EventType.PROJECT_MEMBER_JOINED,
+            actor=user,
+            data=data,
+            audience=events.Audience(users=events.project_admins(project=invite.project)),
+            project=invite.project,
+        )
     logger.info("invite accepted id=%s by user=%s", invite.pk, user.pk)
     return membership
 

@@ -7,7 +7,19 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from notifications import events
+from pydantic import BaseModel
 from rest_framework import exceptions
+from taskflow_contracts import EventType
+from taskflow_contracts.events import (
+    CommentRef,
+    TaskAssignedData,
+    TaskCommentedData,
+    TaskCreatedData,
+    TaskStatusChangedData,
+    TaskUnassignedData,
+    TaskUpdatedData,
+)
 
 from accounts.models import User
 from common.translation import translated_field_names
@@ -37,6 +49,14 @@ def task_assignee_validate(*, project: Project, assignee: User | None) -> None:
         raise exceptions.ValidationError(
             {"assignee": [_("The assignee must be a member (not a viewer) of the task's project.")]}
         )
+
+
+def _emit(
+    event_type: EventType, *, task: Task, actor: User, data: BaseModel, include: list[User | None] | None = None
+) -> None:
+    """Emits a task event to the task's audience (assignee, reporter, watchers, commenters)."""
+    audience = events.Audience(users=events.task_audience(task=task, include=include or []))
+    events.event_emit(event_type=event_type, actor=actor, data=data, audience=audience, task=task)
 
 
 def _watch(task: Task, users: list[User | None]) -> None:
@@ -77,6 +97,19 @@ def task_create(
             setattr(task, field, value)
         task.save()
         _watch(task, [actor, assignee])
+        ref = events.task_ref(task)
+        # The assignee hears of the new task through task.assigned, not twice.
+        audience = [u for u in events.task_audience(task=task) if assignee is None or u.pk != assignee.pk]
+        events.event_emit(
+            event_type=EventType.TASK_CREATED,
+            actor=actor,
+            data=TaskCreatedData(task=ref),
+            audience=events.Audience(users=audience),
+            task=task,
+        )
+        if assignee is not None:
+            assigned = TaskAssignedData(task=ref, assignee=events.user_ref(assignee))
+            _emit(EventType.TASK_ASSIGNED, task=task, actor=actor, data=assigned)
     return task
 
 
@@ -87,7 +120,9 @@ def task_update(*, task: Task, actor: User, fields: dict[str, Any]) -> Task:
     with transaction.atomic():
         if "assignee" in fields:
             task_assignee_validate(project=task.project, assignee=fields["assignee"])
-        task = Task.objects.select_for_update(of=("self",)).select_related("project").get(pk=task.pk)
+        task = Task.objects.select_for_update(of=("self",)).select_related("project", "assignee").get(pk=task.pk)
+        before = {field: getattr(task, field) for field in ("status", "assignee_id", *_CONTENT_FIELDS)}
+        previous_assignee = task.assignee
         new_status = fields.get("status", task.status)
         if new_status != task.status:
             task.completed_at = timezone.now() if new_status == TaskStatus.DONE else None
@@ -98,7 +133,51 @@ def task_update(*, task: Task, actor: User, fields: dict[str, Any]) -> Task:
         task.save()
         if fields.get("assignee") is not None:
             _watch(task, [fields["assignee"]])
+        _emit_changes(task=task, actor=actor, before=before, previous_assignee=previous_assignee)
     return task
+
+
+# What `task.updated` reports as changed: a translated field counts once, by its plain name.
+_CONTENT_FIELDS = ("priority", "deadline", *translated_field_names("title", "description"))
+
+
+def _emit_changes(*, task: Task, actor: User, before: dict[str, Any], previous_assignee: User | None) -> None:
+    """The events of one edit: (un)assignment, status change, other changes — in that order."""
+    ref = events.task_ref(task)
+    if task.assignee_id != before["assignee_id"]:
+        if task.assignee is not None:
+            _emit(
+                EventType.TASK_ASSIGNED,
+                task=task,
+                actor=actor,
+                data=TaskAssignedData(
+                    task=ref, assignee=events.user_ref(task.assignee), previous_assignee_id=before["assignee_id"]
+                ),
+            )
+        if previous_assignee is not None:
+            _emit(
+                EventType.TASK_UNASSIGNED,
+                task=task,
+                actor=actor,
+                data=TaskUnassignedData(task=ref, previous_assignee=events.user_ref(previous_assignee)),
+                include=[previous_assignee],
+            )
+    if task.status != before["status"]:
+        _emit(
+            EventType.TASK_STATUS_CHANGED,
+            task=task,
+            actor=actor,
+            data=TaskStatusChangedData(task=ref, from_=before["status"], to=task.status),
+        )
+    changed = sorted(
+        {
+            field.split("_")[0] if field.startswith(("title_", "description_")) else field
+            for field in _CONTENT_FIELDS
+            if getattr(task, field) != before[field]
+        }
+    )
+    if changed:
+        _emit(EventType.TASK_UPDATED, task=task, actor=actor, data=TaskUpdatedData(task=ref, changes=changed))
 
 
 def task_delete(*, task: Task, actor: User) -> None:
@@ -130,6 +209,14 @@ def comment_create(*, task: Task, author: User, body: str) -> Comment:
     with transaction.atomic():
         comment = Comment.objects.create(task=task, author=author, body=body)
         _watch(task, [author])
+        _emit(
+            EventType.TASK_COMMENTED,
+            task=task,
+            actor=author,
+            data=TaskCommentedData(
+                task=events.task_ref(task), comment=CommentRef(id=comment.pk, body=body, author_id=author.pk)
+            ),
+        )
     return comment
 
 

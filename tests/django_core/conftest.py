@@ -51,7 +51,7 @@ def member_of(db: None) -> Callable[..., Membership]:
 def team(db: None) -> dict[str, object]:
     """A project with one user per role, plus an outsider who owns a project of their own."""
     project = ProjectFactory()
-    people = {role.value: UserFactory(name=role.label) for role in Role}
+    people = {role.value: UserFactory(name=str(role.label)) for role in Role}
     for role, person in people.items():
         MembershipFactory(project=project, user=person, role=role)
     outsider = UserFactory(name="Outsider")

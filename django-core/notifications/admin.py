@@ -1,0 +1,66 @@
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from redis.exceptions import RedisError
+
+from notifications.models import Notification, NotificationPreference, OutboxEvent
+from notifications.publisher import outbox_publish_pending
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["id", "recipient", "type", "message", "is_read", "created_at"]
+    list_filter = ["type", "is_read", "created_at"]
+    search_fields = ["recipient__email", "message", "event_id"]
+    readonly_fields = ["event_id", "type", "message", "data", "created_at", "read_at"]
+    autocomplete_fields = ["recipient"]
+    list_select_related = ["recipient"]
+
+
+@admin.register(NotificationPreference)
+class NotificationPreferenceAdmin(admin.ModelAdmin):
+    list_display = ["user", "event_type", "web", "email", "telegram", "updated_at"]
+    list_filter = ["event_type", "web", "email", "telegram"]
+    search_fields = ["user__email"]
+    autocomplete_fields = ["user"]
+
+
+class PublishedFilter(admin.SimpleListFilter):
+    title = "published"
+    parameter_name = "published"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:  # type: ignore[type-arg]
+        return [("yes", "Published"), ("no", "Waiting")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[OutboxEvent]) -> QuerySet[OutboxEvent]:
+        if self.value() == "yes":
+            return queryset.filter(published_at__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(published_at__isnull=True)
+        return queryset
+
+
+@admin.register(OutboxEvent)
+class OutboxEventAdmin(admin.ModelAdmin):
+    """Read-only: the outbox is written by services and drained by the relay; staff can see what
+    waits (and why) and push a publish by hand."""
+
+    list_display = ["id", "type", "event_id", "created_at", "published_at", "attempts", "last_error"]
+    list_filter = [PublishedFilter, "type"]
+    search_fields = ["event_id"]
+    actions = ["publish_now"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: OutboxEvent | None = None) -> bool:
+        return False
+
+    @admin.action(description="Publish waiting events now (in order)")
+    def publish_now(self, request: HttpRequest, queryset: QuerySet[OutboxEvent]) -> None:
+        try:
+            count = outbox_publish_pending()
+        except RedisError as exc:
+            self.message_user(request, f"Redis is unavailable: {exc}", messages.ERROR)
+            return
+        self.message_user(request, f"{count} event(s) published.", messages.SUCCESS)

@@ -1,0 +1,200 @@
+"""The write path of domain events: `event_emit(...)`, called only from service functions.
+
+Inside the caller's transaction it writes, together with the change itself, the per-recipient
+Notification rows and one OutboxEvent row; after commit the event is published to Redis at once
+(notifications.publisher). Whatever the fast path could not publish, the outbox relay does.
+"""
+
+import logging
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone, translation
+from pydantic import BaseModel
+from taskflow_contracts import EVENT_MODELS, Actor, EventType
+from taskflow_contracts.events import ProjectRef, TaskRef, UserRef
+
+from accounts.models import User
+from notifications import publisher
+from notifications.messages import MessageContext, render_message
+from notifications.models import Channel, Notification, OutboxEvent
+from notifications.preferences import DEFAULT_PREFERENCES, preferences_of
+
+logger = logging.getLogger(__name__)
+
+# Taken by every transaction that writes an outbox row, from that insert to its commit: outbox
+# ids are then handed out in commit order, which is the publish order (per user) the relay and
+# the fast path keep. The critical section is one INSERT and the COMMIT.
+OUTBOX_LOCK_KEY = 0x7A5F10
+
+
+@dataclass
+class Audience:
+    """Who an event concerns before preferences: users (already filtered to current members and
+    active accounts by the caller's rule) and, for invites, addresses without an account."""
+
+    users: Sequence[User] = ()
+    email_addresses: Sequence[str] = ()
+    # System events (user.revoked) go to these users' sockets regardless of preferences.
+    system: bool = False
+
+
+# --- Snapshots for event data --------------------------------------------------------------------
+
+
+def actor_of(user: User | None) -> Actor | None:
+    return Actor(id=user.pk, name=str(user.name)) if user is not None else None
+
+
+def user_ref(user: User) -> UserRef:
+    return UserRef(id=user.pk, name=str(user.name))
+
+
+def _canonical(instance: Any, attribute: str) -> str:
+    """A translated field in the default language (falling back to any written language): event
+    data is language-neutral; notification messages are rendered per recipient."""
+    with translation.override(settings.MODELTRANSLATION_DEFAULT_LANGUAGE):
+        return str(getattr(instance, attribute) or "")
+
+
+def task_ref(task: Any) -> TaskRef:
+    return TaskRef(
+        id=task.pk,
+        title=_canonical(task, "title"),
+        status=task.status,
+        priority=task.priority,
+        project_id=task.project_id,
+        assignee_id=task.assignee_id,
+        deadline=task.deadline,
+    )
+
+
+def project_ref(project: Any) -> ProjectRef:
+    return ProjectRef(id=project.pk, name=_canonical(project, "name"))
+
+
+# --- Audiences -----------------------------------------------------------------------------------
+
+
+def task_audience(*, task: Any, include: Iterable[User | None] = ()) -> list[User]:
+    """Assignee, reporter, watchers and commenters of the task (plus `include`), limited to
+    active users who are still members of the task's project. One query."""
+    from tasks.models import Comment, TaskWatcher
+
+    people = {u.pk for u in include if u is not None}
+    people |= {pk for pk in (task.assignee_id, task.reporter_id) if pk is not None}
+    condition = (
+        Q(pk__in=people)
+        | Q(pk__in=TaskWatcher.objects.filter(task_id=task.pk).values("user_id"))
+        | Q(pk__in=Comment.objects.filter(task_id=task.pk, author__isnull=False).values("author_id"))
+    )
+    return list(
+        User.objects.filter(condition, is_active=True, memberships__project_id=task.project_id)
+        .distinct()
+        .order_by("pk")
+    )
+
+
+def project_admins(*, project: Any) -> list[User]:
+    """Owner and admins of a project (active accounts)."""
+    return list(
+        User.objects.filter(
+            is_active=True, memberships__project=project, memberships__role__in=["owner", "admin"]
+        ).order_by("pk")
+    )
+
+
+# --- Emitting ------------------------------------------------------------------------------------
+
+
+def event_emit(
+    *,
+    event_type: EventType,
+    actor: User | None,
+    data: BaseModel,
+    audience: Audience,
+    task: Any = None,
+    project: Any = None,
+) -> OutboxEvent:
+    """Records one event inside the current transaction: Notification rows for the recipients
+    who want it in the web app, and the outbox row; publishing follows the commit.
+
+    Precondition: called inside `transaction.atomic()` by a service function, after the change
+    the event describes, as its last write (the outbox lock is held from here to the commit).
+    The actor is never a recipient; preferences decide the channels."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("event_emit must be called inside the writing transaction")
+    event_id = uuid.uuid4()
+    envelope_model = EVENT_MODELS[event_type](id=event_id, occurred_at=timezone.now(), actor=actor_of(actor), data=data)
+    envelope = envelope_model.model_dump(mode="json", by_alias=True)
+
+    users = [u for u in audience.users if actor is None or u.pk != actor.pk or audience.system]
+    channels: dict[str, list[Any]] = {Channel.WEB: [], Channel.EMAIL: [], Channel.TELEGRAM: []}
+    if audience.system:
+        channels[Channel.WEB] = [u.pk for u in users]
+    elif users:
+        wanted = preferences_of(user_ids=[u.pk for u in users], event_type=event_type)
+        for user in users:
+            for channel, on in wanted[user.pk].items():
+                if on and (channel != Channel.TELEGRAM or user.telegram_chat_id is not None):
+                    channels[channel].append(user.pk)
+    email_addresses = []
+    if audience.email_addresses and DEFAULT_PREFERENCES[event_type][Channel.EMAIL]:
+        # People without an account have no preferences yet: the default decides.
+        email_addresses = sorted(set(audience.email_addresses))
+
+    deliveries: list[dict[str, Any]] = []
+    if audience.system:
+        deliveries = [{"user_id": pk, "notification": None} for pk in channels[Channel.WEB]]
+    else:
+        web = set(channels[Channel.WEB])
+        context = MessageContext(
+            event_type=event_type,
+            actor_name=actor.name if actor is not None else None,
+            data=data,
+            task=task,
+            project=project,
+        )
+        data_json = envelope["data"]
+        notifications = Notification.objects.bulk_create(
+            [
+                Notification(
+                    recipient=user,
+                    event_id=event_id,
+                    type=event_type,
+                    message=render_message(context, user),
+                    data=data_json,
+                )
+                for user in users
+                if user.pk in web
+            ]
+        )
+        deliveries = [
+            {
+                "user_id": n.recipient_id,
+                "notification": {
+                    "id": n.pk,
+                    "message": n.message,
+                    "is_read": False,
+                    "created_at": n.created_at.isoformat().replace("+00:00", "Z"),
+                },
+            }
+            for n in notifications
+        ]
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [OUTBOX_LOCK_KEY])
+    outbox = OutboxEvent.objects.create(
+        event_id=event_id,
+        type=event_type,
+        envelope=envelope,
+        recipients={**{str(k): v for k, v in channels.items()}, "email_addresses": email_addresses},
+        deliveries=deliveries,
+    )
+    transaction.on_commit(lambda: publisher.publish_after_commit(outbox.pk), robust=True)
+    return outbox

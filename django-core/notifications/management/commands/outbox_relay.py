@@ -1,0 +1,74 @@
+import logging
+import signal
+import time
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import DatabaseError, close_old_connections
+from redis.exceptions import RedisError
+
+from notifications.publisher import outbox_prune, relay_cycle
+
+logger = logging.getLogger("notifications.relay")
+
+
+class Command(BaseCommand):
+    help = (
+        "Publishes committed events the fast path did not (crash between commit and publish, Redis "
+        "down), in commit order, and prunes published rows past the retention. Runs until stopped."
+    )
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--once", action="store_true", help="One pass, then exit (for scripts and tests).")
+        parser.add_argument("--interval", type=float, default=settings.OUTBOX_RELAY_INTERVAL)
+        parser.add_argument(
+            "--grace", type=float, default=settings.OUTBOX_RELAY_GRACE, help="Seconds left to the fast path."
+        )
+        parser.add_argument("--batch", type=int, default=500)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        grace = timedelta(seconds=options["grace"])
+        if options["once"]:
+            published = relay_cycle(grace=grace, batch=options["batch"])
+            self.stdout.write(f"published {published} event(s)")
+            return
+        stopping = False
+
+        def stop(signum: int, frame: object) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        logger.info(
+            "outbox relay started: every %.1fs, grace %.1fs, retention %s",
+            options["interval"],
+            options["grace"],
+            settings.OUTBOX_RETENTION,
+        )
+        backoff = options["interval"]
+        next_prune = 0.0
+        while not stopping:
+            try:
+                published = relay_cycle(grace=grace, batch=options["batch"])
+                if published:
+                    logger.info("relayed %d event(s) the fast path had not published", published)
+                if time.monotonic() >= next_prune:
+                    pruned = outbox_prune(older_than=settings.OUTBOX_RETENTION)
+                    if pruned:
+                        logger.info("pruned %d published outbox row(s)", pruned)
+                    next_prune = time.monotonic() + 600
+                backoff = options["interval"]
+                if published >= options["batch"]:
+                    continue  # more waiting: no sleep
+            except RedisError as exc:
+                backoff = min(backoff * 2, 30.0)
+                logger.warning("Redis unavailable (%s); retrying in %.1fs", exc, backoff)
+            except DatabaseError as exc:
+                backoff = min(backoff * 2, 30.0)
+                logger.warning("database unavailable (%s); retrying in %.1fs", exc, backoff)
+                close_old_connections()
+            time.sleep(backoff)
+        logger.info("outbox relay stopped")

@@ -1,0 +1,94 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from taskflow_contracts import EVENT_TYPES
+
+EVENT_TYPE_CHOICES = [(t, t) for t in EVENT_TYPES]
+
+
+class Channel(models.TextChoices):
+    WEB = "web", "Web"
+    EMAIL = "email", "Email"
+    TELEGRAM = "telegram", "Telegram"
+
+
+class Notification(models.Model):
+    """What one recipient sees of one event in the web app (the `web` channel)."""
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    event_id = models.UUIDField()
+    type = models.CharField(max_length=64, choices=EVENT_TYPE_CHOICES)
+    # Rendered once, in the recipient's language at the time of the event.
+    message = models.CharField(max_length=500)
+    # The event's `data`, as published.
+    data = models.JSONField()
+    is_read = models.BooleanField(default=False)
+    read_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # Idempotent by event: a redelivered event never notifies twice.
+            models.UniqueConstraint(fields=["recipient", "event_id"], name="notifications_one_per_event"),
+        ]
+        indexes = [
+            models.Index(fields=["recipient", "-created_at", "-id"], name="notifications_recipient_new"),
+            models.Index(fields=["recipient"], name="notifications_unread", condition=Q(is_read=False)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} → {self.recipient_id}: {self.message}"
+
+
+class NotificationPreference(models.Model):
+    """A user's choice for one event type; types without a row use DEFAULT_PREFERENCES."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preferences"
+    )
+    event_type = models.CharField(max_length=64, choices=EVENT_TYPE_CHOICES)
+    web = models.BooleanField()
+    email = models.BooleanField()
+    telegram = models.BooleanField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "event_type"], name="notifications_preference_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.event_type}: web={self.web} email={self.email} telegram={self.telegram}"
+
+
+class OutboxEvent(models.Model):
+    """A domain event committed with the change that caused it; published to Redis after commit
+    (fast path) or by the outbox relay. `id` order is commit order (see events.event_emit)."""
+
+    event_id = models.UUIDField(unique=True, default=uuid.uuid4)
+    type = models.CharField(max_length=64, choices=EVENT_TYPE_CHOICES)
+    # The envelope exactly as published (validated by taskflow_contracts).
+    envelope = models.JSONField()
+    # Per-channel recipients, for every consumer: {"web": [ids], "email": [ids],
+    # "telegram": [ids], "email_addresses": ["..."]}.
+    recipients = models.JSONField(default=dict)
+    # What goes to each user's realtime channel: [{"user_id": 7, "notification": {...} | null}].
+    deliveries = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["id"], name="outbox_unpublished", condition=Q(published_at__isnull=True)),
+            models.Index(fields=["published_at"], name="outbox_published_at"),
+        ]
+
+    def __str__(self) -> str:
+        state = "published" if self.published_at else "pending"
+        return f"#{self.pk} {self.type} {self.event_id} ({state})"

@@ -1,0 +1,132 @@
+"""Publishing outbox rows to Redis: the fast path right after commit, and the relay's batches.
+
+Both publish unpublished rows in outbox id order (= commit order, see events.OUTBOX_LOCK_KEY),
+through one Lua script per event that is atomic in Redis: it sets the event's dedupe marker and,
+for each recipient, appends the message to their history stream and publishes it (with its
+stream id as the cursor) on their channel. A second publish of the same event is a no-op, so the
+fast path and the relay may race freely. Layout: taskflow_contracts.redis_layout.
+"""
+
+import json
+import logging
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import close_old_connections
+from django.utils import timezone
+from redis.commands.core import Script
+from redis.exceptions import RedisError
+from taskflow_contracts import dedupe_key, user_channel, user_stream
+from taskflow_contracts.redis_layout import DEDUPE_TTL_SECONDS
+
+from common.redis import redis_client
+from notifications.models import OutboxEvent
+
+logger = logging.getLogger(__name__)
+
+# KEYS: [dedupe, stream_1, channel_1, stream_2, channel_2, ...]
+# ARGV: [history_length, dedupe_ttl, history_ttl, message_1, message_2, ...]
+PUBLISH_LUA = """
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[2]) then
+  return 0
+end
+for i = 2, #KEYS, 2 do
+  local message = ARGV[3 + i / 2]
+  local cursor = redis.call('XADD', KEYS[i], 'MAXLEN', '~', ARGV[1], '*', 'm', message)
+  redis.call('EXPIRE', KEYS[i], ARGV[3])
+  redis.call('PUBLISH', KEYS[i + 1], '{"type":"event","cursor":"' .. cursor .. '",' .. string.sub(message, 2))
+end
+return 1
+"""
+
+_script: Script | None = None
+# After a Redis failure the fast path stands aside until this monotonic time; the relay, which
+# has its own backoff, delivers in the meantime. Requests never wait on a Redis outage twice.
+_fast_path_paused_until = 0.0
+
+
+def _publish_script() -> Script:
+    global _script
+    if _script is None:
+        _script = redis_client().register_script(PUBLISH_LUA)
+    return _script
+
+
+def user_message_json(envelope_json: str, notification: dict[str, object] | None) -> str:
+    """A taskflow_contracts.UserMessage as JSON, reusing the envelope serialized once."""
+    return '{"event":' + envelope_json + ',"notification":' + json.dumps(notification, separators=(",", ":")) + "}"
+
+
+def publish_event(row: OutboxEvent) -> bool:
+    """Publishes one outbox row to its recipients; False when it had been published already.
+    Raises RedisError when Redis cannot be reached."""
+    if not row.deliveries:
+        return True
+    envelope_json = json.dumps(row.envelope, separators=(",", ":"), ensure_ascii=False)
+    keys = [dedupe_key(str(row.event_id))]
+    args: list[str | int] = [settings.REALTIME_HISTORY_LENGTH, DEDUPE_TTL_SECONDS, settings.REALTIME_HISTORY_TTL]
+    for delivery in row.deliveries:
+        keys += [user_stream(delivery["user_id"]), user_channel(delivery["user_id"])]
+        args.append(user_message_json(envelope_json, delivery["notification"]))
+    return bool(_publish_script()(keys=keys, args=args))
+
+
+def outbox_publish_pending(
+    *, up_to_id: int | None = None, older_than: timedelta | None = None, limit: int = 200
+) -> int:
+    """Publishes unpublished rows in id order and marks them published; returns how many.
+
+    Stops at the first Redis error (raised after recording it on the row), so a later row is
+    never published before an earlier one."""
+    rows = OutboxEvent.objects.filter(published_at__isnull=True).order_by("id")
+    if up_to_id is not None:
+        rows = rows.filter(id__lte=up_to_id)
+    if older_than is not None:
+        rows = rows.filter(created_at__lt=timezone.now() - older_than)
+    published: list[int] = []
+    try:
+        for row in rows[:limit]:
+            try:
+                publish_event(row)
+            except RedisError as exc:
+                OutboxEvent.objects.filter(pk=row.pk).update(attempts=row.attempts + 1, last_error=str(exc)[:2000])
+                raise
+            published.append(row.pk)
+    finally:
+        if published:
+            OutboxEvent.objects.filter(pk__in=published).update(published_at=timezone.now())
+    return len(published)
+
+
+def publish_after_commit(outbox_id: int) -> None:
+    """The fast path, run by transaction.on_commit: publish now (with any older row still
+    waiting, first). Never raises: the event is committed and the relay will deliver it."""
+    global _fast_path_paused_until
+    if time.monotonic() < _fast_path_paused_until:
+        return
+    try:
+        outbox_publish_pending(up_to_id=outbox_id)
+    except RedisError as exc:
+        _fast_path_paused_until = time.monotonic() + settings.OUTBOX_FAST_PATH_PAUSE
+        logger.warning("Redis unavailable, the outbox relay will deliver event row %s: %s", outbox_id, exc)
+    except Exception:
+        logger.exception("fast-path publish of outbox row %s failed; the relay will retry", outbox_id)
+
+
+def fast_path_resume() -> None:
+    """Lets the fast path try again at once (after Redis came back; tests)."""
+    global _fast_path_paused_until
+    _fast_path_paused_until = 0.0
+
+
+def outbox_prune(*, older_than: timedelta) -> int:
+    """Deletes rows published longer ago than `older_than`."""
+    deleted, _ = OutboxEvent.objects.filter(published_at__lt=timezone.now() - older_than).delete()
+    return deleted
+
+
+def relay_cycle(*, grace: timedelta, batch: int) -> int:
+    """One relay pass (the outbox_relay command loops over it)."""
+    close_old_connections()
+    return outbox_publish_pending(older_than=grace, limit=batch)

@@ -1,0 +1,55 @@
+from typing import Any
+
+from django.utils.translation import gettext as _
+from rest_framework import serializers
+
+from notifications.models import Notification
+from notifications.preferences import USER_FACING_TYPES
+
+
+class NotificationSerializer(serializers.ModelSerializer[Notification]):
+    class Meta:
+        model = Notification
+        fields = ["id", "event_id", "type", "message", "data", "is_read", "created_at"]
+        read_only_fields = fields
+
+
+class UnreadCountSerializer(serializers.Serializer[None]):
+    count = serializers.IntegerField()
+
+
+class ReadAllSerializer(serializers.Serializer[None]):
+    updated = serializers.IntegerField()
+
+
+class ChannelsSerializer(serializers.Serializer[None]):
+    web = serializers.BooleanField(required=False)
+    email = serializers.BooleanField(required=False)
+    telegram = serializers.BooleanField(required=False)
+
+
+class PreferencesSerializer(serializers.Serializer[None]):
+    """`{<event type>: {web, email, telegram}}`; on PUT any subset of types and channels."""
+
+    def to_internal_value(self, data: Any) -> dict[str, dict[str, bool]]:
+        if not isinstance(data, dict):
+            raise serializers.ValidationError({"non_field_errors": [_("Send an object keyed by event type.")]})
+        errors: dict[str, Any] = {}
+        result: dict[str, dict[str, bool]] = {}
+        for event_type, channels in data.items():
+            if event_type not in USER_FACING_TYPES:
+                errors[str(event_type)] = [_("Unknown event type.")]
+                continue
+            channel_serializer = ChannelsSerializer(data=channels)
+            if not isinstance(channels, dict) or set(channels) - {"web", "email", "telegram"}:
+                errors[event_type] = [_("Use an object with web, email and/or telegram set to true or false.")]
+            elif not channel_serializer.is_valid():
+                errors[event_type] = channel_serializer.errors
+            else:
+                result[event_type] = dict(channel_serializer.validated_data)
+        if errors:
+            raise serializers.ValidationError(errors)
+        return result
+
+    def to_representation(self, instance: Any) -> Any:
+        return instance

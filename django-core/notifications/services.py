@@ -1,0 +1,34 @@
+"""Writes for the notification store and preferences."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from notifications.models import Notification, NotificationPreference
+from notifications.preferences import preferences_table
+
+
+def notification_mark_read(*, notification: Notification) -> Notification:
+    """Idempotent: a notification read already keeps its first `read_at`."""
+    if not notification.is_read:
+        with transaction.atomic():
+            notification.is_read = True
+            notification.read_at = timezone.now()
+            notification.save(update_fields=["is_read", "read_at"])
+    return notification
+
+
+def notifications_mark_all_read(*, user: User) -> int:
+    with transaction.atomic():
+        return Notification.objects.filter(recipient=user, is_read=False).update(is_read=True, read_at=timezone.now())
+
+
+def preferences_update(*, user: User, changes: dict[str, dict[str, bool]]) -> dict[str, dict[str, bool]]:
+    """Stores the given event types' channels (a channel left out keeps its current value) and
+    returns the full table. Types are validated by the caller (serializer)."""
+    current = preferences_table(user_id=user.pk)
+    with transaction.atomic():
+        for event_type, channels in changes.items():
+            merged = {**current[event_type], **channels}
+            NotificationPreference.objects.update_or_create(user=user, event_type=event_type, defaults=merged)
+    return preferences_table(user_id=user.pk)
