@@ -48,14 +48,15 @@ _fast_path_paused_until = 0.0
 
 def _publish_script() -> Script:
     global _script
-    if _script is None:
-        _script = redis_client().register_script(PUBLISH_LUA)
+    client = redis_client()
+    if _script is None or _script.registered_client is not client:
+        _script = client.register_script(PUBLISH_LUA)
     return _script
 
 
 def user_message_json(envelope_json: str, notification: dict[str, object] | None) -> str:
     """A taskflow_contracts.UserMessage as JSON, reusing the envelope serialized once."""
-    return '{"event":' + envelope_json + ',"notification":' + json.dumps(notification, separators=(",", ":")) + "}"
+    return '{"event":' + envelope_json + ',"notification":' + json.dumps(notification, separators=(",", ":"), ensure_ascii=False) + "}"
 
 
 def publish_event(row: OutboxEvent) -> bool:

@@ -1,4 +1,6 @@
+import os
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 import pytest
 from django.utils import translation
@@ -67,3 +69,17 @@ def _english_between_tests():
     translation.activate("en")
     yield
     translation.activate("en")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_redis_database(worker_id: str) -> None:
+    """Each test process gets its own Redis database (real Redis, never a fake), emptied first, so
+    parallel runs never see each other's channels and streams. REDIS_TEST_DB pins it."""
+    from django.conf import settings
+
+    from common.redis import redis_client
+
+    index = int(os.environ.get("REDIS_TEST_DB") or 1 + (0 if worker_id == "master" else int(worker_id[2:])))
+    settings.REDIS_URL = f"redis://{urlsplit(settings.REDIS_URL).netloc}/{index}"
+    redis_client.cache_clear()
+    redis_client().flushdb()
