@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "projects",
     "tasks",
     "notifications",
+    "realtime",
 ]
 
 MIDDLEWARE = [
@@ -135,6 +136,10 @@ REALTIME_HISTORY_TTL = env.int("REALTIME_HISTORY_TTL", default=3 * 24 * 3600)
 OUTBOX_FAST_PATH_PAUSE = env.float("OUTBOX_FAST_PATH_PAUSE", default=5.0)
 OUTBOX_RELAY_INTERVAL = env.float("OUTBOX_RELAY_INTERVAL", default=0.5)
 OUTBOX_RELAY_GRACE = env.float("OUTBOX_RELAY_GRACE", default=1.0)
+# WebSocket tickets (POST /api/realtime/ticket): single-use, at most 60 seconds.
+REALTIME_TICKET_TTL = env.int("REALTIME_TICKET_TTL", default=30)
+if not 1 <= REALTIME_TICKET_TTL <= 60:
+    raise ImproperlyConfigured("REALTIME_TICKET_TTL must be between 1 and 60 seconds.")
 OUTBOX_RETENTION = timedelta(days=env.int("OUTBOX_RETENTION_DAYS", default=7))
 
 # --- Auth ----------------------------------------------------------------------------------------

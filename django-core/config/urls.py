@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/", include("projects.urls")),
     path("api/", include("tasks.urls")),
     path("api/", include("notifications.urls")),
+    path("api/", include("realtime.urls")),
     # Unknown API paths answer JSON even with DEBUG on (never the HTML technical page).
     re_path(r"^api/", csrf_exempt(page_not_found)),
 ]
