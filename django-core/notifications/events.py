@@ -93,11 +93,12 @@ def task_audience(*, task: Any, include: Iterable[User | None] = ()) -> list[Use
         | Q(pk__in=TaskWatcher.objects.filter(task_id=task.pk).values("user_id"))
         | Q(pk__in=Comment.objects.filter(task_id=task.pk, author__isnull=False).values("author_id"))
     )
-    return list(
-        User.objects.filter(condition, is_active=True, memberships__project_id=task.project_id)
-        .distinct()
-        .order_by("pk")
-    )
+    members = User.objects.filter(condition, is_active=True, memberships__project_id=task.project_id)
+    return list(members.only(*_RECIPIENT_COLUMNS).distinct().order_by("pk"))
+
+
+# What rendering and routing need of a recipient.
+_RECIPIENT_COLUMNS = ("id", "name", "email", "language", "telegram_chat_id")
 
 
 def project_admins(*, project: Any) -> list[User]:
@@ -120,13 +121,14 @@ def event_emit(
     audience: Audience,
     task: Any = None,
     project: Any = None,
-) -> OutboxEvent:
+) -> OutboxEvent | None:
     """Records one event inside the current transaction: Notification rows for the recipients
     who want it in the web app, and the outbox row; publishing follows the commit.
 
     Precondition: called inside `transaction.atomic()` by a service function, after the change
     the event describes, as its last write (the outbox lock is held from here to the commit).
-    The actor is never a recipient; preferences decide the channels."""
+    The actor is never a recipient; preferences decide the channels. An event nobody is to
+    receive on any channel writes nothing and returns None (it has no consumer)."""
     if not connection.in_atomic_block:
         raise RuntimeError("event_emit must be called inside the writing transaction")
     event_id = uuid.uuid4()
@@ -187,6 +189,8 @@ def event_emit(
             for n in notifications
         ]
 
+    if not (deliveries or email_addresses or channels[Channel.EMAIL] or channels[Channel.TELEGRAM]):
+        return None
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [OUTBOX_LOCK_KEY])
     outbox = OutboxEvent.objects.create(

@@ -56,7 +56,13 @@ def _publish_script() -> Script:
 
 def user_message_json(envelope_json: str, notification: dict[str, object] | None) -> str:
     """A taskflow_contracts.UserMessage as JSON, reusing the envelope serialized once."""
-    return '{"event":' + envelope_json + ',"notification":' + json.dumps(notification, separators=(",", ":"), ensure_ascii=False) + "}"
+    return (
+        '{"event":'
+        + envelope_json
+        + ',"notification":'
+        + json.dumps(notification, separators=(",", ":"), ensure_ascii=False)
+        + "}"
+    )
 
 
 def publish_event(row: OutboxEvent) -> bool:
