@@ -22,10 +22,19 @@ class ReadAllSerializer(serializers.Serializer[None]):
     updated = serializers.IntegerField()
 
 
+class JSONBooleanField(serializers.BooleanField):
+    """JSON `true` or `false` only: DRF's BooleanField would also take "yes", "on" or 1."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
 class ChannelsSerializer(serializers.Serializer[None]):
-    web = serializers.BooleanField(required=False)
-    email = serializers.BooleanField(required=False)
-    telegram = serializers.BooleanField(required=False)
+    web = JSONBooleanField(required=False)
+    email = JSONBooleanField(required=False)
+    telegram = JSONBooleanField(required=False)
 
 
 class PreferencesSerializer(serializers.Serializer[None]):

@@ -1,0 +1,239 @@
+"""Preferences per event type and channel: the defaults, the API, and what they decide."""
+
+import pytest
+from notifications.models import Notification, NotificationPreference
+from taskflow_contracts import EVENT_TYPES
+
+from accounts.services import token_pair_for
+from tasks.models import Task
+from tests.django_core.notifications.helpers import (
+    NO_RECIPIENTS,
+    assert_published,
+    notified,
+    only_outbox,
+    pks,
+    stream_entries,
+)
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/notifications/preferences"
+WEB_AND_EMAIL = {"web": True, "email": True, "telegram": False}
+WEB_ONLY = {"web": True, "email": False, "telegram": False}
+DEFAULTS = {
+    "project.invited": WEB_AND_EMAIL,
+    "project.member_joined": WEB_ONLY,
+    "project.member_removed": WEB_ONLY,
+    "task.created": WEB_ONLY,
+    "task.assigned": WEB_AND_EMAIL,
+    "task.unassigned": WEB_ONLY,
+    "task.status_changed": WEB_ONLY,
+    "task.updated": WEB_ONLY,
+    "task.commented": WEB_ONLY,
+    "task.deadline_approaching": WEB_AND_EMAIL,
+    "task.overdue": WEB_AND_EMAIL,
+}
+
+
+def comments_url(task: Task) -> str:
+    return f"/api/tasks/{task.pk}/comments"
+
+
+def prefer(user, event_type: str, **channels: bool) -> None:
+    NotificationPreference.objects.create(
+        user=user, event_type=event_type, **{"web": True, "email": False, "telegram": False, **channels}
+    )
+
+
+# --- The API --------------------------------------------------------------------------------------
+
+
+def test_the_defaults_cover_every_user_facing_type(user, client_for):
+    response = client_for(user).get(URL)
+
+    assert response.status_code == 200
+    assert response.json() == DEFAULTS
+    # user.revoked is a system event: nobody can turn it off.
+    assert set(DEFAULTS) == set(EVENT_TYPES) - {"user.revoked"}
+
+
+def test_a_partial_update_merges_with_what_was_there(user, other_user, client_for):
+    client = client_for(user)
+
+    first = client.put(URL, {"task.commented": {"email": True}}, format="json")
+    second = client.put(URL, {"task.commented": {"web": False}, "task.assigned": {"telegram": True}}, format="json")
+
+    assert first.status_code == 200
+    assert first.json() == {**DEFAULTS, "task.commented": WEB_AND_EMAIL}
+    assert second.status_code == 200
+    expected = {
+        **DEFAULTS,
+        "task.commented": {"web": False, "email": True, "telegram": False},
+        "task.assigned": {"web": True, "email": True, "telegram": True},
+    }
+    assert second.json() == expected
+    assert client.get(URL).json() == expected
+    assert client_for(other_user).get(URL).json() == DEFAULTS
+
+
+def test_preferences_accept_a_trailing_slash(user, client_for):
+    response = client_for(user).put(f"{URL}/", {"task.updated": {"web": False}}, format="json")
+
+    assert response.status_code == 200
+    assert response.json()["task.updated"] == {"web": False, "email": False, "telegram": False}
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"task.exploded": {"web": True}}, "task.exploded"),
+        ({"user.revoked": {"web": False}}, "user.revoked"),
+        ({"task.commented": {"web": "sometimes"}}, "task.commented"),
+        ({"task.commented": {"web": None}}, "task.commented"),
+        ({"task.commented": {"email": 2}}, "task.commented"),
+        ({"task.commented": {"email": 1}}, "task.commented"),
+        ({"task.commented": {"web": "true"}}, "task.commented"),
+        ({"task.commented": {"web": "yes"}}, "task.commented"),
+        ({"task.commented": {"sms": True}}, "task.commented"),
+        ({"task.commented": True}, "task.commented"),
+        ({"task.commented": ["web"]}, "task.commented"),
+    ],
+    ids=[
+        "unknown-type",
+        "system-type",
+        "string",
+        "null",
+        "number",
+        "one",
+        "string-true",
+        "string-yes",
+        "unknown-channel",
+        "not-an-object",
+        "a-list",
+    ],
+)
+def test_a_bad_update_is_400_and_changes_nothing(user, client_for, body, field):
+    client = client_for(user)
+    client.put(URL, {"task.updated": {"email": True}}, format="json")
+    before = list(NotificationPreference.objects.values())
+
+    # A valid change next to the bad one must not be stored either.
+    response = client.put(URL, {"task.assigned": {"email": False}, **body}, format="json")
+
+    assert response.status_code == 400
+    assert list(response.json()) == [field]
+    assert list(NotificationPreference.objects.values()) == before
+
+
+@pytest.mark.parametrize("body", [[{"task.commented": {"web": True}}], "web", 7])
+def test_a_body_that_is_not_an_object_is_400(user, client_for, body):
+    response = client_for(user).put(URL, body, format="json")
+
+    assert response.status_code == 400
+    assert not NotificationPreference.objects.exists()
+
+
+def test_preferences_need_a_login(api_client):
+    assert api_client.get(URL).status_code == 401
+    assert api_client.put(URL, {"task.commented": {"web": False}}, format="json").status_code == 401
+
+
+# --- What they decide -----------------------------------------------------------------------------
+
+
+def test_by_default_assignment_goes_to_web_and_email_and_a_comment_to_web_only(
+    crew, client_for, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for(crew.reporter).patch(f"/api/tasks/{crew.task.pk}", {"assignee": crew.bystander.pk}, format="json")
+        client_for(crew.owner).post(comments_url(crew.task), {"body": "Hi"}, format="json")
+
+    assigned = only_outbox("task.assigned")
+    audience = pks([crew.bystander, crew.assignee, crew.watcher, crew.commenter])
+    assert assigned.recipients == {**NO_RECIPIENTS, "web": audience, "email": audience}
+    commented = only_outbox("task.commented")
+    everyone = pks([crew.reporter, crew.bystander, crew.assignee, crew.watcher, crew.commenter])
+    assert commented.recipients == {**NO_RECIPIENTS, "web": everyone}
+
+
+def test_web_off_means_no_notification_and_no_realtime_message_but_email_still_goes(
+    crew, client_for, subscriber, django_capture_on_commit_callbacks
+):
+    # Given the reporter wants comments by email and not in the app
+    response = client_for(crew.reporter).put(URL, {"task.commented": {"web": False, "email": True}}, format="json")
+    assert response.status_code == 200
+    listening = subscriber.listen(*crew.everyone)
+
+    # When someone comments
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for(crew.owner).post(comments_url(crew.task), {"body": "By mail"}, format="json")
+
+    # Then the reporter is in the email channel only
+    row = only_outbox("task.commented")
+    others = [crew.assignee, crew.watcher, crew.commenter]
+    assert row.recipients == {**NO_RECIPIENTS, "web": pks(others), "email": [crew.reporter.pk]}
+    assert notified(row) == pks(others)
+    assert not Notification.objects.filter(recipient=crew.reporter).exists()
+    assert_published(row, listening.receive(), to=others)
+    assert stream_entries(crew.reporter) == []
+
+
+def test_every_channel_off_leaves_the_user_out_of_the_event(crew, client_for, django_capture_on_commit_callbacks):
+    prefer(crew.watcher, "task.status_changed", web=False, email=False, telegram=False)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for(crew.reporter).patch(f"/api/tasks/{crew.task.pk}", {"status": "done"}, format="json")
+
+    row = only_outbox("task.status_changed")
+    assert row.recipients == {**NO_RECIPIENTS, "web": pks([crew.assignee, crew.commenter])}
+    assert crew.watcher.pk not in [d["user_id"] for d in row.deliveries]
+
+
+def test_telegram_goes_only_to_linked_users_who_turned_it_on(crew, client_for, django_capture_on_commit_callbacks):
+    linked_and_on, linked_by_default = crew.assignee, crew.watcher
+    not_linked_but_on = crew.commenter
+    for person, chat_id in ((linked_and_on, 1001), (linked_by_default, 1002)):
+        person.telegram_chat_id = chat_id
+        person.save(update_fields=["telegram_chat_id"])
+    for person in (linked_and_on, not_linked_but_on):
+        response = client_for(person).put(URL, {"task.commented": {"telegram": True}}, format="json")
+        assert response.json()["task.commented"] == {"web": True, "email": False, "telegram": True}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for(crew.owner).post(comments_url(crew.task), {"body": "Ping"}, format="json")
+
+    row = only_outbox("task.commented")
+    assert row.recipients["telegram"] == [linked_and_on.pk]
+    assert row.recipients["web"] == pks(crew.involved)
+
+
+def test_one_users_preference_changes_nobody_elses_channels(crew, client_for, django_capture_on_commit_callbacks):
+    prefer(crew.watcher, "task.commented", web=False, email=True)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for(crew.owner).post(comments_url(crew.task), {"body": "Hello"}, format="json")
+
+    row = only_outbox("task.commented")
+    assert row.recipients["email"] == [crew.watcher.pk]
+    assert row.recipients["web"] == pks([crew.reporter, crew.assignee, crew.commenter])
+
+
+def test_a_preference_for_one_type_leaves_the_others_at_their_defaults(
+    crew, client_for, django_capture_on_commit_callbacks
+):
+    prefer(crew.watcher, "task.commented", web=False)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for(crew.reporter).patch(f"/api/tasks/{crew.task.pk}", {"status": "review"}, format="json")
+
+    assert crew.watcher.pk in notified(only_outbox("task.status_changed"))
+
+
+def test_system_events_ignore_preferences(user, api_client, django_capture_on_commit_callbacks):
+    for event_type in DEFAULTS:
+        prefer(user, event_type, web=False)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        api_client.post("/api/auth/logout", {"refresh": token_pair_for(user).refresh}, format="json")
+
+    assert only_outbox("user.revoked").deliveries == [{"user_id": user.pk, "notification": None}]

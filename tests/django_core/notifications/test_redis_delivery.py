@@ -1,0 +1,167 @@
+"""Publishing to the real Redis: once per event whoever publishes it, and in commit order."""
+
+import pytest
+from django.db import IntegrityError, transaction
+from notifications import publisher
+from notifications.models import Notification
+from taskflow_contracts import dedupe_key, user_stream
+from taskflow_contracts.redis_layout import DEDUPE_TTL_SECONDS
+
+from common.redis import redis_client
+from tasks.models import Task
+from tests.django_core.notifications.helpers import (
+    assert_frame,
+    assert_published,
+    only_outbox,
+    outbox_rows,
+    stream_entries,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def comments_url(task: Task) -> str:
+    return f"/api/tasks/{task.pk}/comments"
+
+
+def cursor_key(cursor: str) -> tuple[int, int]:
+    milliseconds, sequence = cursor.split("-")
+    return int(milliseconds), int(sequence)
+
+
+def test_publishing_one_outbox_row_twice_delivers_it_once(
+    crew, client_for, subscriber, django_capture_on_commit_callbacks
+):
+    # Given a committed event whose fast path has not run yet
+    with django_capture_on_commit_callbacks(execute=False):
+        client_for(crew.owner).post(comments_url(crew.task), {"body": "Twice?"}, format="json")
+    row = only_outbox("task.commented")
+    listening = subscriber.listen(*crew.everyone)
+
+    # When it is published twice (fast path and relay racing)
+    first = publisher.publish_event(row)
+    second = publisher.publish_event(row)
+
+    # Then every recipient has one stream entry and got one message
+    assert (first, second) == (True, False)
+    frames = listening.receive()
+    assert sorted(frame.user_id for frame in frames) == sorted(user.pk for user in crew.involved)
+    for frame in frames:
+        assert_frame(frame, row)
+    for user in crew.involved:
+        assert len(stream_entries(user)) == 1
+        assert redis_client().ttl(user_stream(user.pk)) > 0
+    assert 0 < redis_client().ttl(dedupe_key(str(row.event_id))) <= DEDUPE_TTL_SECONDS
+
+
+def test_the_relay_never_republishes_what_the_fast_path_published(
+    crew, client_for, subscriber, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for(crew.owner).post(comments_url(crew.task), {"body": "Once"}, format="json")
+    row = only_outbox("task.commented")
+    listening = subscriber.listen(*crew.everyone)
+
+    assert publisher.outbox_publish_pending() == 0
+    # A crash between publishing and marking the row leaves it looking unpublished.
+    type(row).objects.filter(pk=row.pk).update(published_at=None)
+    assert publisher.outbox_publish_pending() == 1
+
+    assert listening.receive() == []
+    for user in crew.involved:
+        assert len(stream_entries(user)) == 1
+    row.refresh_from_db()
+    assert row.published_at is not None
+
+
+def test_a_recipient_has_one_notification_per_event(crew, client_for, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for(crew.owner).post(comments_url(crew.task), {"body": "Once"}, format="json")
+    stored = Notification.objects.get(recipient=crew.reporter)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Notification.objects.create(
+            recipient=crew.reporter, event_id=stored.event_id, type=stored.type, message="again", data=stored.data
+        )
+
+    assert Notification.objects.filter(recipient=crew.reporter).count() == 1
+
+
+def test_events_for_one_user_are_in_the_stream_in_commit_order(
+    crew, client_for, subscriber, django_capture_on_commit_callbacks
+):
+    listening = subscriber.listen(crew.watcher)
+
+    for actor, method, url, body in [
+        (crew.assignee, "patch", f"/api/tasks/{crew.task.pk}", {"status": "in_progress"}),
+        (crew.commenter, "post", comments_url(crew.task), {"body": "Nice"}),
+        (crew.reporter, "patch", f"/api/tasks/{crew.task.pk}", {"priority": "low"}),
+        (crew.assignee, "patch", f"/api/tasks/{crew.task.pk}", {"status": "review"}),
+    ]:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = getattr(client_for(actor), method)(url, body, format="json")
+        assert response.status_code in (200, 201)
+
+    rows = outbox_rows()
+    assert [row.type for row in rows] == [
+        "task.status_changed",
+        "task.commented",
+        "task.updated",
+        "task.status_changed",
+    ]
+    history = stream_entries(crew.watcher)
+    assert [message["event"]["id"] for _, message in history] == [str(row.event_id) for row in rows]
+    cursors = [cursor for cursor, _ in history]
+    assert cursors == sorted(cursors, key=cursor_key)
+    frames = listening.receive()
+    assert [frame.body["cursor"] for frame in frames] == cursors
+
+
+def test_an_event_left_unpublished_goes_out_before_a_later_one(
+    crew, client_for, subscriber, django_capture_on_commit_callbacks
+):
+    listening = subscriber.listen(*crew.everyone)
+    # The first commit's fast path never runs (the process died right after the commit)...
+    with django_capture_on_commit_callbacks(execute=False):
+        client_for(crew.assignee).patch(f"/api/tasks/{crew.task.pk}", {"status": "review"}, format="json")
+    assert listening.receive() == []
+
+    # ...so the next commit's fast path publishes it first.
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for(crew.commenter).post(comments_url(crew.task), {"body": "Later"}, format="json")
+
+    earlier, later = outbox_rows()
+    frames = listening.receive()
+    assert_published(earlier, frames, to=[crew.reporter, crew.watcher, crew.commenter])
+    assert_published(later, frames, to=[crew.reporter, crew.assignee, crew.watcher])
+    watcher_frames = [frame for frame in frames if frame.user_id == crew.watcher.pk]
+    assert [frame.type for frame in watcher_frames] == ["task.status_changed", "task.commented"]
+    assert [message["event"]["type"] for _, message in stream_entries(crew.watcher)] == [
+        "task.status_changed",
+        "task.commented",
+    ]
+
+
+def test_the_relay_delivers_in_commit_order_what_a_paused_fast_path_left(
+    crew, client_for, subscriber, django_capture_on_commit_callbacks, monkeypatch
+):
+    # Given a fast path standing aside after a Redis failure
+    monkeypatch.setattr(publisher, "_fast_path_paused_until", float("inf"))
+    listening = subscriber.listen(*crew.everyone)
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for(crew.assignee).patch(f"/api/tasks/{crew.task.pk}", {"status": "review"}, format="json")
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for(crew.commenter).post(comments_url(crew.task), {"body": "Waiting"}, format="json")
+    assert listening.receive() == []
+    assert all(row.published_at is None for row in outbox_rows())
+
+    # When the relay runs
+    assert publisher.outbox_publish_pending() == 2
+
+    # Then both events arrive, oldest first, and are marked published
+    earlier, later = outbox_rows()
+    frames = listening.receive()
+    assert_published(earlier, frames, to=[crew.reporter, crew.watcher, crew.commenter])
+    assert_published(later, frames, to=[crew.reporter, crew.assignee, crew.watcher])
+    watcher_frames = [frame for frame in frames if frame.user_id == crew.watcher.pk]
+    assert [frame.body["event"]["id"] for frame in watcher_frames] == [str(earlier.event_id), str(later.event_id)]
