@@ -1,8 +1,10 @@
 import os
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from django.db import connection
 from django.utils import translation
 from rest_framework.test import APIClient
 
@@ -74,12 +76,32 @@ def _english_between_tests():
 @pytest.fixture(scope="session", autouse=True)
 def _private_redis_database(worker_id: str) -> None:
     """Each test process gets its own Redis database (real Redis, never a fake), emptied first, so
-    parallel runs never see each other's channels and streams. REDIS_TEST_DB pins it."""
+    parallel runs never see each other's streams and keys. REDIS_TEST_DB pins it (one process
+    only: xdist workers pinned to one database would empty each other's).
+
+    Pub/sub channels are NOT per database: see _disjoint_user_ids for why `user:{id}` channels
+    still never cross between processes."""
     from django.conf import settings
 
     from common.redis import redis_client
 
-    index = int(os.environ.get("REDIS_TEST_DB") or 1 + (0 if worker_id == "master" else int(worker_id[2:])))
+    index = int(os.environ.get("REDIS_TEST_DB") or 1 + _worker_number(worker_id))
     settings.REDIS_URL = f"redis://{urlsplit(settings.REDIS_URL).netloc}/{index}"
     redis_client.cache_clear()
     redis_client().flushdb()
+
+
+def _worker_number(worker_id: str) -> int:
+    return 0 if worker_id == "master" else int(worker_id[2:])
+
+
+@pytest.fixture(scope="session", autouse=True)
+def django_db_setup(django_db_setup: None, django_db_blocker: Any, worker_id: str) -> None:
+    """User ids start at a different million in every test process (and in every separately run
+    session, by REDIS_TEST_DB): Redis pub/sub channels are shared by all databases, so two
+    processes' `user:{id}` channels must never share an id."""
+    offset = int(os.environ.get("REDIS_TEST_DB") or 1 + _worker_number(worker_id))
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT setval(pg_get_serial_sequence('accounts_user', 'id'), %s, false)", [offset * 1_000_000 + 1]
+        )

@@ -33,7 +33,8 @@ class Command(BaseCommand):
         grace = timedelta(seconds=options["grace"])
         if options["once"]:
             published = relay_cycle(grace=grace, batch=options["batch"])
-            self.stdout.write(f"published {published} event(s)")
+            pruned = outbox_prune(older_than=settings.OUTBOX_RETENTION)
+            self.stdout.write(f"published {published} event(s), pruned {pruned} published row(s)")
             return
         # Set by SIGTERM/SIGINT; also what the loop sleeps on, so a stop cuts a (backoff) sleep
         # short instead of waiting up to 30 s for it.
