@@ -88,3 +88,4 @@ schema: keys
 
 bench: keys services
 	@$(PY) -m bench.django_api $(BENCH_ARGS)
+	@$(PY) -m bench.events $(BENCH_ARGS)

@@ -131,10 +131,6 @@ def event_emit(
     receive on any channel writes nothing and returns None (it has no consumer)."""
     if not connection.in_atomic_block:
         raise RuntimeError("event_emit must be called inside the writing transaction")
-    event_id = uuid.uuid4()
-    envelope_model = EVENT_MODELS[event_type](id=event_id, occurred_at=timezone.now(), actor=actor_of(actor), data=data)
-    envelope = envelope_model.model_dump(mode="json", by_alias=True)
-
     users = [u for u in audience.users if actor is None or u.pk != actor.pk or audience.system]
     channels: dict[str, list[Any]] = {Channel.WEB: [], Channel.EMAIL: [], Channel.TELEGRAM: []}
     if audience.system:
@@ -149,6 +145,12 @@ def event_emit(
     if audience.email_addresses and DEFAULT_PREFERENCES[event_type][Channel.EMAIL]:
         # People without an account have no preferences yet: the default decides.
         email_addresses = sorted(set(audience.email_addresses))
+    if not (email_addresses or any(channels.values())):
+        return None
+
+    event_id = uuid.uuid4()
+    envelope_model = EVENT_MODELS[event_type](id=event_id, occurred_at=timezone.now(), actor=actor_of(actor), data=data)
+    envelope = envelope_model.model_dump(mode="json", by_alias=True)
 
     deliveries: list[dict[str, Any]] = []
     if audience.system:
@@ -162,7 +164,6 @@ def event_emit(
             task=task,
             project=project,
         )
-        data_json = envelope["data"]
         notifications = Notification.objects.bulk_create(
             [
                 Notification(
@@ -170,7 +171,7 @@ def event_emit(
                     event_id=event_id,
                     type=event_type,
                     message=render_message(context, user),
-                    data=data_json,
+                    data=envelope["data"],
                 )
                 for user in users
                 if user.pk in web
@@ -189,8 +190,6 @@ def event_emit(
             for n in notifications
         ]
 
-    if not (deliveries or email_addresses or channels[Channel.EMAIL] or channels[Channel.TELEGRAM]):
-        return None
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [OUTBOX_LOCK_KEY])
     outbox = OutboxEvent.objects.create(

@@ -1,7 +1,8 @@
 """Publishing outbox rows to Redis: the fast path right after commit, and the relay's batches.
 
 Both publish unpublished rows in outbox id order (= commit order, see events.OUTBOX_LOCK_KEY),
-through one Lua script per event that is atomic in Redis: it sets the event's dedupe marker and,
+through one Lua script per event (taskflow_contracts.redis_layout.PUBLISH_EVENT_LUA, shared with
+the relay's /notify/deadline) that is atomic in Redis: it sets the event's dedupe marker and,
 for each recipient, appends the message to their history stream and publishes it (with its
 stream id as the cursor) on their channel. A second publish of the same event is a no-op, so the
 fast path and the relay may race freely. Layout: taskflow_contracts.redis_layout.
@@ -13,32 +14,17 @@ import time
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 from redis.commands.core import Script
 from redis.exceptions import RedisError
 from taskflow_contracts import dedupe_key, user_channel, user_stream
-from taskflow_contracts.redis_layout import DEDUPE_TTL_SECONDS
+from taskflow_contracts.redis_layout import DEDUPE_TTL_SECONDS, PUBLISH_EVENT_LUA
 
 from common.redis import redis_client
 from notifications.models import OutboxEvent
 
 logger = logging.getLogger(__name__)
-
-# KEYS: [dedupe, stream_1, channel_1, stream_2, channel_2, ...]
-# ARGV: [history_length, dedupe_ttl, history_ttl, message_1, message_2, ...]
-PUBLISH_LUA = """
-if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[2]) then
-  return 0
-end
-for i = 2, #KEYS, 2 do
-  local message = ARGV[3 + i / 2]
-  local cursor = redis.call('XADD', KEYS[i], 'MAXLEN', '~', ARGV[1], '*', 'm', message)
-  redis.call('EXPIRE', KEYS[i], ARGV[3])
-  redis.call('PUBLISH', KEYS[i + 1], '{"type":"event","cursor":"' .. cursor .. '",' .. string.sub(message, 2))
-end
-return 1
-"""
 
 _script: Script | None = None
 # After a Redis failure the fast path stands aside until this monotonic time; the relay, which
@@ -50,7 +36,7 @@ def _publish_script() -> Script:
     global _script
     client = redis_client()
     if _script is None or _script.registered_client is not client:
-        _script = client.register_script(PUBLISH_LUA)
+        _script = client.register_script(PUBLISH_EVENT_LUA)
     return _script
 
 
@@ -84,25 +70,33 @@ def outbox_publish_pending(
 ) -> int:
     """Publishes unpublished rows in id order and marks them published; returns how many.
 
-    Stops at the first Redis error (raised after recording it on the row), so a later row is
-    never published before an earlier one."""
+    The rows are locked while they are published: a second publisher (another request's fast
+    path, the relay) waits for them instead of publishing them again, then finds them published
+    and moves on — never past an earlier row, so order holds. Stops at the first Redis error
+    (recorded on the row, then raised)."""
     rows = OutboxEvent.objects.filter(published_at__isnull=True).order_by("id")
     if up_to_id is not None:
         rows = rows.filter(id__lte=up_to_id)
     if older_than is not None:
         rows = rows.filter(created_at__lt=timezone.now() - older_than)
     published: list[int] = []
-    try:
-        for row in rows[:limit]:
+    failure: RedisError | None = None
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            # Losing this mark in a crash only means the relay republishes: a no-op in Redis.
+            cursor.execute("SET LOCAL synchronous_commit = off")
+        for row in rows.select_for_update()[:limit]:
             try:
                 publish_event(row)
             except RedisError as exc:
                 OutboxEvent.objects.filter(pk=row.pk).update(attempts=row.attempts + 1, last_error=str(exc)[:2000])
-                raise
+                failure = exc
+                break
             published.append(row.pk)
-    finally:
         if published:
             OutboxEvent.objects.filter(pk__in=published).update(published_at=timezone.now())
+    if failure is not None:
+        raise failure
     return len(published)
 
 

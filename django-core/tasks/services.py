@@ -97,19 +97,25 @@ def task_create(
             setattr(task, field, value)
         task.save()
         _watch(task, [actor, assignee])
+        # A new task's audience is known without a query: its reporter (the actor) and its
+        # assignee (a member, checked above); nobody else watches it or commented yet. The
+        # assignee hears of it through task.assigned, not twice.
         ref = events.task_ref(task)
-        # The assignee hears of the new task through task.assigned, not twice.
-        audience = [u for u in events.task_audience(task=task) if assignee is None or u.pk != assignee.pk]
         events.event_emit(
             event_type=EventType.TASK_CREATED,
             actor=actor,
             data=TaskCreatedData(task=ref),
-            audience=events.Audience(users=audience),
+            audience=events.Audience(users=[]),
             task=task,
         )
         if assignee is not None:
-            assigned = TaskAssignedData(task=ref, assignee=events.user_ref(assignee))
-            _emit(EventType.TASK_ASSIGNED, task=task, actor=actor, data=assigned)
+            events.event_emit(
+                event_type=EventType.TASK_ASSIGNED,
+                actor=actor,
+                data=TaskAssignedData(task=ref, assignee=events.user_ref(assignee)),
+                audience=events.Audience(users=[assignee] if assignee.is_active else []),
+                task=task,
+            )
     return task
 
 

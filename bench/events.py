@@ -1,0 +1,775 @@
+"""Benchmark of domain events (`make bench`): what publishing costs a write, and how soon a
+subscriber hears of it. Figures are printed, never asserted.
+
+1. **Cost on the write path.** `POST /api/tasks` under wrk, every task created with an assignee
+   who is another member of the project, so each request writes a Notification row and an outbox
+   row and publishes to Redis on the fast path after commit (no outbox relay runs). Against the
+   same gunicorn as bench.django_api, with events on (bench.django_settings) and with
+   `notifications.events.event_emit` replaced by a no-op (bench.django_settings_no_events),
+   alternating for `--rounds` rounds. Goal: events on at most 10 % slower (throughput of the
+   median rounds). CPU per request (gunicorn + database) is printed too: it moves less than
+   req/s when other work shares the machine.
+2. **Commit → subscriber latency.** In this one process (one clock): a thread subscribed to the
+   assignee's channel `user:{id}` with redis-py, and a writer creating assigned tasks through
+   `tasks.services.task_create` on a fixed schedule of `--rate` (200) writes/s for `--duration`
+   seconds (`--writers N` spreads the schedule over N threads). For each event, the time right
+   after its transaction commits (an on_commit callback registered just before event_emit's
+   own) is matched by event id with the time the subscriber gets its frame. Goal: p99 ≤ 10 ms,
+   and one frame per write. A writer that cannot keep the rate says so, with the rate it kept.
+
+    .venv/bin/python -m bench.events [--quick] [--duration 10] [--rounds 3] [--rate 200] [--part latency]
+
+Redis: redis://127.0.0.1:6379/14 (BENCH_REDIS_URL overrides it), a database index of its own,
+flushed at the start. The `taskflow_bench` database is recreated and seeded as by
+bench.django_api; every run starts from freshly vacuumed and analyzed tables. Results also go to
+bench/results/events.json.
+"""
+
+import argparse
+import contextlib
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.common import (
+    RESULTS_DIR,
+    CpuMeter,
+    Result,
+    Seeded,
+    access_token,
+    add_load_arguments,
+    bench_environment,
+    check_load_arguments,
+    display_path,
+    ensure_jwt_keys,
+    ensure_wrk,
+    free_port,
+    log_tail,
+    machine_info,
+    measure,
+    median_round,
+    migrate,
+    optional_ms,
+    recreate_database,
+    report_machine_load,
+    request_json,
+    seed,
+    setup_django,
+    start_gunicorn,
+    step,
+    stop_gunicorn,
+    wait_for_health,
+)
+
+RESULTS_PATH = RESULTS_DIR / "events.json"
+REDIS_URL = "redis://127.0.0.1:6379/14"
+GOAL_SLOWDOWN_PCT = 10.0
+GOAL_P99_MS = 10.0
+SETTINGS = {"on": "bench.django_settings", "off": "bench.django_settings_no_events"}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.events", description=__doc__.split("\n\n")[0])
+    add_load_arguments(parser)
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="run events on and off this many times each, alternating, and report the median rounds (default 3)",
+    )
+    parser.add_argument("--tasks", type=int, default=5_000, help="tasks visible to the bench user (default 5000)")
+    parser.add_argument("--rate", type=float, default=200.0, help="writes per second in part 2 (default 200)")
+    parser.add_argument(
+        "--writers",
+        type=int,
+        default=1,
+        help="threads sharing part 2's write schedule (default 1: one paced writer)",
+    )
+    parser.add_argument("--part", choices=["publish", "latency"], help="run only part 1 (publish) or 2 (latency)")
+    parser.add_argument("--quick", action="store_true", help="3 s per scenario, 1 s warm-up: a smoke run")
+    parser.add_argument("--output", type=Path, default=RESULTS_PATH, help="where the JSON results go")
+    # `make bench BENCH_ARGS=...` hands bench.django_api's options to this script too.
+    parser.add_argument("--only", choices=["get", "post"], help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    check_load_arguments(parser, args, args.rounds, args.tasks, args.writers)
+    if args.rate <= 0:
+        parser.error("--rate must be positive")
+    return args
+
+
+# --- Machine -------------------------------------------------------------------------------------
+
+
+def _cpu_times() -> tuple[int, int] | None:
+    try:
+        values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    except (OSError, ValueError, IndexError):
+        return None
+    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+    return sum(values), idle
+
+
+def report_part_load(part: str) -> dict[str, float | None]:
+    """The load average, and how busy the CPUs were over the last second: right after our own
+    load the 1-minute average still shows it, the busy share does not."""
+    step(part)
+    load = report_machine_load()
+    before = _cpu_times()
+    time.sleep(1.0)
+    after = _cpu_times()
+    busy = None
+    if before and after and after[0] > before[0]:
+        busy = 100.0 * (1 - (after[1] - before[1]) / (after[0] - before[0]))
+        print(f"    CPUs {busy:.0f} % busy over the last second (before our load)", flush=True)
+    return {"load_average": round(load, 2), "cpu_busy_pct": None if busy is None else round(busy, 1)}
+
+
+def redis_ready(url: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3)
+    try:
+        client.ping()
+        client.flushdb()
+    except redis.RedisError as error:
+        sys.exit(f"!! Redis is not reachable at {url} (`make services` starts it): {error}")
+    finally:
+        client.close()
+    step(f"Redis at {url} flushed")
+
+
+def outbox_counts() -> dict[str, int]:
+    from notifications.models import Notification, OutboxEvent
+
+    return {
+        "outbox": OutboxEvent.objects.count(),
+        "unpublished": OutboxEvent.objects.filter(published_at__isnull=True).count(),
+        "notifications": Notification.objects.count(),
+    }
+
+
+def vacuum_analyze() -> None:
+    """Each run starts from tables just vacuumed and analyzed, as autovacuum would leave them (it
+    may be off on a CI database server). Otherwise the outbox rows published by earlier runs
+    stay behind as dead entries of the partial index on unpublished rows, which every fast-path
+    SELECT then walks through, and the next run pays for the previous one."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM (ANALYZE)")
+
+
+def autovacuum_enabled() -> bool:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW autovacuum")
+        return cursor.fetchone()[0] == "on"
+
+
+def published_markers(url: str) -> int:
+    """How many events Redis holds a dedupe marker for (one per published event)."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        return sum(1 for _ in client.scan_iter(match="event:*:published", count=1_000))
+    finally:
+        client.close()
+
+
+# --- Part 1: the cost of events on POST /api/tasks -----------------------------------------------
+
+POST_ASSIGNED_LUA = """
+wrk.method = "POST"
+wrk.headers["Authorization"] = "Bearer {token}"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Accept"] = "application/json"
+local projects = {{{projects}}}
+local assignees = {{{assignees}}}
+local counter = 0
+request = function()
+  counter = counter + 1
+  local body = string.format(
+    '{{"project": %d, "title": "Bench task %d", "description": "Created under load.", '
+    .. '"priority": "high", "deadline": "2030-01-01T12:00:00Z", "assignee": %d}}',
+    projects[(counter % #projects) + 1], counter, assignees[(counter % #assignees) + 1])
+  return wrk.format(nil, nil, nil, body)
+end
+"""
+
+
+def post_assigned_body(seeded: Seeded) -> dict[str, Any]:
+    return {
+        "project": seeded.project_ids[0],
+        "title": "Bench check",
+        "priority": "high",
+        "deadline": "2030-01-01T12:00:00Z",
+        "assignee": seeded.teammate_ids[0],
+    }
+
+
+@dataclass
+class PublishRun:
+    result: Result
+    outbox_rows: int  # written during the measured run and its warm-up
+    notifications: int
+
+
+def publish_server(
+    args: argparse.Namespace, env: dict[str, str], mode: str, seeded: Seeded, workdir: Path, check: bool
+) -> tuple[subprocess.Popen[bytes], str, Path]:
+    port = free_port()
+    log_path = workdir / f"gunicorn-events-{mode}.log"
+    server = start_gunicorn(
+        args, port, {**env, "DJANGO_SETTINGS_MODULE": SETTINGS[mode]}, log_path, label=f"events {mode}"
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_health(base_url, server, log_path)
+        if check:
+            before = outbox_counts()
+            status, body = request_json(
+                "POST", f"{base_url}/api/tasks", access_token(seeded.user_id), post_assigned_body(seeded)
+            )
+            if status != 201 or (body.get("assignee") or {}).get("id") != seeded.teammate_ids[0]:
+                raise RuntimeError(f"POST /api/tasks (events {mode}) answered {status}: {str(body)[:300]}")
+            after = outbox_counts()
+            written = after["outbox"] - before["outbox"]
+            expected = 1 if mode == "on" else 0
+            if written != expected or after["unpublished"]:
+                raise RuntimeError(
+                    f"events {mode}: one POST wrote {written} outbox rows (expected {expected}), "
+                    f"{after['unpublished']} unpublished"
+                )
+            step(f"check: events {mode}: POST with an assignee answers 201 and writes {written} outbox row(s)")
+    except BaseException:
+        stop_gunicorn(server, label=f"events {mode}")
+        raise
+    return server, base_url, log_path
+
+
+def run_publish(args: argparse.Namespace, wrk: str, env: dict[str, str], seeded: Seeded) -> dict[str, Any]:
+    runs: dict[str, list[PublishRun]] = {"on": [], "off": []}
+    with tempfile.TemporaryDirectory(prefix="taskflow-bench-events-") as tmp:
+        workdir = Path(tmp)
+        for number in range(1, args.rounds + 1):
+            # Alternate which goes first, so a drift on the machine (or the growing tables) hits both.
+            for mode in ("on", "off") if number % 2 else ("off", "on"):
+                vacuum_analyze()
+                server, base_url, log_path = publish_server(args, env, mode, seeded, workdir, check=number == 1)
+                try:
+                    token = access_token(seeded.user_id)
+                    script = workdir / f"post-{mode}.lua"
+                    script.write_text(
+                        POST_ASSIGNED_LUA.format(
+                            token=token,
+                            projects=", ".join(map(str, seeded.project_ids)),
+                            assignees=", ".join(map(str, seeded.teammate_ids)),
+                        )
+                    )
+                    round_label = f" (round {number}/{args.rounds})" if args.rounds > 1 else ""
+                    before = outbox_counts()
+                    result = measure(
+                        wrk,
+                        args,
+                        f"{base_url}/api/tasks",
+                        script,
+                        key=f"post_events_{mode}",
+                        label=f"POST /api/tasks (events {mode})",
+                        progress=f"POST /api/tasks, events {mode}, {args.duration:g} s at {args.connections} "
+                        f"connections{round_label}",
+                        meter=CpuMeter(server.pid),
+                    )
+                    if server.poll() is not None:
+                        raise RuntimeError(f"gunicorn exited with {server.returncode}:\n{log_tail(log_path)}")
+                finally:
+                    stop_gunicorn(server, label=f"events {mode}")
+                after = outbox_counts()
+                runs[mode].append(
+                    PublishRun(
+                        result=result,
+                        outbox_rows=after["outbox"] - before["outbox"],
+                        notifications=after["notifications"] - before["notifications"],
+                    )
+                )
+                if mode == "on":
+                    print(
+                        f"    {after['outbox'] - before['outbox']:,} outbox rows and "
+                        f"{after['notifications'] - before['notifications']:,} notifications written "
+                        f"(warm-up included), {after['unpublished']} unpublished",
+                        flush=True,
+                    )
+
+    on = median_round([run.result for run in runs["on"]])
+    off = median_round([run.result for run in runs["off"]])
+    slowdown = 100.0 * (1 - on.requests_per_s / off.requests_per_s) if off.requests_per_s else None
+    paired = [
+        round(100.0 * (1 - a.result.requests_per_s / b.result.requests_per_s), 1)
+        for a, b in zip(runs["on"], runs["off"], strict=True)
+        if b.result.requests_per_s
+    ]
+
+    def cpu(result: Result) -> float | None:
+        if result.app_cpu_ms is None or result.db_cpu_ms is None:
+            return None
+        return round(result.app_cpu_ms + result.db_cpu_ms, 3)
+
+    cpu_on = [c for run in runs["on"] if (c := cpu(run.result)) is not None]
+    cpu_off = [c for run in runs["off"] if (c := cpu(run.result)) is not None]
+    counts = outbox_counts()
+    return {
+        "median": {"on": asdict(on), "off": asdict(off)},
+        "rounds": {mode: [asdict(run.result) for run in mode_runs] for mode, mode_runs in runs.items()},
+        "slowdown_pct": None if slowdown is None else round(slowdown, 1),
+        "slowdown_pct_per_round": paired,
+        "goal_slowdown_pct": GOAL_SLOWDOWN_PCT,
+        "met": slowdown is not None and slowdown <= GOAL_SLOWDOWN_PCT,
+        "cpu_ms_per_request": {
+            "on": sorted(cpu_on)[(len(cpu_on) - 1) // 2] if cpu_on else None,
+            "off": sorted(cpu_off)[(len(cpu_off) - 1) // 2] if cpu_off else None,
+        },
+        "outbox_rows_events_on": sum(run.outbox_rows for run in runs["on"]),
+        "outbox_rows_events_off": sum(run.outbox_rows for run in runs["off"]),
+        "notifications_events_on": sum(run.notifications for run in runs["on"]),
+        "outbox_unpublished_at_end": counts["unpublished"],
+        "redis_published_markers": published_markers(os.environ["REDIS_URL"]),
+    }
+
+
+# --- Part 2: commit → subscriber latency ---------------------------------------------------------
+
+
+@dataclass
+class Timings:
+    """perf_counter() instants per event id (str)."""
+
+    committed: dict[str, float] = field(default_factory=dict)
+    publish_started: dict[str, float] = field(default_factory=dict)  # the Lua script call
+    publish_done: dict[str, float] = field(default_factory=dict)
+    received: list[tuple[float, bytes]] = field(default_factory=list)
+
+
+class ChannelSubscriber(threading.Thread):
+    """Receives every frame on one channel; stamps it first, decodes it after the run."""
+
+    def __init__(self, url: str, channel: str, timings: Timings) -> None:
+        super().__init__(name="bench-subscriber", daemon=True)
+        import redis
+
+        self.client = redis.Redis.from_url(url)
+        self.pubsub = self.client.pubsub()
+        self.channel = channel
+        self.timings = timings
+        self.stopping = threading.Event()
+        self.error: BaseException | None = None
+
+    def subscribe(self) -> None:
+        """Subscribes and waits for Redis to confirm, so no frame published afterwards is missed."""
+        self.pubsub.subscribe(self.channel)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            message = self.pubsub.get_message(timeout=0.1)
+            if message is not None and message["type"] == "subscribe":
+                return
+        raise RuntimeError(f"no subscription to {self.channel} within 5 s")
+
+    def run(self) -> None:
+        perf_counter, received = time.perf_counter, self.timings.received
+        try:
+            while not self.stopping.is_set():
+                message = self.pubsub.get_message(timeout=0.2)
+                if message is not None and message["type"] == "message":
+                    received.append((perf_counter(), message["data"]))
+        except BaseException as error:
+            self.error = error
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join(timeout=5)
+        with contextlib.suppress(Exception):
+            self.pubsub.close()
+        with contextlib.suppress(Exception):
+            self.client.close()
+
+
+@contextlib.contextmanager
+def commit_clock(timings: Timings) -> Any:
+    """Stamps each event's commit and fast-path publish. `event_emit` is wrapped on its module
+    (the services look it up there at each call) to register an on_commit callback just before
+    its own: on_commit callbacks run in order, so ours runs right after COMMIT, before the
+    publish. `publish_event` is wrapped the same way (the fast path calls it through the module)."""
+    from django.db import transaction
+    from notifications import events, publisher
+
+    original_emit, original_publish = events.event_emit, publisher.publish_event
+
+    def event_emit(**kwargs: Any) -> Any:
+        emitted: list[str] = []
+
+        def committed() -> None:
+            if emitted:
+                timings.committed[emitted[0]] = time.perf_counter()
+
+        transaction.on_commit(committed)
+        outbox = original_emit(**kwargs)
+        if outbox is not None:
+            emitted.append(str(outbox.event_id))
+        return outbox
+
+    def publish_event(row: Any) -> bool:
+        started = time.perf_counter()
+        try:
+            return original_publish(row)
+        finally:
+            done = time.perf_counter()
+            timings.publish_started.setdefault(str(row.event_id), started)
+            timings.publish_done.setdefault(str(row.event_id), done)
+
+    events.event_emit = event_emit  # type: ignore[assignment]
+    publisher.publish_event = publish_event  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        events.event_emit = original_emit  # type: ignore[assignment]
+        publisher.publish_event = original_publish  # type: ignore[assignment]
+
+
+def paced_writes(seconds: float, rate: float, write: Any, writers: int = 1) -> tuple[int, float]:
+    """Calls `write(n)` for n = 0, 1, ... on a fixed schedule of `rate` per second for `seconds`,
+    spread over `writers` threads (each with its own database connection). A write that falls
+    behind goes at once without moving the schedule; none starts after `seconds`. Returns how
+    many writes were made and the seconds they took."""
+    from django.db import connection
+
+    interval = 1.0 / rate
+    scheduled = max(1, round(seconds * rate))
+    done = [0] * writers
+    errors: list[BaseException] = []
+    stopping = threading.Event()
+    start = time.perf_counter()
+    end = start + seconds
+
+    def writer(first: int) -> None:
+        try:
+            for number in range(first, scheduled, writers):
+                now = time.perf_counter()
+                if stopping.is_set() or now >= end:
+                    return
+                delay = start + number * interval - now
+                if delay > 0:
+                    time.sleep(delay)
+                write(number)
+                done[first] += 1
+        except BaseException as error:
+            errors.append(error)
+            stopping.set()
+        finally:
+            if threading.current_thread() is not threading.main_thread():
+                connection.close()
+
+    if writers == 1:
+        writer(0)
+    else:
+        threads = [
+            threading.Thread(target=writer, args=(k,), name=f"bench-writer-{k}", daemon=True) for k in range(writers)
+        ]
+        for thread in threads:
+            thread.start()
+        try:
+            for thread in threads:
+                thread.join()
+        finally:  # Ctrl-C included: the writers stop after their current write
+            stopping.set()
+            for thread in threads:
+                thread.join(timeout=10)
+    if errors:
+        raise errors[0]
+    return sum(done), time.perf_counter() - start
+
+
+def percentile(sorted_values: list[float], share: float) -> float:
+    """Nearest-rank percentile of an ascending list."""
+    index = max(0, min(len(sorted_values) - 1, math.ceil(share * len(sorted_values)) - 1))
+    return sorted_values[index]
+
+
+def distribution(values: list[float]) -> dict[str, float] | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return {
+        "p50_ms": round(percentile(ordered, 0.50), 3),
+        "p95_ms": round(percentile(ordered, 0.95), 3),
+        "p99_ms": round(percentile(ordered, 0.99), 3),
+        "max_ms": round(ordered[-1], 3),
+    }
+
+
+def run_latency(args: argparse.Namespace, seeded: Seeded) -> dict[str, Any]:
+    from taskflow_contracts import user_channel
+
+    from accounts.models import User
+    from projects.models import Project
+    from tasks import services
+
+    actor = User.objects.get(pk=seeded.user_id)
+    # A plain member of every bench project, hearing of nothing else meanwhile.
+    assignee = User.objects.get(pk=seeded.teammate_ids[1])
+    project = Project.objects.get(pk=seeded.project_ids[0])
+    channel = user_channel(assignee.pk)
+
+    def write(number: int) -> None:
+        services.task_create(
+            actor=actor, project=project, title=f"Latency {number}", priority="high", assignee=assignee
+        )
+
+    vacuum_analyze()
+    if args.warmup > 0:
+        step(f"warm-up: {args.warmup:g} s of assignments at {args.rate:g} writes/s")
+        paced_writes(args.warmup, args.rate, write, args.writers)
+
+    timings = Timings()
+    subscriber = ChannelSubscriber(os.environ["REDIS_URL"], channel, timings)
+    subscriber.subscribe()
+    subscriber.start()
+    try:
+        step(
+            f"task_create with an assignee, {args.rate:g} writes/s for {args.duration:g} s; "
+            f"subscriber on {channel} in this process"
+        )
+        with commit_clock(timings):
+            writes, elapsed = paced_writes(args.duration, args.rate, write, args.writers)
+        # Frames still on their way.
+        deadline = time.monotonic() + 2.0
+        while len(timings.received) < len(timings.committed) and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        subscriber.stop()
+    if subscriber.error is not None:
+        raise RuntimeError(f"the subscriber failed: {subscriber.error!r}")
+
+    received_at: dict[str, float] = {}
+    unmatched = 0
+    for stamp, data in timings.received:
+        frame = json.loads(data)
+        event_id = frame["event"]["id"]
+        if event_id in timings.committed and frame["event"]["type"] == "task.assigned":
+            received_at.setdefault(event_id, stamp)
+        else:
+            unmatched += 1
+    latencies, to_publish, publish, to_receive = [], [], [], []
+    for event_id, committed in timings.committed.items():
+        if event_id not in received_at:
+            continue
+        latencies.append(1_000 * (received_at[event_id] - committed))
+        if event_id in timings.publish_started:
+            to_publish.append(1_000 * (timings.publish_started[event_id] - committed))
+            publish.append(1_000 * (timings.publish_done[event_id] - timings.publish_started[event_id]))
+            to_receive.append(1_000 * (received_at[event_id] - timings.publish_done[event_id]))
+    achieved = writes / elapsed if elapsed else 0.0
+    latency = distribution(latencies)
+    counts = outbox_counts()
+    return {
+        "target_rate": args.rate,
+        "achieved_rate": round(achieved, 1),
+        "seconds": round(elapsed, 2),
+        "writes": writes,
+        "events_committed": len(timings.committed),
+        "frames_received": len(timings.received),
+        "frames_matched": len(received_at),
+        "frames_unmatched": unmatched,
+        "latency": latency,
+        "goal_p99_ms": GOAL_P99_MS,
+        "met": latency is not None and latency["p99_ms"] <= GOAL_P99_MS and len(received_at) == writes,
+        # Where the time goes: commit → the fast path's Lua call starts (its SELECT of pending
+        # rows), the Lua call itself (XADD + PUBLISH), its return → the subscriber's frame
+        # (negative when the frame arrives before the writer has read the script's reply).
+        "breakdown": {
+            "commit_to_publish_call": distribution(to_publish),
+            "publish_call": distribution(publish),
+            "publish_return_to_received": distribution(to_receive),
+        },
+        "outbox_unpublished_at_end": counts["unpublished"],
+    }
+
+
+# --- Report --------------------------------------------------------------------------------------
+
+
+def print_report(args: argparse.Namespace, publish: dict[str, Any] | None, latency: dict[str, Any] | None) -> None:
+    print()
+    if publish is not None:
+        print(
+            f"1. Cost of events on POST /api/tasks (every task assigned to another member): "
+            f"{args.connections} connections, {args.duration:g} s per run, gunicorn {args.workers} workers x "
+            f"{args.worker_threads} threads (gthread)"
+            + (f", median of {args.rounds} rounds" if args.rounds > 1 else "")
+        )
+        header = (
+            f"{'events':<7}  {'req/s':>9}  {'p50 ms':>8}  {'p99 ms':>8}  {'app CPU ms/req':>14}  "
+            f"{'db CPU ms/req':>13}  {'requests':>9}  {'errors':>6}"
+        )
+        print(header)
+        print("-" * len(header))
+        for mode in ("on", "off"):
+            result = Result(**publish["median"][mode])
+            print(
+                f"{mode:<7}  {result.requests_per_s:>9,.0f}  {result.p50_ms:>8.2f}  {result.p99_ms:>8.2f}  "
+                f"{optional_ms(result.app_cpu_ms):>14}  {optional_ms(result.db_cpu_ms):>13}  "
+                f"{result.requests:>9,}  {result.non_2xx + result.socket_errors:>6}"
+            )
+        slowdown = publish["slowdown_pct"]
+        verdict = "met" if publish["met"] else "NOT met"
+        print(
+            f"events on vs off: {'-' if slowdown is None else f'{slowdown:+.1f} %'} throughput slowdown "
+            f"(goal <= {GOAL_SLOWDOWN_PCT:g} %: {verdict}); "
+            f"per round: {', '.join(f'{value:+.1f} %' for value in publish['slowdown_pct_per_round'])}"
+        )
+        cpu_on, cpu_off = publish["cpu_ms_per_request"]["on"], publish["cpu_ms_per_request"]["off"]
+        if cpu_on is not None and cpu_off is not None and cpu_off:
+            print(
+                f"CPU per request (app + db, median of rounds): on {cpu_on:.2f} ms, off {cpu_off:.2f} ms "
+                f"({100 * (cpu_on / cpu_off - 1):+.1f} %)"
+            )
+        print(
+            f"outbox rows written: {publish['outbox_rows_events_on']:,} with events on, "
+            f"{publish['outbox_rows_events_off']:,} with events off; unpublished at the end: "
+            f"{publish['outbox_unpublished_at_end']} (no relay ran: the fast path published them); "
+            f"Redis dedupe markers: {publish['redis_published_markers']:,}"
+        )
+        print()
+    if latency is not None:
+        print(
+            f"2. Commit -> Redis subscriber latency: task_create with an assignee at {latency['target_rate']:g} "
+            f"writes/s (achieved {latency['achieved_rate']:.1f}/s over {latency['seconds']:.1f} s)"
+        )
+        if latency["achieved_rate"] < 0.95 * latency["target_rate"]:
+            print(
+                f"    !! the writer{'s' if args.writers > 1 else ''} could not keep {latency['target_rate']:g} "
+                f"writes/s: the latency below is at {latency['achieved_rate']:.0f} writes/s"
+            )
+        print(
+            f"writes {latency['writes']:,}, events committed {latency['events_committed']:,}, frames received "
+            f"{latency['frames_received']:,} (matched {latency['frames_matched']:,}, "
+            f"other {latency['frames_unmatched']})"
+        )
+        stats = latency["latency"]
+        if stats is None:
+            print("no frame matched a write")
+        else:
+            verdict = "met" if latency["met"] else "NOT met"
+            print(
+                f"commit -> frame received: p50 {stats['p50_ms']:.2f} ms, p95 {stats['p95_ms']:.2f} ms, "
+                f"p99 {stats['p99_ms']:.2f} ms, max {stats['max_ms']:.2f} ms "
+                f"(goal p99 <= {GOAL_P99_MS:g} ms and one frame per write: {verdict})"
+            )
+            for name, part in latency["breakdown"].items():
+                if part is not None:
+                    print(
+                        f"    {name.replace('_', ' '):<28} p50 {part['p50_ms']:.2f} ms, p99 {part['p99_ms']:.2f} ms, "
+                        f"max {part['max_ms']:.2f} ms"
+                    )
+        print(f"outbox rows unpublished at the end: {latency['outbox_unpublished_at_end']}")
+        print()
+
+
+def write_json(
+    path: Path,
+    wrk: str | None,
+    args: argparse.Namespace,
+    seeded: Seeded,
+    loads: dict[str, Any],
+    publish: dict[str, Any] | None,
+    latency: dict[str, Any] | None,
+) -> None:
+    payload = {
+        "benchmark": "events",
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "config": {
+            "duration_s": args.duration,
+            "warmup_s": args.warmup,
+            "connections": args.connections,
+            "wrk_threads": args.wrk_threads,
+            "rounds": args.rounds,
+            "gunicorn": {"workers": args.workers, "threads": args.worker_threads, "worker_class": "gthread"},
+            "visible_tasks": seeded.visible_tasks,
+            "rate": args.rate,
+            "writers": args.writers,
+            "redis_url": os.environ.get("REDIS_URL"),
+        },
+        "machine": {**machine_info(wrk, args.load_before), "before_each_part": loads},
+        "publish_cost": publish,
+        "commit_to_subscriber": latency,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=2) + "\n")
+    step(f"results written to {display_path(path)}")
+
+
+# --- Main ----------------------------------------------------------------------------------------
+
+
+def _stop_on_sigterm(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    try:
+        return run(args)
+    except KeyboardInterrupt:
+        print("\n!! interrupted", file=sys.stderr)
+        return 130
+    except RuntimeError as error:
+        print(f"!! {error}", file=sys.stderr)
+        return 1
+    finally:
+        with contextlib.suppress(Exception):
+            from django.db import connections
+
+            connections.close_all()
+
+
+def run(args: argparse.Namespace) -> int:
+    wrk = ensure_wrk() if args.part in (None, "publish") else None
+    ensure_jwt_keys()
+    redis_url = os.environ.get("BENCH_REDIS_URL", REDIS_URL)
+    env = {**bench_environment(args), "REDIS_URL": redis_url}
+    os.environ.update(env)
+    args.load_before = report_machine_load()
+    redis_ready(redis_url)
+    recreate_database()
+    setup_django()
+    migrate()
+    seeded = seed(args.tasks)
+
+    loads: dict[str, Any] = {}
+    publish = latency = None
+    if not autovacuum_enabled():
+        print("    autovacuum is off on this PostgreSQL server: each run starts with VACUUM (ANALYZE)", flush=True)
+    if args.part in (None, "publish"):
+        loads["publish"] = report_part_load("part 1: the cost of events on POST /api/tasks")
+        publish = run_publish(args, wrk, env, seeded)  # type: ignore[arg-type]
+    if args.part in (None, "latency"):
+        loads["latency"] = report_part_load("part 2: commit -> Redis subscriber latency")
+        latency = run_latency(args, seeded)
+
+    print_report(args, publish, latency)
+    write_json(args.output, wrk, args, seeded, loads, publish, latency)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

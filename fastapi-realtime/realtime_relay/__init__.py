@@ -1,0 +1,1 @@
+"""fastapi-realtime: the database-less WebSocket relay of TaskFlow (see ../README.md)."""

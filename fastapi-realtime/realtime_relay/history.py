@@ -1,0 +1,248 @@
+"""Catching a socket up from its user's history stream (`user:{id}:events`).
+
+Two moments need it: a client connecting with the `cursor` it last saw, and every socket of
+this process after the Redis subscription came back from an outage (pub/sub does not queue, so
+whatever was published meanwhile is only in the streams). Both go the same way: the socket is
+already subscribed and holding live frames back (hub.Connection.syncing); the stream is read
+from its cursor in one MULTI (metadata + entries, atomically); the entries are queued in order;
+then the held live frames follow, minus those the replay covered. The gap is closed only when
+the stream proves nothing after the cursor was trimmed away or lost (History.covers); otherwise
+the socket gets `resync` and the client refetches over REST.
+
+Why replay and not a blanket `resync` after an outage: a Redis blip would otherwise send every
+client of every relay to the REST API at the same moment, while the history is usually intact.
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError, RedisError, ResponseError
+from taskflow_contracts import event_frame, user_stream
+
+from realtime_relay import frames
+from realtime_relay.frames import ZERO, Cursor, parse_cursor, revocation_time
+from realtime_relay.hub import CLOSE_SLOW_CONSUMER, CLOSE_TRY_AGAIN_LATER, CLOSE_UNAUTHORIZED, Connection, Hub
+from realtime_relay.metrics import Metrics
+
+logger = logging.getLogger(__name__)
+
+# How many users one catch-up reads from Redis at the same time.
+CATCH_UP_CONCURRENCY = 32
+# Pauses between attempts to read a user's history after an outage.
+RESUME_RETRY_DELAYS = (0.1, 0.3, 1.0)
+
+
+@dataclass(frozen=True)
+class History:
+    """One user's stream at one instant, and its entries after some cursor."""
+
+    exists: bool
+    # The id of the last entry ever added (ZERO without a stream): where a fresh socket starts.
+    head: Cursor = ZERO
+    first: Cursor | None = None
+    length: int = 0
+    # Entries ever added and the largest id deleted (Redis 7+; None before). Redis 7.0 does not
+    # count trimming in max-deleted-entry-id, only XDEL: neither proves alone that nothing after
+    # a cursor was trimmed, so `covers` only trusts what they do prove.
+    entries_added: int | None = None
+    max_deleted: Cursor | None = None
+    entries: list[tuple[Cursor, str]] = field(default_factory=list)
+    # The read stopped at its limit: more entries follow than one replay sends.
+    truncated: bool = False
+
+    def covers(self, cursor: Cursor) -> bool:
+        """Whether every entry after `cursor` is still here (so replaying closes the gap)."""
+        if cursor > self.head:
+            return False  # a cursor this stream never produced (another Redis, a lost stream)
+        if cursor == self.head:
+            return True  # nothing was added since
+        if self.truncated or not self.exists or self.first is None:
+            return False
+        if self.max_deleted is not None and self.max_deleted > cursor:
+            return False  # something after the cursor was deleted
+        if cursor >= self.first:
+            return True  # trimming removes the oldest entries only: all after the cursor are here
+        # The cursor is older than every entry kept. Only two cases prove nothing was lost: the
+        # client has seen nothing yet and the stream never lost an entry, or the cursor is
+        # exactly the last entry deleted.
+        if cursor == ZERO:
+            return self.entries_added is not None and self.entries_added == self.length
+        return self.max_deleted == cursor
+
+
+def _cursor(value: object) -> Cursor | None:
+    return parse_cursor(value) if isinstance(value, str) else None
+
+
+async def read_history(redis: Redis, user_id: int, after: Cursor | None, *, limit: int) -> History:
+    """The stream's metadata and, when `after` is given, up to `limit` entries after it (as
+    frames), read atomically. Raises RedisError when Redis is unreachable."""
+    key = user_stream(user_id)
+    for attempt in (1, 2):
+        try:
+            async with redis.pipeline(transaction=True) as pipe:
+                pipe.xinfo_stream(key)
+                if after is not None:
+                    pipe.xrange(key, min=f"({after}", max="+", count=limit)
+                results = await pipe.execute(raise_on_error=False)
+            break
+        except ConnectionError:
+            # redis-py does not retry a MULTI on its own: once more, on a fresh connection (the
+            # pooled one may be a leftover from before a Redis restart).
+            if attempt == 2:
+                raise
+    info = results[0]
+    if isinstance(info, ResponseError):
+        return History(exists=False)  # no stream: never written, expired, or lost with Redis
+    if isinstance(info, Exception):
+        raise info
+    entries: list[tuple[Cursor, str]] = []
+    if after is not None:
+        raw = results[1]
+        if isinstance(raw, Exception):
+            raise raw
+        for entry_id, fields in raw:
+            cursor, message = parse_cursor(entry_id), fields.get("m")
+            if cursor is not None and message:
+                entries.append((cursor, event_frame(entry_id, message)))
+    first_entry = info.get("first-entry")
+    entries_added = info.get("entries-added")
+    return History(
+        exists=True,
+        head=_cursor(info.get("last-generated-id")) or ZERO,
+        first=_cursor(first_entry[0]) if first_entry else None,
+        length=int(info.get("length") or 0),
+        entries_added=int(entries_added) if entries_added is not None else None,
+        max_deleted=_cursor(info.get("max-deleted-entry-id")),
+        entries=entries,
+        truncated=after is not None and len(entries) >= limit,
+    )
+
+
+class CatchUp:
+    """Replays history into sockets; one per process."""
+
+    def __init__(self, *, redis: Redis, hub: Hub, metrics: Metrics, limit: int, replay_timeout: float) -> None:
+        self._redis = redis
+        self._hub = hub
+        self._metrics = metrics
+        self._limit = limit
+        self._replay_timeout = replay_timeout
+
+    async def start(self, conn: Connection, cursor: Cursor | None) -> None:
+        """A new socket (subscribed, syncing): hello, then the replay or `resync`, then live.
+        Without a cursor the socket starts at the stream's head."""
+        # Also read what was published since the ticket was issued: a revocation in there means
+        # the ticket predates a logout or password change, and the socket is refused.
+        since = Cursor(max(0, int(conn.ticket_iat * 1000) - 1), 0)
+        history = await read_history(
+            self._redis, conn.user_id, since if cursor is None else min(cursor, since), limit=self._limit
+        )
+        if any(self._revokes(conn, frame) for entry, frame in history.entries if entry > since):
+            self._hub.drop(conn, CLOSE_UNAUTHORIZED, "revoked")
+            return
+        if cursor is None:
+            conn.send(frames.hello(conn.user_id, history.head))
+            conn.end_sync(skip_to=history.head)
+        elif history.covers(cursor):
+            conn.send(frames.hello(conn.user_id, cursor))
+            conn.last_cursor = cursor
+            await self._replay(conn, history)
+        else:
+            conn.send(frames.hello(conn.user_id, history.head))
+            self._resync(conn, history)
+
+    async def resume_all(self, wait_subscribed: Callable[[int], Awaitable[bool]]) -> None:
+        """After the subscription came back: every socket that was live catches up from the
+        last cursor it was given. `wait_subscribed(user_id)` waits for the user's channel."""
+        semaphore = asyncio.Semaphore(CATCH_UP_CONCURRENCY)
+
+        async def resume(user_id: int) -> None:
+            async with semaphore:
+                if await wait_subscribed(user_id):
+                    await self._resume_user(user_id)
+                else:
+                    # Redis never confirmed the channel: reconnecting is the way back for these.
+                    for conn in self._waiting(user_id):
+                        self._hub.drop(conn, CLOSE_TRY_AGAIN_LATER, "redis_unavailable")
+
+        await asyncio.gather(*(resume(user_id) for user_id in self._hub.users()))
+
+    def _waiting(self, user_id: int) -> list[Connection]:
+        """The user's sockets that were live before the outage and wait to catch up."""
+        return [c for c in self._hub.connections_of(user_id) if c.syncing and c.established and not c.closed]
+
+    async def _resume_user(self, user_id: int) -> None:
+        conns = self._waiting(user_id)
+        if not conns:
+            return
+        oldest = min(conn.last_cursor for conn in conns)
+        for delay in RESUME_RETRY_DELAYS:
+            try:
+                history = await read_history(self._redis, user_id, oldest, limit=self._limit)
+                break
+            except RedisError as exc:
+                logger.warning("catch-up of user %s failed (%s), retrying in %.1f s", user_id, exc, delay)
+                await asyncio.sleep(delay)
+        else:
+            # Still no history: these sockets reconnect with their cursor and catch up then.
+            for conn in conns:
+                self._hub.drop(conn, CLOSE_TRY_AGAIN_LATER, "redis_unavailable")
+            return
+        await asyncio.gather(*(self._resume(conn, history) for conn in conns))
+
+    async def _resume(self, conn: Connection, history: History) -> None:
+        if history.covers(conn.last_cursor):
+            await self._replay(conn, history)
+        else:
+            self._resync(conn, history)
+
+    async def _replay(self, conn: Connection, history: History) -> None:
+        self._metrics.replay_hits += 1
+        for cursor, frame in history.entries:
+            if conn.closed:
+                return
+            if cursor <= conn.last_cursor:
+                continue
+            # A revocation the socket missed (during an outage, or one published between the
+            # ticket's issue and this connect) still closes it.
+            if self._revokes(conn, frame):
+                self._hub.drop(conn, CLOSE_UNAUTHORIZED, "revoked")
+                return
+            if not await self._put(conn, frame, cursor):
+                return
+            self._metrics.replayed_events += 1
+        conn.end_sync()
+
+    async def _put(self, conn: Connection, frame: str, cursor: Cursor) -> bool:
+        """Queues one replayed frame, waiting for room while the client reads; a client that
+        reads nothing for `replay_timeout` is dropped as a slow consumer."""
+        if conn.try_replay(frame, cursor):
+            return True
+        put = asyncio.ensure_future(conn.queue.put(frame))
+        closed = asyncio.ensure_future(conn.done.wait())
+        try:
+            await asyncio.wait({put, closed}, timeout=self._replay_timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            closed.cancel()
+            if not put.done():
+                put.cancel()
+        if put.done() and not put.cancelled():
+            conn.last_cursor = cursor
+            return True
+        if not conn.closed:
+            self._hub.drop(conn, CLOSE_SLOW_CONSUMER, "slow_consumer")
+        return False
+
+    @staticmethod
+    def _revokes(conn: Connection, frame: str) -> bool:
+        revoked_at = revocation_time(frame)
+        return revoked_at is not None and revoked_at >= conn.ticket_iat
+
+    def _resync(self, conn: Connection, history: History) -> None:
+        self._metrics.replay_misses += 1
+        conn.send(frames.RESYNC)
+        conn.end_sync(skip_to=history.head)

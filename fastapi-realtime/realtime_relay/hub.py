@@ -1,0 +1,214 @@
+"""Who is connected to this process: each user's sockets, each socket's bounded queue.
+
+Delivery never waits on a socket. A frame is handed to every socket of its user with a
+non-blocking put; a socket whose queue is full has fallen behind and is dropped (close 4408), so
+one slow client never holds up the others. The frame is the string that came from Redis,
+serialized once by the publisher and shared by every socket.
+
+A socket is either live or catching up ("syncing": just connected, or the Redis subscription
+came back after an outage). While it catches up, live frames are held back and the history
+replay goes first; when the replay is done, the held frames follow, minus any the replay already
+delivered. Every event frame carries its stream cursor and a socket never gets a cursor at or
+below the last one it was given, which is what makes replay + live free of gaps and duplicates.
+"""
+
+import asyncio
+import logging
+
+from realtime_relay.frames import ZERO, Cursor, frame_cursor, revocation_time
+from realtime_relay.metrics import Metrics
+
+logger = logging.getLogger(__name__)
+
+# Close codes the relay uses (4000-4999 are for applications).
+CLOSE_GOING_AWAY = 1001
+CLOSE_TOO_BIG = 1009
+CLOSE_INTERNAL_ERROR = 1011
+CLOSE_TRY_AGAIN_LATER = 1013
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_SLOW_CONSUMER = 4408
+
+
+class Connection:
+    """One authenticated socket. The route's tasks drain `queue` into the socket and wait for
+    `done`; everything that ends a socket goes through `close()`."""
+
+    __slots__ = (
+        "close_code",
+        "close_reason",
+        "done",
+        "established",
+        "held",
+        "held_limit",
+        "last_cursor",
+        "metrics",
+        "queue",
+        "syncing",
+        "ticket_iat",
+        "user_id",
+    )
+
+    def __init__(self, *, user_id: int, ticket_iat: float, queue_size: int, metrics: Metrics) -> None:
+        self.user_id = user_id
+        self.metrics = metrics
+        self.ticket_iat = ticket_iat
+        self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize=queue_size)
+        self.held: list[tuple[Cursor | None, str]] = []
+        self.held_limit = queue_size
+        self.syncing = True
+        # Set once the first catch-up (hello, replay) is done; only such sockets are resumed
+        # after a Redis outage, the others are closed (1013) and reconnect.
+        self.established = False
+        self.last_cursor = ZERO
+        # None until closed; then the code to send, or None when the client went away itself.
+        self.close_code: int | None = None
+        self.close_reason = ""
+        self.done = asyncio.Event()
+
+    @property
+    def closed(self) -> bool:
+        return self.done.is_set()
+
+    def close(self, code: int | None, reason: str = "") -> None:
+        """Ends the socket (the first call wins). `code` None: the client is gone already."""
+        if self.done.is_set():
+            return
+        self.close_code = code
+        self.close_reason = reason
+        self.done.set()
+
+    def send(self, frame: str) -> bool:
+        """Queues a frame without a cursor (pong, error, resync); False if the socket was
+        dropped for being full."""
+        if self.done.is_set():
+            return False
+        try:
+            self.queue.put_nowait(frame)
+        except asyncio.QueueFull:
+            self._fell_behind()
+            return False
+        return True
+
+    def _fell_behind(self) -> None:
+        if not self.done.is_set():
+            self.metrics.drops["slow_consumer"] += 1
+            self.close(CLOSE_SLOW_CONSUMER, "slow_consumer")
+
+    def offer(self, frame: str, cursor: Cursor | None) -> bool:
+        """A live frame: held back while syncing, dropped when already delivered, else queued.
+        False when the socket got dropped for falling behind."""
+        if self.done.is_set():
+            return False
+        if self.syncing:
+            if len(self.held) >= self.held_limit:
+                self._fell_behind()
+                return False
+            self.held.append((cursor, frame))
+            return True
+        return self._queue_event(frame, cursor)
+
+    def _queue_event(self, frame: str, cursor: Cursor | None) -> bool:
+        if cursor is not None:
+            if cursor <= self.last_cursor:
+                return True
+            self.last_cursor = cursor
+        return self.send(frame)
+
+    def try_replay(self, frame: str, cursor: Cursor) -> bool:
+        """Queues a history frame during a catch-up if there is room (the caller waits for room
+        otherwise: the client is still reading what came before)."""
+        try:
+            self.queue.put_nowait(frame)
+        except asyncio.QueueFull:
+            return False
+        self.last_cursor = cursor
+        return True
+
+    def begin_sync(self) -> None:
+        self.syncing = True
+
+    def end_sync(self, *, skip_to: Cursor | None = None) -> None:
+        """Releases the held frames (those past the replay) and goes live. `skip_to`: after a
+        resync the client refetches everything up to that point, so nothing up to it is sent."""
+        if skip_to is not None and skip_to > self.last_cursor:
+            self.last_cursor = skip_to
+        held, self.held = self.held, []
+        self.syncing = False
+        for cursor, frame in held:
+            if not self._queue_event(frame, cursor):
+                return
+
+
+class Hub:
+    """The sockets of this process by user."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+        self._users: dict[int, set[Connection]] = {}
+
+    @property
+    def connection_count(self) -> int:
+        return sum(len(conns) for conns in self._users.values())
+
+    @property
+    def user_count(self) -> int:
+        return len(self._users)
+
+    def users(self) -> list[int]:
+        return list(self._users)
+
+    def connections(self) -> list[Connection]:
+        return [conn for conns in self._users.values() for conn in conns]
+
+    def connections_of(self, user_id: int) -> list[Connection]:
+        return list(self._users.get(user_id, ()))
+
+    def add(self, conn: Connection) -> bool:
+        """Registers a socket; True when it is the user's first one here."""
+        conns = self._users.setdefault(conn.user_id, set())
+        conns.add(conn)
+        return len(conns) == 1
+
+    def remove(self, conn: Connection) -> bool:
+        """Unregisters a socket; True when it was the user's last one here."""
+        conns = self._users.get(conn.user_id)
+        if conns is None or conn not in conns:
+            return False
+        conns.discard(conn)
+        if conns:
+            return False
+        del self._users[conn.user_id]
+        return True
+
+    def deliver(self, user_id: int, frame: str) -> None:
+        """A live frame from the user's channel, to each of their sockets here."""
+        conns = self._users.get(user_id)
+        if not conns:
+            return
+        cursor = frame_cursor(frame)
+        revoked_at = revocation_time(frame)
+        for conn in list(conns):
+            if revoked_at is not None and revoked_at >= conn.ticket_iat:
+                self.drop(conn, CLOSE_UNAUTHORIZED, "revoked")
+            else:
+                conn.offer(frame, cursor)
+
+    def drop(self, conn: Connection, code: int, reason: str) -> None:
+        if not conn.closed:
+            self.metrics.drops[reason] += 1
+            conn.close(code, reason)
+
+    def suspend(self) -> None:
+        """The Redis subscription is gone: live sockets hold frames back until they have caught
+        up from history; sockets still on their first catch-up are closed (1013) to reconnect."""
+        for conn in self.connections():
+            if conn.established:
+                conn.begin_sync()
+            else:
+                self.drop(conn, CLOSE_TRY_AGAIN_LATER, "redis_unavailable")
+
+    def close_all(self, code: int, reason: str) -> int:
+        conns = self.connections()
+        for conn in conns:
+            conn.close(code, reason)
+        return len(conns)

@@ -1,0 +1,172 @@
+"""The app factory and its lifespan.
+
+    cd fastapi-realtime && ../.venv/bin/uvicorn realtime_relay.main:app --port 8001 \\
+        --ws-per-message-deflate false
+    # or, with every server option taken from the settings:
+    cd fastapi-realtime && ../.venv/bin/python -m realtime_relay
+
+Shutdown: uvicorn closes every open WebSocket with 1012 before it runs the lifespan's shutdown,
+so the relay hooks SIGTERM/SIGINT itself: the first signal closes every socket with 1001 (going
+away: reconnect elsewhere), waits up to WS_DRAIN_TIMEOUT for them, and only then hands the signal
+to uvicorn.
+"""
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator, Callable
+from types import FrameType
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from realtime_relay.config import Settings, get_settings
+from realtime_relay.hub import CLOSE_GOING_AWAY
+from realtime_relay.relay import Relay, relay_build
+from realtime_relay.routes import router
+from realtime_relay.routes.notifications import ABORT_SCOPE_KEY
+
+logger = logging.getLogger("realtime_relay")
+
+_ERROR_CODES = {401: "not_authenticated", 403: "permission_denied", 404: "not_found", 405: "method_not_allowed"}
+
+
+class TransportAbort:
+    """Leaves in each WebSocket scope a way to cut the TCP connection of a client that stopped
+    reading (ASGI has none: a close frame queued behind megabytes nobody reads never goes out).
+    Works with uvicorn, whose `send` belongs to the protocol that owns the transport; elsewhere
+    the socket is left to the server's own timeouts."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            transport = getattr(getattr(send, "__self__", None), "transport", None)
+            if transport is not None and hasattr(transport, "abort"):
+                scope[ABORT_SCOPE_KEY] = transport.abort
+        await self.app(scope, receive, send)
+
+
+async def _drain(relay: Relay, reason: str) -> None:
+    """Closes every socket with 1001 and waits (bounded) until they are gone."""
+    closed = relay.hub.close_all(CLOSE_GOING_AWAY, reason)
+    if closed:
+        logger.info("closing %d sockets (1001): %s", closed, reason)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + relay.settings.ws_drain_timeout
+    while relay.hub.connection_count and loop.time() < deadline:
+        await asyncio.sleep(0.05)
+
+
+def _hook_shutdown_signals(relay: Relay) -> Callable[[], None]:
+    """Runs `_drain` before uvicorn's own signal handling; returns the undo function."""
+    loop = asyncio.get_running_loop()
+    previous: dict[int, Any] = {}
+    state: dict[str, Any] = {"draining": False, "task": None}
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        forward = previous[signum]
+        if state["draining"]:
+            forward(signum, frame)  # a second Ctrl-C: no more waiting
+            return
+        state["draining"] = True
+
+        async def drain_then_forward() -> None:
+            try:
+                await _drain(relay, "server shutting down")
+            finally:
+                forward(signum, None)
+
+        def begin() -> None:
+            state["task"] = loop.create_task(drain_then_forward())
+
+        loop.call_soon_threadsafe(begin)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        current = signal.getsignal(sig)
+        if not callable(current):
+            continue  # no server handler to hand over to: leave the default alone
+        try:
+            signal.signal(sig, handler)
+        except ValueError:
+            break  # not the main thread (an embedded server): lifespan shutdown drains instead
+        previous[sig] = current
+
+    def undo() -> None:
+        for sig, current in previous.items():
+            with contextlib.suppress(ValueError):
+                signal.signal(sig, current)
+
+    return undo
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    settings.check()
+    relay = relay_build(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        relay.subscriber.start()
+        presence_task = asyncio.create_task(_refresh_presence(relay))
+        undo_signals = _hook_shutdown_signals(relay)
+        logger.info("relay %s up (Redis %s)", relay.instance, _redacted(settings.redis_url))
+        try:
+            yield
+        finally:
+            undo_signals()
+            await _drain(relay, "server shutting down")
+            presence_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await presence_task
+            await relay.subscriber.stop()
+            await relay.redis.aclose()
+
+    app = FastAPI(
+        title="TaskFlow realtime relay",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.relay = relay
+    app.include_router(router)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_middleware(TransportAbort)
+    return app
+
+
+async def _refresh_presence(relay: Relay) -> None:
+    while True:
+        await asyncio.sleep(relay.presence.refresh_interval)
+        await relay.presence.refresh(relay.hub.users())
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _ERROR_CODES.get(exc.status_code, "error" if exc.status_code >= 500 else "invalid")
+    if exc.status_code == 503:
+        code = "unavailable"
+    return JSONResponse({"detail": exc.detail, "code": code}, status_code=exc.status_code, headers=exc.headers)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [{key: value for key, value in error.items() if key != "ctx"} for error in exc.errors()]
+    return JSONResponse({"detail": jsonable_encoder(errors), "code": "invalid"}, status_code=422)
+
+
+def _redacted(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    return f"{scheme}{sep}{rest.rpartition('@')[2]}"
+
+
+app = create_app()

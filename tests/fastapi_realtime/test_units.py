@@ -1,0 +1,183 @@
+"""The relay's pure parts, in-process: settings, cursors and frames, when history closes a gap."""
+
+import pytest
+from pydantic import ValidationError
+from realtime_relay.config import PLACEHOLDER_SERVICE_TOKEN, REPO_DIR, ConfigurationError, Settings
+from realtime_relay.frames import Cursor, frame_cursor, parse_cursor, revocation_time
+from realtime_relay.history import History
+
+STRONG_TOKEN = "s" * 40
+
+
+@pytest.fixture
+def environment(monkeypatch, tmp_path):
+    """A clean environment for Settings (no .env file, no relay variables)."""
+    for name in (
+        "ENV",
+        "DJANGO_ENV",
+        "REALTIME_SERVICE_TOKEN",
+        "JWT_PUBLIC_KEY",
+        "JWT_PUBLIC_KEY_FILE",
+        "WS_ALLOWED_ORIGINS",
+    ):
+        monkeypatch.delenv(name, raising=False)
+
+    def settings(**env: str) -> Settings:
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        return Settings(_env_file=None)  # type: ignore[call-arg]
+
+    return settings
+
+
+def test_defaults_suit_a_developer_machine(environment):
+    settings = environment()
+
+    assert settings.redis_url == "redis://127.0.0.1:6379/0"
+    assert settings.realtime_port == 8001
+    assert settings.allowed_origins == {"http://localhost:8080", "http://127.0.0.1:8080"}
+    assert settings.realtime_history_length == 500
+    assert not settings.is_production
+
+
+def test_key_file_paths_are_relative_to_the_repository(environment):
+    settings = environment(JWT_PUBLIC_KEY_FILE="var/keys/jwt_public.pem")
+
+    assert settings.public_key is not None
+    assert (REPO_DIR / "var/keys/jwt_public.pem").is_file()
+
+
+def test_a_missing_key_fails_at_start(environment):
+    settings = environment(JWT_PUBLIC_KEY_FILE="var/keys/nowhere.pem")
+
+    with pytest.raises(ConfigurationError, match="No JWT public key"):
+        settings.check()
+
+
+def test_a_key_that_is_not_ed25519_is_refused(environment):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    pem = (
+        ec.generate_private_key(ec.SECP256R1())
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    settings = environment(JWT_PUBLIC_KEY=pem.decode().replace("\n", "\\n"))
+
+    with pytest.raises(ConfigurationError, match="Ed25519"):
+        settings.check()
+
+
+@pytest.mark.parametrize("variable", ["ENV", "DJANGO_ENV"])
+def test_production_refuses_the_placeholder_service_token(environment, variable):
+    with pytest.raises(ValidationError, match="REALTIME_SERVICE_TOKEN"):
+        environment(**{variable: "production"}, JWT_PUBLIC_KEY_FILE="/etc/taskflow/jwt_public.pem")
+    with pytest.raises(ValidationError, match="REALTIME_SERVICE_TOKEN"):
+        environment(**{variable: "production"}, REALTIME_SERVICE_TOKEN="short", JWT_PUBLIC_KEY_FILE="/etc/x.pem")
+
+
+def test_production_refuses_the_development_key_pair(environment):
+    with pytest.raises(ValidationError, match="own JWT key pair"):
+        environment(ENV="production", REALTIME_SERVICE_TOKEN=STRONG_TOKEN)
+
+
+def test_production_starts_with_real_secrets(environment):
+    settings = environment(ENV="production", REALTIME_SERVICE_TOKEN=STRONG_TOKEN, JWT_PUBLIC_KEY_FILE="/etc/x.pem")
+
+    assert settings.is_production
+    assert settings.realtime_service_token != PLACEHOLDER_SERVICE_TOKEN
+
+
+def test_an_unknown_environment_name_is_refused(environment):
+    with pytest.raises(ValidationError):
+        environment(ENV="staging")
+
+
+@pytest.mark.parametrize(
+    ("text", "cursor"),
+    [
+        ("0-0", Cursor(0, 0)),
+        ("1795446955453-12", Cursor(1795446955453, 12)),
+        ("", None),
+        ("12", None),
+        ("-1-0", None),
+        ("1-2-3", None),
+        ("a-b", None),
+        (" 1-2", None),
+        ("18446744073709551616-0", None),
+        ("18446744073709551615-18446744073709551615", None),
+    ],
+)
+def test_cursors_are_stream_ids(text, cursor):
+    assert parse_cursor(text) == cursor
+
+
+def test_cursors_compare_as_numbers_not_text():
+    assert parse_cursor("10-0") > parse_cursor("9-5")
+    assert parse_cursor("9-10") > parse_cursor("9-9")
+
+
+def test_the_cursor_is_read_from_the_frame_prefix():
+    assert frame_cursor('{"type":"event","cursor":"5-1","event":{}}') == Cursor(5, 1)
+    assert frame_cursor('{"type":"resync"}') is None
+
+
+def test_revocations_are_recognised_and_dated():
+    frame = (
+        '{"type":"event","cursor":"5-1","event":{"v":1,"id":"x","type":"user.revoked",'
+        '"occurred_at":"2026-11-23T15:15:55Z","actor":null,"data":{}},"notification":null}'
+    )
+
+    assert revocation_time(frame) == 1795446955.0
+    # A title cannot pose as one: its quotes arrive escaped.
+    posing = (
+        '{"type":"event","cursor":"5-2","event":{"type":"task.created",'
+        '"data":{"title":"\\"type\\":\\"user.revoked\\""}}}'
+    )
+    assert revocation_time(posing) is None
+
+
+C = Cursor
+
+
+@pytest.mark.parametrize(
+    ("history", "cursor", "covered"),
+    [
+        # No stream: only "nothing seen yet" is consistent with it.
+        (History(exists=False), C(0, 0), True),
+        (History(exists=False), C(5, 0), False),
+        # Nothing added since the cursor.
+        (History(exists=True, head=C(9, 0), first=C(1, 0), length=3, entries_added=3), C(9, 0), True),
+        # The cursor is kept: everything after it is too.
+        (History(exists=True, head=C(9, 0), first=C(1, 0), length=3, entries_added=3), C(5, 0), True),
+        (History(exists=True, head=C(9, 0), first=C(5, 0), length=3, entries_added=9), C(5, 0), True),
+        # Older than the first kept entry after trimming: lost.
+        (History(exists=True, head=C(9, 0), first=C(5, 0), length=3, entries_added=9), C(4, 0), False),
+        (History(exists=True, head=C(9, 0), first=C(5, 0), length=3, entries_added=9), C(0, 0), False),
+        # Nothing ever removed: a client that saw nothing replays all.
+        (History(exists=True, head=C(9, 0), first=C(5, 0), length=3, entries_added=3), C(0, 0), True),
+        # A cursor of an earlier (expired) stream, older than this one.
+        (History(exists=True, head=C(9, 0), first=C(5, 0), length=3, entries_added=3), C(4, 0), False),
+        # The last deleted entry is the cursor: nothing after it was lost.
+        (
+            History(exists=True, head=C(9, 0), first=C(5, 0), length=3, entries_added=9, max_deleted=C(4, 0)),
+            C(4, 0),
+            True,
+        ),
+        # Something after the cursor was deleted.
+        (
+            History(exists=True, head=C(9, 0), first=C(5, 0), length=3, entries_added=9, max_deleted=C(6, 0)),
+            C(5, 0),
+            False,
+        ),
+        # From the future, or too many to replay.
+        (History(exists=True, head=C(9, 0), first=C(1, 0), length=3, entries_added=3), C(10, 0), False),
+        (History(exists=True, head=C(9, 0), first=C(1, 0), length=3, entries_added=3, truncated=True), C(2, 0), False),
+        # Redis < 7 says nothing of deletions: only a kept cursor counts.
+        (History(exists=True, head=C(9, 0), first=C(5, 0), length=3), C(5, 0), True),
+        (History(exists=True, head=C(9, 0), first=C(5, 0), length=3), C(0, 0), False),
+    ],
+)
+def test_history_covers_a_cursor_only_when_nothing_after_it_was_lost(history, cursor, covered):
+    assert history.covers(cursor) is covered
