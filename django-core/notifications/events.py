@@ -5,6 +5,7 @@ Notification rows and one OutboxEvent row; after commit the event is published t
 (notifications.publisher). Whatever the fast path could not publish, the outbox relay does.
 """
 
+import json
 import logging
 import uuid
 from collections.abc import Iterable, Sequence
@@ -190,14 +191,36 @@ def event_emit(
             for n in notifications
         ]
 
+    recipients = {**{str(k): v for k, v in channels.items()}, "email_addresses": email_addresses}
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [OUTBOX_LOCK_KEY])
-    outbox = OutboxEvent.objects.create(
+        # The lock and the insert in one round trip (this runs on every write).
+        cursor.execute(
+            _OUTBOX_INSERT_SQL,
+            [
+                OUTBOX_LOCK_KEY,
+                event_id,
+                event_type,
+                json.dumps(envelope),
+                json.dumps(recipients),
+                json.dumps(deliveries),
+            ],
+        )
+        outbox_id = cursor.fetchone()[0]
+    transaction.on_commit(lambda: publisher.publish_after_commit(outbox_id), robust=True)
+    return OutboxEvent(
+        id=outbox_id,
         event_id=event_id,
         type=event_type,
         envelope=envelope,
-        recipients={**{str(k): v for k, v in channels.items()}, "email_addresses": email_addresses},
+        recipients=recipients,
         deliveries=deliveries,
     )
-    transaction.on_commit(lambda: publisher.publish_after_commit(outbox.pk), robust=True)
-    return outbox
+
+
+_OUTBOX_INSERT_SQL = """
+WITH ordered AS (SELECT pg_advisory_xact_lock(%s))
+INSERT INTO notifications_outboxevent
+    (event_id, type, envelope, recipients, deliveries, created_at, attempts, last_error)
+SELECT %s, %s, %s::jsonb, %s::jsonb, %s::jsonb, clock_timestamp(), 0, '' FROM ordered
+RETURNING id
+"""

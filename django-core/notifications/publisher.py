@@ -12,6 +12,7 @@ import json
 import logging
 import time
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
@@ -54,15 +55,33 @@ def user_message_json(envelope_json: str, notification: dict[str, object] | None
 def publish_event(row: OutboxEvent) -> bool:
     """Publishes one outbox row to its recipients; False when it had been published already.
     Raises RedisError when Redis cannot be reached."""
-    if not row.deliveries:
-        return True
     envelope_json = json.dumps(row.envelope, separators=(",", ":"), ensure_ascii=False)
-    keys = [dedupe_key(str(row.event_id))]
+    return _publish(str(row.event_id), envelope_json, row.deliveries)
+
+
+def _publish(event_id: str, envelope_json: str, deliveries: list[dict[str, Any]]) -> bool:
+    if not deliveries:
+        return True
+    keys = [dedupe_key(event_id)]
     args: list[str | int] = [settings.REALTIME_HISTORY_LENGTH, DEDUPE_TTL_SECONDS, settings.REALTIME_HISTORY_TTL]
-    for delivery in row.deliveries:
+    for delivery in deliveries:
         keys += [user_stream(delivery["user_id"]), user_channel(delivery["user_id"])]
         args.append(user_message_json(envelope_json, delivery["notification"]))
     return bool(_publish_script()(keys=keys, args=args))
+
+
+# Locks and reads the rows to publish in one round trip. The mark that follows commits
+# asynchronously (set_config is transaction-local): losing it in a crash only means the relay
+# republishes, a no-op in Redis.
+_PENDING_SQL = """
+WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true))
+SELECT o.id, o.event_id::text, o.envelope::text, o.deliveries::text, o.attempts
+FROM notifications_outboxevent o, relaxed
+WHERE o.published_at IS NULL {conditions}
+ORDER BY o.id
+LIMIT %s
+FOR UPDATE OF o
+"""
 
 
 def outbox_publish_pending(
@@ -73,28 +92,39 @@ def outbox_publish_pending(
     The rows are locked while they are published: a second publisher (another request's fast
     path, the relay) waits for them instead of publishing them again, then finds them published
     and moves on — never past an earlier row, so order holds. Stops at the first Redis error
-    (recorded on the row, then raised)."""
-    rows = OutboxEvent.objects.filter(published_at__isnull=True).order_by("id")
+    (recorded on the row, then raised). Runs on every write, hence raw SQL in three round trips
+    (lock+read, mark, commit)."""
+    conditions = ""
+    params: list[Any] = []
     if up_to_id is not None:
-        rows = rows.filter(id__lte=up_to_id)
+        conditions += " AND o.id <= %s"
+        params.append(up_to_id)
     if older_than is not None:
-        rows = rows.filter(created_at__lt=timezone.now() - older_than)
+        conditions += " AND o.created_at < %s"
+        params.append(timezone.now() - older_than)
     published: list[int] = []
     failure: RedisError | None = None
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            # Losing this mark in a crash only means the relay republishes: a no-op in Redis.
-            cursor.execute("SET LOCAL synchronous_commit = off")
-        for row in rows.select_for_update()[:limit]:
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_PENDING_SQL.format(conditions=conditions), [*params, limit])
+        for row_id, event_id, envelope_json, deliveries_json, attempts in cursor.fetchall():
             try:
-                publish_event(row)
+                # Re-serialized compact (PostgreSQL's jsonb text has spaces): consumers may rely
+                # on one canonical form, e.g. the relay spotting `"type":"user.revoked"`.
+                envelope = json.dumps(json.loads(envelope_json), separators=(",", ":"), ensure_ascii=False)
+                _publish(event_id, envelope, json.loads(deliveries_json))
             except RedisError as exc:
-                OutboxEvent.objects.filter(pk=row.pk).update(attempts=row.attempts + 1, last_error=str(exc)[:2000])
+                cursor.execute(
+                    "UPDATE notifications_outboxevent SET attempts = %s, last_error = %s WHERE id = %s",
+                    [attempts + 1, str(exc)[:2000], row_id],
+                )
                 failure = exc
                 break
-            published.append(row.pk)
+            published.append(row_id)
         if published:
-            OutboxEvent.objects.filter(pk__in=published).update(published_at=timezone.now())
+            cursor.execute(
+                "UPDATE notifications_outboxevent SET published_at = %s WHERE id = ANY(%s)",
+                [timezone.now(), published],
+            )
     if failure is not None:
         raise failure
     return len(published)
