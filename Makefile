@@ -59,6 +59,7 @@ run: keys db messages migrate demo
 	@echo "    API docs     http://127.0.0.1:$${DJANGO_PORT:-8000}/api/docs"
 	@echo "    Admin        http://127.0.0.1:$${DJANGO_PORT:-8000}/admin/  (admin@example.com / taskflow-admin)"
 	@echo "    Health       http://127.0.0.1:$${DJANGO_PORT:-8000}/api/health"
+	@echo "    WebSockets   ws://127.0.0.1:$${REALTIME_PORT:-8001}/ws/notifications?ticket=...  (health: /ws/health)"
 	@echo "    Demo logins  ada@example.com / taskflow-demo, bob@example.com / taskflow-demo"
 	@echo ""
 	@$(VENV)/bin/honcho -f Procfile start
