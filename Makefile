@@ -90,3 +90,4 @@ schema: keys
 bench: keys services
 	@$(PY) -m bench.django_api $(BENCH_ARGS)
 	@$(PY) -m bench.events $(BENCH_ARGS)
+	@$(PY) -m bench.realtime $(BENCH_ARGS)

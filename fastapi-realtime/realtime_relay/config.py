@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     # Each Redis command times out after this many seconds; the pub/sub connection is watched by
     # its own heartbeat instead.
     redis_socket_timeout: float = Field(default=2.0, gt=0)
+    # Command connections (ticket burns, history reads, presence); more requests wait for one.
+    redis_max_connections: int = Field(default=64, ge=4)
     redis_heartbeat_interval: float = Field(default=5.0, gt=0)
     redis_backoff_initial: float = Field(default=0.1, gt=0)
     redis_backoff_max: float = Field(default=5.0, gt=0)

@@ -5,7 +5,7 @@ import secrets
 import socket
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
@@ -38,14 +38,19 @@ def relay_build(settings: Settings) -> Relay:
     instance = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
     metrics = Metrics()
     hub = Hub(metrics)
-    redis = Redis.from_url(
+    # A blocking pool: a burst of handshakes (ticket burn, history, presence) waits for a free
+    # connection instead of failing with "Too many connections" (which closed sockets with 1013).
+    pool = BlockingConnectionPool.from_url(
         settings.redis_url,
+        max_connections=settings.redis_max_connections,
+        timeout=settings.redis_socket_timeout,
         decode_responses=True,
         socket_timeout=settings.redis_socket_timeout,
         socket_connect_timeout=settings.redis_socket_timeout,
         health_check_interval=30,
         retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), 1),
     )
+    redis = Redis(connection_pool=pool)
     catch_up = CatchUp(
         redis=redis, hub=hub, metrics=metrics, limit=settings.max_replay, replay_timeout=settings.ws_close_timeout
     )
