@@ -26,16 +26,33 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket
 
 from realtime_relay.config import Settings, get_settings
 from realtime_relay.hub import CLOSE_GOING_AWAY
 from realtime_relay.relay import Relay, relay_build
 from realtime_relay.routes import router
-from realtime_relay.routes.notifications import ABORT_SCOPE_KEY
+from realtime_relay.routes.notifications import ABORT_SCOPE_KEY, notifications_socket
+from realtime_relay.routes.notifications import PATH as NOTIFICATIONS_PATH
 
 logger = logging.getLogger("realtime_relay")
 
 _ERROR_CODES = {401: "not_authenticated", 403: "permission_denied", 404: "not_found", 405: "method_not_allowed"}
+
+
+class NotificationsSocket:
+    """Serves `GET /ws/notifications` directly at the ASGI level, around the FastAPI app: a socket
+    lives for hours, and every layer it passes through stays suspended in memory with it."""
+
+    def __init__(self, app: ASGIApp, relay: Relay) -> None:
+        self.app = app
+        self.relay = relay
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and scope["path"] == NOTIFICATIONS_PATH:
+            await notifications_socket(WebSocket(scope, receive, send), self.relay)
+            return
+        await self.app(scope, receive, send)
 
 
 class TransportAbort:
@@ -148,6 +165,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(router)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_middleware(NotificationsSocket, relay=relay)
+    # Added last, so outermost: the socket route above gets the abort handle too.
     app.add_middleware(TransportAbort)
     return app
 

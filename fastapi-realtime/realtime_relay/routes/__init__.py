@@ -1,11 +1,10 @@
-"""HTTP and WebSocket routes of the relay."""
+"""HTTP routes of the relay (the WebSocket is served by main.NotificationsSocket)."""
 
 from fastapi import APIRouter
 
-from realtime_relay.routes import health, notifications, notify
+from realtime_relay.routes import health, notify
 
 router = APIRouter()
-router.include_router(notifications.router)
 router.include_router(health.router)
 router.include_router(notify.router)
 
