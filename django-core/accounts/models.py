@@ -59,6 +59,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     locked_until = models.DateTimeField(null=True, blank=True)
     # Set when the user links a Telegram chat (telegram-bot); null means not linked.
     telegram_chat_id = models.BigIntegerField(null=True, blank=True, unique=True)
+    # True once the user stored any notification preference: until then the defaults apply and
+    # emitting an event needs no preference lookup for them (one query less on every write).
+    has_notification_preferences = models.BooleanField(default=False, editable=False)
 
     objects: ClassVar[UserManager] = UserManager()
 

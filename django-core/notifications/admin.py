@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -23,6 +25,11 @@ class NotificationPreferenceAdmin(admin.ModelAdmin):
     list_filter = ["event_type", "web", "email", "telegram"]
     search_fields = ["user__email"]
     autocomplete_fields = ["user"]
+
+    def save_model(self, request: HttpRequest, obj: NotificationPreference, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        # Emitting looks up stored preferences only for users marked as having some.
+        type(obj.user).objects.filter(pk=obj.user_id).update(has_notification_preferences=True)
 
 
 class PublishedFilter(admin.SimpleListFilter):

@@ -99,7 +99,7 @@ def task_audience(*, task: Any, include: Iterable[User | None] = ()) -> list[Use
 
 
 # What rendering and routing need of a recipient.
-_RECIPIENT_COLUMNS = ("id", "name", "email", "language", "telegram_chat_id")
+_RECIPIENT_COLUMNS = ("id", "name", "email", "language", "telegram_chat_id", "has_notification_preferences")
 
 
 def project_admins(*, project: Any) -> list[User]:
@@ -137,7 +137,11 @@ def event_emit(
     if audience.system:
         channels[Channel.WEB] = [u.pk for u in users]
     elif users:
-        wanted = preferences_of(user_ids=[u.pk for u in users], event_type=event_type)
+        wanted = preferences_of(
+            user_ids=[u.pk for u in users],
+            event_type=event_type,
+            customized=[u.pk for u in users if u.has_notification_preferences],
+        )
         for user in users:
             for channel, on in wanted[user.pk].items():
                 if on and (channel != Channel.TELEGRAM or user.telegram_chat_id is not None):

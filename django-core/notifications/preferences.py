@@ -27,13 +27,18 @@ DEFAULT_PREFERENCES: dict[str, dict[str, bool]] = {  # keyed by EventType values
 USER_FACING_TYPES: tuple[str, ...] = tuple(DEFAULT_PREFERENCES)
 
 
-def preferences_of(*, user_ids: Iterable[int], event_type: str) -> dict[int, dict[str, bool]]:
-    """Each user's channels for one event type (one query)."""
+def preferences_of(
+    *, user_ids: Iterable[int], event_type: str, customized: Iterable[int] | None = None
+) -> dict[int, dict[str, bool]]:
+    """Each user's channels for one event type. `customized`: the users known to have stored
+    preferences (User.has_notification_preferences); only those are looked up, and with none,
+    no query is made. Without it every user is looked up (one query)."""
     ids = list(user_ids)
-    chosen = {
-        row.user_id: _channels(row)
-        for row in NotificationPreference.objects.filter(user_id__in=ids, event_type=event_type)
-    }
+    lookup = ids if customized is None else list(customized)
+    chosen = {}
+    if lookup:
+        rows = NotificationPreference.objects.filter(user_id__in=lookup, event_type=event_type)
+        chosen = {row.user_id: _channels(row) for row in rows}
     default = DEFAULT_PREFERENCES[event_type]
     return {user_id: chosen.get(user_id, default) for user_id in ids}
 

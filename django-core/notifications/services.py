@@ -31,4 +31,7 @@ def preferences_update(*, user: User, changes: dict[str, dict[str, bool]]) -> di
         for event_type, channels in changes.items():
             merged = {**current[event_type], **channels}
             NotificationPreference.objects.update_or_create(user=user, event_type=event_type, defaults=merged)
+        if changes and not user.has_notification_preferences:
+            user.has_notification_preferences = True
+            user.save(update_fields=["has_notification_preferences"])
     return preferences_table(user_id=user.pk)

@@ -2,6 +2,7 @@
 
 import pytest
 from notifications.models import Notification, NotificationPreference
+from notifications.services import preferences_update
 from taskflow_contracts import EVENT_TYPES
 
 from accounts.services import token_pair_for
@@ -40,9 +41,8 @@ def comments_url(task: Task) -> str:
 
 
 def prefer(user, event_type: str, **channels: bool) -> None:
-    NotificationPreference.objects.create(
-        user=user, event_type=event_type, **{"web": True, "email": False, "telegram": False, **channels}
-    )
+    # Through the service, as every write: it also marks the user as having preferences.
+    preferences_update(user=user, changes={event_type: {"web": True, "email": False, "telegram": False, **channels}})
 
 
 # --- The API --------------------------------------------------------------------------------------
@@ -237,3 +237,32 @@ def test_system_events_ignore_preferences(user, api_client, django_capture_on_co
         api_client.post("/api/auth/logout", {"refresh": token_pair_for(user).refresh}, format="json")
 
     assert only_outbox("user.revoked").deliveries == [{"user_id": user.pk, "notification": None}]
+
+
+def _preference_queries(queries) -> int:
+    return sum("notifications_notificationpreference" in q["sql"] for q in queries)
+
+
+def test_an_event_looks_up_stored_preferences_only_for_users_who_have_some(
+    team, client_for, django_capture_on_commit_callbacks
+):
+    # given a task whose audience (the member assignee) never stored a preference
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.django_core.factories import TaskFactory
+
+    task = TaskFactory(project=team["project"], reporter=team["owner"], assignee=team["member"])
+    owner = client_for(team["owner"])
+
+    with CaptureQueriesContext(connection) as plain, django_capture_on_commit_callbacks(execute=True):
+        owner.post(f"/api/tasks/{task.pk}/comments", {"body": "one"}, format="json")
+    prefer(team["member"], "task.commented", web=False)
+    team["member"].refresh_from_db()
+    with CaptureQueriesContext(connection) as customized, django_capture_on_commit_callbacks(execute=True):
+        owner.post(f"/api/tasks/{task.pk}/comments", {"body": "two"}, format="json")
+
+    assert _preference_queries(plain.captured_queries) == 0
+    assert _preference_queries(customized.captured_queries) == 1
+    # and the stored preference was honoured: web off, so the second comment stored nothing
+    assert Notification.objects.filter(recipient=team["member"], type="task.commented").count() == 1
