@@ -48,13 +48,18 @@ class Connection:
         "user_id",
     )
 
-    def __init__(self, *, user_id: int, ticket_iat: float, queue_size: int, metrics: Metrics) -> None:
+    def __init__(
+        self, *, user_id: int, ticket_iat: float, queue_size: int, metrics: Metrics, held_limit: int | None = None
+    ) -> None:
         self.user_id = user_id
         self.metrics = metrics
         self.ticket_iat = ticket_iat
         self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize=queue_size)
         self.held: list[tuple[Cursor | None, str]] = []
-        self.held_limit = queue_size
+        # Live frames held back while the socket catches up. The catch-up is the relay's own
+        # work, not the client being slow: allow as many as a history holds (more and the
+        # client must resync anyway), not just one queue's worth.
+        self.held_limit = max(queue_size, held_limit or 0)
         self.syncing = True
         # Set once the first catch-up (hello, replay) is done; only such sockets are resumed
         # after a Redis outage, the others are closed (1013) and reconnect.

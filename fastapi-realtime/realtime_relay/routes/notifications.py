@@ -69,7 +69,11 @@ async def notifications_socket(websocket: WebSocket, relay: Relay) -> None:
     raw_cursor = websocket.query_params.get("cursor")
     cursor = None if not raw_cursor else (parse_cursor(raw_cursor) or UNKNOWN_CURSOR)
     conn = Connection(
-        user_id=ticket.user_id, ticket_iat=ticket.issued_at, queue_size=settings.ws_queue_size, metrics=metrics
+        user_id=ticket.user_id,
+        ticket_iat=ticket.issued_at,
+        queue_size=settings.ws_queue_size,
+        metrics=metrics,
+        held_limit=settings.max_replay,
     )
     await _serve(websocket, relay, conn, cursor)
 
