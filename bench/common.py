@@ -10,10 +10,12 @@ import random
 import re
 import resource
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -561,3 +563,33 @@ def optional_ms(value: float | None) -> str:
 
 def display_path(path: Path) -> Path:
     return path.relative_to(REPO_DIR) if path.is_relative_to(REPO_DIR) else path
+
+
+def write_results(path: Path, payload: dict[str, Any]) -> None:
+    """Writes a bench's figures as JSON (bench/results/ is git-ignored) and says where."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=2) + "\n")
+    step(f"results written to {display_path(path)}")
+
+
+def _stop_on_sigterm(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def run_main(
+    run: Callable[[], int], *, cleanup: Callable[[], None] | None = None, interrupted: str = "interrupted"
+) -> int:
+    """A bench's entry point: SIGTERM stops it like Ctrl-C (130), a RuntimeError is a clear
+    message (1), and `cleanup` runs whatever happened."""
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    try:
+        return run()
+    except KeyboardInterrupt:
+        print(f"\n!! {interrupted}", file=sys.stderr)
+        return 130
+    except RuntimeError as error:
+        print(f"!! {error}", file=sys.stderr)
+        return 1
+    finally:
+        if cleanup is not None:
+            cleanup()

@@ -20,9 +20,7 @@ profiling. Results also go to bench/results/django_api.json.
 
 import argparse
 import contextlib
-import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -40,7 +38,6 @@ from bench.common import (
     add_load_arguments,
     bench_environment,
     check_load_arguments,
-    display_path,
     ensure_jwt_keys,
     ensure_wrk,
     free_port,
@@ -53,12 +50,14 @@ from bench.common import (
     recreate_database,
     report_machine_load,
     request_json,
+    run_main,
     seed,
     setup_django,
     start_gunicorn,
     step,
     stop_gunicorn,
     wait_for_health,
+    write_results,
 )
 
 RESULTS_PATH = RESULTS_DIR / "django_api.json"
@@ -267,26 +266,15 @@ def write_json(
         "rounds": {key: [asdict(result) for result in runs] for key, runs in rounds.items()},
         "real_vs_bare": summary,
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(payload, indent=2) + "\n")
-    step(f"results written to {display_path(path)}")
+    write_results(path, payload)
 
 
 # --- Main ----------------------------------------------------------------------------------------
 
 
-def _stop_on_sigterm(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
-    try:
-        return run(args)
-    except KeyboardInterrupt:
-        print("\n!! interrupted", file=sys.stderr)
-        return 130
+    return run_main(lambda: run(args))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -30,7 +30,6 @@ import contextlib
 import json
 import math
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -50,7 +49,6 @@ from bench.common import (
     add_load_arguments,
     bench_environment,
     check_load_arguments,
-    display_path,
     ensure_jwt_keys,
     ensure_wrk,
     free_port,
@@ -63,12 +61,14 @@ from bench.common import (
     recreate_database,
     report_machine_load,
     request_json,
+    run_main,
     seed,
     setup_django,
     start_gunicorn,
     step,
     stop_gunicorn,
     wait_for_health,
+    write_results,
 )
 
 RESULTS_PATH = RESULTS_DIR / "events.json"
@@ -712,34 +712,22 @@ def write_json(
         "publish_cost": publish,
         "commit_to_subscriber": latency,
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(payload, indent=2) + "\n")
-    step(f"results written to {display_path(path)}")
+    write_results(path, payload)
 
 
 # --- Main ----------------------------------------------------------------------------------------
 
 
-def _stop_on_sigterm(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
-    try:
-        return run(args)
-    except KeyboardInterrupt:
-        print("\n!! interrupted", file=sys.stderr)
-        return 130
-    except RuntimeError as error:
-        print(f"!! {error}", file=sys.stderr)
-        return 1
-    finally:
-        with contextlib.suppress(Exception):
-            from django.db import connections
+    return run_main(lambda: run(args), cleanup=_close_database_connections)
 
-            connections.close_all()
+
+def _close_database_connections() -> None:
+    with contextlib.suppress(Exception):
+        from django.db import connections
+
+        connections.close_all()
 
 
 def run(args: argparse.Namespace) -> int:

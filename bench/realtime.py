@@ -60,7 +60,16 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench.common import REPO_DIR, RESULTS_DIR, display_path, ensure_jwt_keys, free_port, report_machine_load, step
+from bench.common import (
+    REPO_DIR,
+    RESULTS_DIR,
+    ensure_jwt_keys,
+    free_port,
+    report_machine_load,
+    run_main,
+    step,
+    write_results,
+)
 from bench.events import distribution, report_part_load
 from bench.realtime_load import (
     CONNECTED,
@@ -1163,33 +1172,25 @@ def write_json(
         "summary": table,
         "results": results,
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(payload, indent=2) + "\n")
-    step(f"results written to {display_path(path)}")
+    write_results(path, payload)
 
 
 # --- Main ----------------------------------------------------------------------------------------
 
 
-def _stop_on_sigterm(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
-    try:
-        return run_all(args)
-    except KeyboardInterrupt:
-        print("\n!! interrupted: stopping every process this bench started", file=sys.stderr)
-        return 130
-    except RuntimeError as error:
-        print(f"!! {error}", file=sys.stderr)
-        return 1
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
-        stop_all_children()
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+    return run_main(
+        lambda: run_all(args),
+        cleanup=_stop_children,
+        interrupted="interrupted: stopping every process this bench started",
+    )
+
+
+def _stop_children() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
+    stop_all_children()
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def run_all(args: argparse.Namespace) -> int:
