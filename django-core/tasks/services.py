@@ -29,10 +29,6 @@ from tasks.models import Comment, Task, TaskStatus, TaskWatcher
 
 logger = logging.getLogger(__name__)
 
-# Fields a PATCH may change; `title`/`description` write the request language, the suffixed
-# columns one language each.
-TASK_EDITABLE_FIELDS = ("title", "description", "status", "priority", "deadline")
-
 
 def task_assignee_validate(*, project: Project, assignee: User | None) -> None:
     """An assignee must be a member of the project with at least the member role (viewers are
@@ -120,8 +116,9 @@ def task_create(
 
 
 def task_update(*, task: Task, actor: User, fields: dict[str, Any]) -> Task:
-    """Edits a task (member+). `fields` may hold any of TASK_EDITABLE_FIELDS, their per-language
-    columns and `assignee` (a User or None)."""
+    """Edits a task (member+). `fields` may hold title, description (both in the active
+    language), their per-language columns, status, priority, deadline and `assignee` (a User or
+    None)."""
     project_require_role(project=task.project, user=actor, minimum=Role.MEMBER)
     with transaction.atomic():
         if "assignee" in fields:
