@@ -411,8 +411,10 @@ class CpuMeter:
     """CPU seconds used by gunicorn and by the PostgreSQL backends of the bench database between
     two snapshots: unlike wall-clock figures, these hardly move when other work shares the machine."""
 
-    def __init__(self, server_pid: int) -> None:
+    def __init__(self, server_pid: int, extra_pids: tuple[int, ...] = ()) -> None:
         self.server_pid = server_pid
+        # Other processes of the app measured with it (bench.events: the outbox relay).
+        self.extra_pids = extra_pids
 
     def _app_pids(self) -> list[int]:
         children = []
@@ -421,7 +423,7 @@ class CpuMeter:
                 fields = _proc_stat(int(entry.name))
                 if fields and int(fields[1]) == self.server_pid:
                     children.append(int(entry.name))
-        return [self.server_pid, *children]
+        return [self.server_pid, *children, *self.extra_pids]
 
     @staticmethod
     def _database_pids() -> list[int]:

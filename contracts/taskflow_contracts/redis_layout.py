@@ -9,6 +9,11 @@ For every recipient user:
   than the oldest entry kept.
 - `event:{event_id}:published` — a marker set when an event was published (with a TTL), so the
   fast path and the outbox relay never publish one event twice.
+
+For django-core's outbox (commit order across publishers, see PUBLISH_OUTBOX_EVENT_LUA):
+
+- `outbox:published_seq` — the outbox id (commit sequence) of the last event published.
+- `outbox:after:{seq}` — an event held back until the event with outbox id `seq` is published.
 """
 
 HISTORY_LENGTH = 500
@@ -36,14 +41,15 @@ def event_frame(cursor: str, message_json: str) -> str:
     return '{"type":"event","cursor":"' + cursor + '",' + message_json[1:]
 
 
-# --- Publishing (shared by django-core's publisher and the relay's /notify/deadline) -------------
+# --- Publishing (django-core's outbox publisher, and the relay's /notify/deadline) ---------------
 
 # KEYS: [dedupe, stream_1, channel_1, stream_2, channel_2, ...]
 # ARGV: [history_length, dedupe_ttl, history_ttl, message_1, message_2, ...]
 # Atomic in Redis: sets the event's dedupe marker and, only if it was not set yet, appends each
 # recipient's UserMessage to their history stream and publishes it (the stream id as its cursor)
-# on their channel. Same text as django-core's notifications.publisher.PUBLISH_LUA (a contract
-# test in tests/fastapi_realtime checks they stay identical).
+# on their channel. The relay's /notify/deadline uses it; django-core's outbox uses
+# PUBLISH_OUTBOX_EVENT_LUA below, which delivers the same way (its `deliver`) plus commit order
+# (tests/django_core/notifications/test_publish_order.py checks both store and frame alike).
 PUBLISH_EVENT_LUA = """
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[2]) then
   return 0
@@ -56,6 +62,78 @@ for i = 2, #KEYS, 2 do
 end
 return 1
 """
+
+
+OUTBOX_PUBLISHED_SEQ = "outbox:published_seq"
+OUTBOX_HELD_PREFIX = "outbox:after:"
+OUTBOX_HELD_TTL_SECONDS = 3600
+
+# The outbox's publish, in commit order whichever process gets there first.
+# KEYS: [dedupe, stream_1, channel_1, stream_2, channel_2, ...]
+# ARGV: [history_length, dedupe_ttl, history_ttl, seq, prev, force, message_1, message_2, ...]
+# `seq` is the event's outbox id (ids are handed out in commit order) and `prev` the outbox id of
+# the event committed just before it ('' when none is known). Returns 0 when the event had been
+# published already, 1 when it is published now, 2 when it is held back: its predecessor is not
+# published yet, so it waits under `outbox:after:{prev}` and goes out, in order, right after the
+# predecessor does (whoever publishes that: a fast path, or the outbox relay, which passes
+# force=1 because it walks unpublished rows in id order and everything before them is out). When
+# Redis has no sequence (it lost its data) an event with a predecessor is held too, until the relay
+# re-establishes the sequence; the very first event (no predecessor) and one whose predecessor is
+# older than what was last published (pruned rows) go out at once. Nothing waits for longer than
+# the relay's grace period, and nothing is held forever: held events expire, their rows remain.
+# Runs on one Redis (keys outside KEYS are touched while releasing held events).
+PUBLISH_OUTBOX_EVENT_LUA = (
+    """
+local history_length, dedupe_ttl, history_ttl = ARGV[1], ARGV[2], ARGV[3]
+local seq, prev, force = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6] == '1'
+
+local function deliver(keys, messages)
+  if not redis.call('SET', keys[1], '1', 'NX', 'EX', dedupe_ttl) then
+    return false
+  end
+  for i = 2, #keys, 2 do
+    local message = messages[i / 2]
+    local cursor = redis.call('XADD', keys[i], 'MAXLEN', '~', history_length, '*', 'm', message)
+    redis.call('EXPIRE', keys[i], history_ttl)
+    redis.call('PUBLISH', keys[i + 1], '{"type":"event","cursor":"' .. cursor .. '",' .. string.sub(message, 2))
+  end
+  return true
+end
+
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return 0
+end
+local last = tonumber(redis.call('GET', 'outbox:published_seq'))
+local messages = {}
+for i = 7, #ARGV do
+  messages[#messages + 1] = ARGV[i]
+end
+if not force and prev and (not last or prev > last) then
+  redis.call('SET', 'outbox:after:' .. ARGV[5], cjson.encode({s = ARGV[4], k = KEYS, m = messages}),
+             'EX', """
+    + str(OUTBOX_HELD_TTL_SECONDS)
+    + """)
+  return 2
+end
+deliver(KEYS, messages)
+if not last or seq > last then
+  last = seq
+end
+while true do
+  local held_key = 'outbox:after:' .. string.format('%d', last)
+  local held = redis.call('GET', held_key)
+  if not held then
+    break
+  end
+  redis.call('DEL', held_key)
+  held = cjson.decode(held)
+  deliver(held.k, held.m)
+  last = tonumber(held.s)
+end
+redis.call('SET', 'outbox:published_seq', string.format('%d', last))
+return 1
+"""
+)
 
 
 # --- Presence (written by fastapi-realtime) ------------------------------------------------------

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
@@ -23,14 +24,16 @@ from taskflow_contracts.events import ProjectRef, TaskRef, UserRef
 from accounts.models import User
 from notifications import publisher
 from notifications.messages import MessageContext, render_message
-from notifications.models import Channel, Notification, OutboxEvent
+from notifications.models import Channel, OutboxEvent
 from notifications.preferences import DEFAULT_PREFERENCES, preferences_of
 
 logger = logging.getLogger(__name__)
 
-# Taken by every transaction that writes an outbox row, from that insert to its commit: outbox
-# ids are then handed out in commit order, which is the publish order (per user) the relay and
-# the fast path keep. The critical section is one INSERT and the COMMIT.
+# Taken by every transaction that writes an outbox row, from just before that insert to its
+# commit: outbox ids are then handed out in commit order, and each row's insert (a later
+# statement, READ COMMITTED as Django runs PostgreSQL) sees its predecessor. That order is the
+# publish order the fast path and the relay keep (notifications.publisher). The critical section
+# is the Notification insert, the outbox insert and the COMMIT.
 OUTBOX_LOCK_KEY = 0x7A5F10
 
 
@@ -158,59 +161,70 @@ def event_emit(
     envelope = envelope_model.model_dump(mode="json", by_alias=True)
 
     deliveries: list[dict[str, Any]] = []
-    if audience.system:
-        deliveries = [{"user_id": pk, "notification": None} for pk in channels[Channel.WEB]]
-    else:
-        web = set(channels[Channel.WEB])
-        context = MessageContext(
-            event_type=event_type,
-            actor_name=actor.name if actor is not None else None,
-            data=data,
-            task=task,
-            project=project,
-        )
-        notifications = Notification.objects.bulk_create(
-            [
-                Notification(
-                    recipient=user,
-                    event_id=event_id,
-                    type=event_type,
-                    message=render_message(context, user),
-                    data=envelope["data"],
-                )
-                for user in users
-                if user.pk in web
+    # Server-side binding (Django's own cursors bind on the client): PostgreSQL then plans these
+    # two statements once per connection (psycopg prepares them after a few runs), not per write.
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        if audience.system or not channels[Channel.WEB]:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [OUTBOX_LOCK_KEY])
+            deliveries = [{"user_id": pk, "notification": None} for pk in channels[Channel.WEB]]
+        else:
+            web = set(channels[Channel.WEB])
+            context = MessageContext(
+                event_type=event_type,
+                actor_name=actor.name if actor is not None else None,
+                data=data,
+                task=task,
+                project=project,
+            )
+            messages = {user.pk: render_message(context, user) for user in users if user.pk in web}
+            created_at = timezone.now()
+            # The outbox lock and the Notification rows in one round trip (this runs on every
+            # write): raw SQL, as the ORM's bulk_create costs more than the insert itself.
+            cursor.execute(
+                _NOTIFICATIONS_INSERT_SQL,
+                [
+                    OUTBOX_LOCK_KEY,
+                    event_id,
+                    event_type,
+                    json.dumps(envelope["data"]),
+                    created_at,
+                    list(messages),
+                    list(messages.values()),
+                ],
+            )
+            ids = dict(cursor.fetchall())  # recipient id -> notification id
+            stamp = created_at.isoformat().replace("+00:00", "Z")
+            deliveries = [
+                {
+                    "user_id": user_id,
+                    "notification": {"id": ids[user_id], "message": message, "is_read": False, "created_at": stamp},
+                }
+                for user_id, message in messages.items()
             ]
-        )
-        deliveries = [
-            {
-                "user_id": n.recipient_id,
-                "notification": {
-                    "id": n.pk,
-                    "message": n.message,
-                    "is_read": False,
-                    "created_at": n.created_at.isoformat().replace("+00:00", "Z"),
-                },
-            }
-            for n in notifications
-        ]
 
-    recipients = {**{str(k): v for k, v in channels.items()}, "email_addresses": email_addresses}
-    with connection.cursor() as cursor:
-        # The lock and the insert in one round trip (this runs on every write).
+        recipients = {**{str(k): v for k, v in channels.items()}, "email_addresses": email_addresses}
+        envelope_json = publisher.compact_json(envelope)
+        # A statement after the one that took the lock, so its snapshot sees every outbox row
+        # committed before ours (READ COMMITTED): the largest is our predecessor in commit order.
         cursor.execute(
             _OUTBOX_INSERT_SQL,
-            [
-                OUTBOX_LOCK_KEY,
-                event_id,
-                event_type,
-                json.dumps(envelope),
-                json.dumps(recipients),
-                json.dumps(deliveries),
-            ],
+            [event_id, event_type, envelope_json, json.dumps(recipients), json.dumps(deliveries)],
         )
-        outbox_id = cursor.fetchone()[0]
-    transaction.on_commit(lambda: publisher.publish_after_commit(outbox_id), robust=True)
+        inserted = cursor.fetchone()
+        if inserted is None:  # INSERT … RETURNING always returns the row
+            raise RuntimeError("the outbox insert returned no row")
+        outbox_id, prev_id = inserted
+    transaction.on_commit(
+        lambda: publisher.publish_after_commit(
+            outbox_id=outbox_id,
+            prev_id=prev_id,
+            event_id=str(event_id),
+            envelope_json=envelope_json,
+            deliveries=deliveries,
+        ),
+        robust=True,
+    )
     return OutboxEvent(
         id=outbox_id,
         event_id=event_id,
@@ -221,10 +235,18 @@ def event_emit(
     )
 
 
-_OUTBOX_INSERT_SQL = """
+_NOTIFICATIONS_INSERT_SQL = """
 WITH ordered AS (SELECT pg_advisory_xact_lock(%s))
+INSERT INTO notifications_notification (recipient_id, event_id, type, message, data, is_read, created_at)
+SELECT r.recipient_id, %s, %s, r.message, %s::jsonb, false, %s
+FROM ordered, unnest(%s::bigint[], %s::text[]) AS r(recipient_id, message)
+RETURNING recipient_id, id
+"""
+
+_OUTBOX_INSERT_SQL = """
+WITH previous AS (SELECT max(id) AS id FROM notifications_outboxevent)
 INSERT INTO notifications_outboxevent
     (event_id, type, envelope, recipients, deliveries, created_at, attempts, last_error)
-SELECT %s, %s, %s::jsonb, %s::jsonb, %s::jsonb, clock_timestamp(), 0, '' FROM ordered
-RETURNING id
+VALUES (%s, %s, %s::jsonb, %s::jsonb, %s::jsonb, clock_timestamp(), 0, '')
+RETURNING id, (SELECT id FROM previous)
 """

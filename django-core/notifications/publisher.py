@@ -1,11 +1,19 @@
 """Publishing outbox rows to Redis: the fast path right after commit, and the relay's batches.
 
-Both publish unpublished rows in outbox id order (= commit order, see events.OUTBOX_LOCK_KEY),
-through one Lua script per event (taskflow_contracts.redis_layout.PUBLISH_EVENT_LUA, shared with
-the relay's /notify/deadline) that is atomic in Redis: it sets the event's dedupe marker and,
-for each recipient, appends the message to their history stream and publishes it (with its
-stream id as the cursor) on their channel. A second publish of the same event is a no-op, so the
-fast path and the relay may race freely. Layout: taskflow_contracts.redis_layout.
+One Lua script per event (taskflow_contracts.redis_layout.PUBLISH_OUTBOX_EVENT_LUA), atomic in
+Redis: it sets the event's dedupe marker and, for each recipient, appends the message to their
+history stream and publishes it (with its stream id as the cursor) on their channel. A second
+publish of the same event is a no-op, so the fast path and the relay may race freely.
+
+Order. Outbox ids are handed out in commit order (events.OUTBOX_LOCK_KEY) and every event knows
+the id of the one committed just before it. Redis keeps the id of the last event published; an
+event whose predecessor is not out yet is held there and released right after it. So the fast
+path needs no database round trip at all: it publishes from memory after commit, and publish
+order is commit order whichever request gets to Redis first. What the fast path could not do
+(the process died after commit, Redis was down) the outbox relay does: it walks unpublished rows
+in id order, publishes them (force: everything before them is out), which also releases what
+waited on them, and marks the rows published in one UPDATE per batch — it marks the rows the
+fast path published too, so a write costs the request no marking round trip.
 """
 
 import json
@@ -20,12 +28,15 @@ from django.utils import timezone
 from redis.commands.core import Script
 from redis.exceptions import RedisError
 from taskflow_contracts import dedupe_key, user_channel, user_stream
-from taskflow_contracts.redis_layout import DEDUPE_TTL_SECONDS, PUBLISH_EVENT_LUA
+from taskflow_contracts.redis_layout import DEDUPE_TTL_SECONDS, PUBLISH_OUTBOX_EVENT_LUA
 
 from common.redis import redis_client
 from notifications.models import OutboxEvent
 
 logger = logging.getLogger(__name__)
+
+# What the script answers.
+ALREADY_PUBLISHED, PUBLISHED, HELD = 0, 1, 2
 
 _script: Script | None = None
 # After a Redis failure the fast path stands aside until this monotonic time; the relay, which
@@ -37,7 +48,7 @@ def _publish_script() -> Script:
     global _script
     client = redis_client()
     if _script is None or _script.registered_client is not client:
-        _script = client.register_script(PUBLISH_EVENT_LUA)
+        _script = client.register_script(PUBLISH_OUTBOX_EVENT_LUA)
     return _script
 
 
@@ -52,22 +63,43 @@ def user_message_json(envelope_json: str, notification: dict[str, object] | None
     )
 
 
-def publish_event(row: OutboxEvent) -> bool:
-    """Publishes one outbox row to its recipients; False when it had been published already.
-    Raises RedisError when Redis cannot be reached."""
-    envelope_json = json.dumps(row.envelope, separators=(",", ":"), ensure_ascii=False)
-    return _publish(str(row.event_id), envelope_json, row.deliveries)
+def compact_json(value: Any) -> str:
+    """The one canonical form published (consumers may rely on it, e.g. the relay spotting
+    `"type":"user.revoked"`)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def _publish(event_id: str, envelope_json: str, deliveries: list[dict[str, Any]]) -> bool:
-    if not deliveries:
-        return True
+def _script_call(
+    event_id: str,
+    envelope_json: str,
+    deliveries: list[dict[str, Any]],
+    *,
+    seq: int,
+    prev: int | None,
+    force: bool,
+) -> tuple[list[str], list[str | int]]:
     keys = [dedupe_key(event_id)]
-    args: list[str | int] = [settings.REALTIME_HISTORY_LENGTH, DEDUPE_TTL_SECONDS, settings.REALTIME_HISTORY_TTL]
+    args: list[str | int] = [
+        settings.REALTIME_HISTORY_LENGTH,
+        DEDUPE_TTL_SECONDS,
+        settings.REALTIME_HISTORY_TTL,
+        seq,
+        "" if prev is None else prev,
+        1 if force else 0,
+    ]
     for delivery in deliveries:
         keys += [user_stream(delivery["user_id"]), user_channel(delivery["user_id"])]
         args.append(user_message_json(envelope_json, delivery["notification"]))
-    return bool(_publish_script()(keys=keys, args=args))
+    return keys, args
+
+
+def publish_event(row: OutboxEvent, *, prev: int | None = None, force: bool = True) -> int:
+    """Publishes one outbox row to its recipients; returns ALREADY_PUBLISHED, PUBLISHED or HELD.
+    Raises RedisError when Redis cannot be reached."""
+    keys, args = _script_call(
+        str(row.event_id), compact_json(row.envelope), row.deliveries, seq=row.pk, prev=prev, force=force
+    )
+    return int(_publish_script()(keys=keys, args=args))
 
 
 # Locks and reads the rows to publish in one round trip. The mark that follows commits
@@ -87,13 +119,15 @@ FOR UPDATE OF o
 def outbox_publish_pending(
     *, up_to_id: int | None = None, older_than: timedelta | None = None, limit: int = 200
 ) -> int:
-    """Publishes unpublished rows in id order and marks them published; returns how many.
+    """The relay's pass: publishes unpublished rows in id order (one pipelined Redis round trip)
+    and marks them published; returns how many rows it marked.
 
-    The rows are locked while they are published: a second publisher (another request's fast
-    path, the relay) waits for them instead of publishing them again, then finds them published
-    and moves on — never past an earlier row, so order holds. Stops at the first Redis error
-    (recorded on the row, then raised). Runs on every write, hence raw SQL in three round trips
-    (lock+read, mark, commit)."""
+    The rows are locked meanwhile: a second relay waits for them instead of publishing them
+    again, then finds them published and moves on — never past an earlier row, so order holds.
+    Each is published with force (everything before it is out), which also releases events the
+    fast path had held back behind it. Marks up to the first row Redis refused (recorded on the
+    row, then raised): the rest are published again on the next pass, a no-op for any that made
+    it out."""
     conditions = ""
     params: list[Any] = []
     if up_to_id is not None:
@@ -102,42 +136,65 @@ def outbox_publish_pending(
     if older_than is not None:
         conditions += " AND o.created_at < %s"
         params.append(timezone.now() - older_than)
-    published: list[int] = []
-    failure: RedisError | None = None
+    marked: list[int] = []
+    failure: Exception | None = None
+    published_here = 0
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_PENDING_SQL.format(conditions=conditions), [*params, limit])
-        for row_id, event_id, envelope_json, deliveries_json, attempts in cursor.fetchall():
-            try:
-                # Re-serialized compact (PostgreSQL's jsonb text has spaces): consumers may rely
-                # on one canonical form, e.g. the relay spotting `"type":"user.revoked"`.
-                envelope = json.dumps(json.loads(envelope_json), separators=(",", ":"), ensure_ascii=False)
-                _publish(event_id, envelope, json.loads(deliveries_json))
-            except RedisError as exc:
+        rows = cursor.fetchall()
+        if not rows:
+            return 0
+        script = _publish_script()
+        pipe = redis_client().pipeline(transaction=False)
+        for row_id, event_id, envelope_json, deliveries_json, _attempts in rows:
+            # Re-serialized compact: PostgreSQL's jsonb text has spaces.
+            keys, args = _script_call(
+                event_id,
+                compact_json(json.loads(envelope_json)),
+                json.loads(deliveries_json),
+                seq=row_id,
+                prev=None,
+                force=True,
+            )
+            script(keys=keys, args=args, client=pipe)
+        try:
+            results = pipe.execute(raise_on_error=False)
+        except RedisError as exc:  # the connection itself failed: nothing is known to be out
+            results = [exc] * len(rows)
+        for (row_id, _event_id, _envelope, _deliveries, attempts), result in zip(rows, results, strict=True):
+            if isinstance(result, Exception):
                 cursor.execute(
                     "UPDATE notifications_outboxevent SET attempts = %s, last_error = %s WHERE id = %s",
-                    [attempts + 1, str(exc)[:2000], row_id],
+                    [attempts + 1, str(result)[:2000], row_id],
                 )
-                failure = exc
+                failure = result
                 break
-            published.append(row_id)
-        if published:
+            marked.append(row_id)
+            published_here += int(result) == PUBLISHED
+        if marked:
             cursor.execute(
                 "UPDATE notifications_outboxevent SET published_at = %s WHERE id = ANY(%s)",
-                [timezone.now(), published],
+                [timezone.now(), marked],
             )
+    if published_here:
+        logger.info("published %d event(s) the fast path had not", published_here)
     if failure is not None:
-        raise failure
-    return len(published)
+        raise failure if isinstance(failure, RedisError) else RedisError(str(failure))
+    return len(marked)
 
 
-def publish_after_commit(outbox_id: int) -> None:
-    """The fast path, run by transaction.on_commit: publish now (with any older row still
-    waiting, first). Never raises: the event is committed and the relay will deliver it."""
+def publish_after_commit(
+    *, outbox_id: int, prev_id: int | None, event_id: str, envelope_json: str, deliveries: list[dict[str, Any]]
+) -> None:
+    """The fast path, run by transaction.on_commit: publish now, from memory (no database round
+    trip; the relay marks the row later). Never raises: the event is committed and the relay
+    will deliver it."""
     global _fast_path_paused_until
     if time.monotonic() < _fast_path_paused_until:
         return
+    keys, args = _script_call(event_id, envelope_json, deliveries, seq=outbox_id, prev=prev_id, force=False)
     try:
-        outbox_publish_pending(up_to_id=outbox_id)
+        _publish_script()(keys=keys, args=args)
     except RedisError as exc:
         _fast_path_paused_until = time.monotonic() + settings.OUTBOX_FAST_PATH_PAUSE
         logger.warning("Redis unavailable, the outbox relay will deliver event row %s: %s", outbox_id, exc)

@@ -9,9 +9,11 @@ import json
 import pytest
 from django.conf import settings as django_settings
 from notifications import publisher
+from realtime_relay.publisher import AlertPublisher
+from redis.asyncio import Redis
 from rest_framework.test import APIClient
 from taskflow_contracts import Actor, NotificationPayload, event_from_json
-from taskflow_contracts.redis_layout import PUBLISH_EVENT_LUA
+from taskflow_contracts.redis_layout import PUBLISH_EVENT_LUA, PUBLISH_OUTBOX_EVENT_LUA
 
 from accounts.services import token_pair_for
 from common.redis import redis_client as django_redis
@@ -111,8 +113,11 @@ def test_logging_out_through_the_api_closes_the_users_sockets(
     assert on_b.close_code(timeout=1.0) == 4401
 
 
-def test_the_relay_publishes_with_django_cores_lua_script():
-    # POST /notify/deadline writes history the way django-core does: the very same script, which
-    # lives once, in the shared contract package.
-    assert publisher._publish_script().script == PUBLISH_EVENT_LUA
+def test_the_relay_and_django_core_publish_with_the_contract_packages_lua_scripts():
+    # POST /notify/deadline writes history the way django-core's outbox does: both scripts live
+    # once, in the shared contract package (tests/django_core/notifications/test_publish_order.py
+    # checks they store and frame a message identically).
+    assert publisher._publish_script().script == PUBLISH_OUTBOX_EVENT_LUA
+    alerts = AlertPublisher(redis=Redis(), history_length=1, history_ttl=1)
+    assert alerts._script.script == PUBLISH_EVENT_LUA
     assert django_settings.REALTIME_HISTORY_LENGTH >= 1

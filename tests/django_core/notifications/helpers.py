@@ -13,6 +13,7 @@ from taskflow_contracts import (
     EventType,
     NotificationPayload,
     UserMessage,
+    dedupe_key,
     event_frame,
     event_from_json,
     user_channel,
@@ -191,9 +192,9 @@ def assert_frame(frame: Frame, row: OutboxEvent) -> UserMessage:
 
 
 def assert_published(row: OutboxEvent, frames: list[Frame], *, to: Iterable[User]) -> dict[int, UserMessage]:
-    """The row was published, and exactly the users `to` received one valid frame of it each."""
-    row.refresh_from_db()
-    assert row.published_at is not None
+    """The row was published (the event's dedupe marker is set in Redis; the relay marks the row
+    itself later), and exactly the users `to` received one valid frame of it each."""
+    assert redis_client().exists(dedupe_key(str(row.event_id)))
     mine = [frame for frame in frames if frame.body["event"]["id"] == str(row.event_id)]
     assert sorted(frame.user_id for frame in mine) == pks(to)
     assert sorted(delivery["user_id"] for delivery in row.deliveries) == pks(to)
