@@ -228,3 +228,12 @@ def user_deactivate(*, user: User, actor: User | None = None) -> User:
 def users_unlock(*, users: QuerySet[User]) -> int:
     with transaction.atomic():
         return users.update(locked_until=None, failed_login_count=0)
+
+
+def tokens_prune_expired() -> int:
+    """Deletes refresh-token records past their expiry, with their blacklist entries (the
+    clean-up job; simplejwt's `flushexpiredtokens` does the same). An expired token is refused
+    for its expiry alone, so its blacklist entry guards nothing any more."""
+    with transaction.atomic():
+        deleted, _ = OutstandingToken.objects.filter(expires_at__lte=timezone.now()).delete()
+    return deleted

@@ -69,6 +69,9 @@ INSTALLED_APPS = [
     "tasks",
     "notifications",
     "realtime",
+    "django_celery_beat",
+    "mailing",
+    "reminders",
 ]
 
 MIDDLEWARE = [
@@ -280,6 +283,50 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="TaskFlow <noreply@ta
 EMAIL_BACKEND = (
     "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend"
 )
+
+# --- Background work: Celery worker + beat, emails, reminders, digests, clean-up ----------------
+# Redis is the broker (by default the same server and database as REDIS_URL). No result backend:
+# tasks record what they did in the database (mailing.EmailDelivery, reminders.DeadlineReminder).
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+# Every task is idempotent, so a message is acknowledged only after the task ran, and one whose
+# worker died mid-task goes back to the queue (at least once; the tasks dedupe).
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # An unacknowledged message is redelivered after this many seconds; longer than any task runs
+    # and than the longest retry countdown (EMAIL_RETRY_BACKOFF_MAX).
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    "socket_timeout": 5,
+    "socket_connect_timeout": 3,
+}
+# Enqueueing (done by the outbox relay, never by a request) gives up quickly when the broker is
+# down: the outbox rows stay undispatched and the next relay cycle tries again.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
+# Schedules live in the database (editable in the admin); config/schedules.py defines them.
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+DJANGO_CELERY_BEAT_TZ_AWARE = True
+
+# Emails: a failed SMTP send is retried with exponential backoff and jitter, starting at
+# EMAIL_RETRY_BACKOFF seconds, at most EMAIL_RETRY_BACKOFF_MAX apart, EMAIL_MAX_RETRIES times.
+EMAIL_MAX_RETRIES = env.int("EMAIL_MAX_RETRIES", default=8)
+EMAIL_RETRY_BACKOFF = env.float("EMAIL_RETRY_BACKOFF", default=30.0)
+EMAIL_RETRY_BACKOFF_MAX = env.float("EMAIL_RETRY_BACKOFF_MAX", default=1800.0)
+# The daily digest goes out at this hour of each user's own time zone (0-23).
+DIGEST_HOUR = env.int("DIGEST_HOUR", default=8)
+if not 0 <= DIGEST_HOUR <= 23:
+    raise ImproperlyConfigured("DIGEST_HOUR must be an hour of the day, 0-23.")
+# "Due soon" in the digest: open tasks due within this many hours.
+DIGEST_DUE_SOON_HOURS = env.int("DIGEST_DUE_SOON_HOURS", default=48)
+# Clean-up: read notifications and the email log are kept this many days.
+NOTIFICATION_RETENTION = timedelta(days=env.int("NOTIFICATION_RETENTION_DAYS", default=90))
+EMAIL_LOG_RETENTION = timedelta(days=env.int("EMAIL_LOG_RETENTION_DAYS", default=90))
 
 LOGGING = {
     "version": 1,

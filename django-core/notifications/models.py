@@ -3,6 +3,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.expressions import RawSQL
 from taskflow_contracts import EVENT_TYPES
 
 EVENT_TYPE_CHOICES = [(t, t) for t in EVENT_TYPES]
@@ -81,12 +82,31 @@ class OutboxEvent(models.Model):
     published_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True, default="")
+    # When the event was handed to the Celery worker for its email recipients (mailing.dispatch).
+    channels_dispatched_at = models.DateTimeField(null=True, blank=True)
+    # Computed by PostgreSQL from `recipients` on insert: the event has email recipients. With the
+    # partial index below, the dispatcher finds its work without touching any other row; the
+    # write path's raw INSERT (events.event_emit) needs to know nothing of it.
+    needs_channels = models.GeneratedField(
+        expression=RawSQL(
+            "COALESCE(recipients -> 'email' <> '[]'::jsonb, false)"
+            " OR COALESCE(recipients -> 'email_addresses' <> '[]'::jsonb, false)",
+            [],
+        ),
+        output_field=models.BooleanField(),
+        db_persist=True,
+    )
 
     class Meta:
         ordering = ["id"]
         indexes = [
             models.Index(fields=["id"], name="outbox_unpublished", condition=Q(published_at__isnull=True)),
             models.Index(fields=["published_at"], name="outbox_published_at"),
+            models.Index(
+                fields=["id"],
+                name="outbox_channels_pending",
+                condition=Q(needs_channels=True, channels_dispatched_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,5 +1,7 @@
 """Writes for the notification store and preferences."""
 
+from datetime import timedelta
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -35,3 +37,10 @@ def preferences_update(*, user: User, changes: dict[str, dict[str, bool]]) -> di
             user.has_notification_preferences = True
             user.save(update_fields=["has_notification_preferences"])
     return preferences_table(user_id=user.pk)
+
+
+def notifications_prune_read(*, older_than: timedelta) -> int:
+    """Deletes read notifications created longer ago than `older_than` (the clean-up job);
+    unread ones stay until read."""
+    deleted, _ = Notification.objects.filter(is_read=True, created_at__lt=timezone.now() - older_than).delete()
+    return deleted

@@ -78,6 +78,10 @@ class Invite(models.Model):
     invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     # SHA-256 of the emailed token; the token itself is never stored.
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    # The token is HMAC(SECRET_KEY, salt) (projects.services.invite_token): the mail worker
+    # recomputes it from this salt, and a copy of the database alone yields no token. Empty for
+    # invites made before tokens were derived (their token cannot be mailed again).
+    token_salt = models.CharField(max_length=64, blank=True, default="", editable=False)
     status = models.CharField(max_length=16, choices=InviteStatus.choices, default=InviteStatus.PENDING)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()

@@ -1,7 +1,9 @@
 """Writes for projects, memberships and invites. Keyword-only, atomic, permission-checked: the
 API, the admin, Celery and the bot's internal API all come through here."""
 
+import base64
 import hashlib
+import hmac
 import logging
 import secrets
 from dataclasses import dataclass
@@ -167,6 +169,20 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def invite_token(*, invite: Invite) -> str:
+    """The invite's emailed token, recomputed from its stored salt and the server secret (the mail
+    worker calls this). Only SHA-256(token) is stored, for lookup. Rotating SECRET_KEY changes
+    the tokens of invites not yet mailed; those already sent keep working (looked up by hash)."""
+    if not invite.token_salt:
+        raise ValueError(f"invite {invite.pk} predates derived tokens; its token cannot be recomputed")
+    return _token_from_salt(invite.token_salt)
+
+
+def _token_from_salt(salt: str) -> str:
+    digest = hmac.new(settings.SECRET_KEY.encode(), f"invite:{salt}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
 def invite_create(*, project: Project, actor: User, email: str, role: Role) -> CreatedInvite:
     """Invites an email address with a role; admin+, never `owner`, never above the actor's role.
     Inviting an address with a pending invite replaces it (new token, new expiry)."""
@@ -176,7 +192,8 @@ def invite_create(*, project: Project, actor: User, email: str, role: Role) -> C
     email = normalize_email(email)
     if Membership.objects.filter(project=project, user__email=email).exists():
         raise Conflict(_("This person is already a member of the project."), "already_member")
-    token = secrets.token_urlsafe(32)
+    token_salt = secrets.token_urlsafe(24)
+    token = _token_from_salt(token_salt)
     with transaction.atomic():
         # With no pending row to lock, two concurrent invites of one address would both insert and
         # the second would fail the one-pending-invite constraint.
@@ -190,6 +207,7 @@ def invite_create(*, project: Project, actor: User, email: str, role: Role) -> C
             role=role,
             invited_by=actor,
             token_hash=_token_hash(token),
+            token_salt=token_salt,
             expires_at=timezone.now() + settings.INVITE_TTL,
         )
         invitee = User.objects.filter(email=email, is_active=True).first()
@@ -270,3 +288,11 @@ def invite_decline(*, invite: Invite, user: User) -> Invite:
         invite.responded_at = timezone.now()
         invite.save(update_fields=["status", "responded_at"])
     return invite
+
+
+def invites_expire() -> int:
+    """Stores `expired` on pending invites past their expiry (the clean-up job); how many."""
+    with transaction.atomic():
+        return Invite.objects.filter(status=InviteStatus.PENDING, expires_at__lte=timezone.now()).update(
+            status=InviteStatus.EXPIRED
+        )

@@ -45,6 +45,8 @@ class Task(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="reported_tasks"
     )
     deadline = models.DateTimeField(null=True, blank=True)
+    # When the current assignee got the task (the daily digest lists what is new since yesterday).
+    assigned_at = models.DateTimeField(null=True, blank=True)
     watchers = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="TaskWatcher", related_name="watched_tasks", blank=True
     )

@@ -87,6 +87,7 @@ def task_create(
             assignee=assignee,
             reporter=actor,
             deadline=deadline,
+            assigned_at=timezone.now() if assignee is not None else None,
             completed_at=timezone.now() if status == TaskStatus.DONE else None,
         )
         for field, value in (translations or {}).items():
@@ -131,6 +132,8 @@ def task_update(*, task: Task, actor: User, fields: dict[str, Any]) -> Task:
             task.completed_at = timezone.now() if new_status == TaskStatus.DONE else None
         for field, value in fields.items():
             setattr(task, field, value)
+        if task.assignee_id != before["assignee_id"]:
+            task.assigned_at = timezone.now() if task.assignee_id is not None else None
         if not any(getattr(task, column) for column in translated_field_names("title")):
             raise exceptions.ValidationError({"title": [_("A task needs a title.")]})
         task.save()
@@ -229,7 +232,9 @@ def tasks_release_member(*, project: Project, user: User, actor: User) -> int:
     locked first: an assignment in flight (which holds it, see task_assignee_validate) commits
     before the tasks are released, and a later one waits for the removal, then finds no member."""
     Project.objects.select_for_update().filter(pk=project.pk).values_list("pk", flat=True).first()
-    released = Task.objects.filter(project=project, assignee=user).update(assignee=None, updated_at=timezone.now())
+    released = Task.objects.filter(project=project, assignee=user).update(
+        assignee=None, assigned_at=None, updated_at=timezone.now()
+    )
     TaskWatcher.objects.filter(task__project=project, user=user).delete()
     logger.info(
         "member left project=%s user=%s: %d tasks unassigned (by user=%s)", project.pk, user.pk, released, actor.pk

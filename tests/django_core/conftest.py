@@ -89,6 +89,11 @@ def _private_redis_database(worker_id: str) -> None:
     settings.REDIS_URL = f"redis://{urlsplit(settings.REDIS_URL).netloc}/{index}"
     redis_client.cache_clear()
     redis_client().flushdb()
+    # The Celery broker (the outbox relay enqueues mail tasks) lives in the same private database.
+    from config.celery import app as celery_app
+
+    settings.CELERY_BROKER_URL = settings.REDIS_URL
+    celery_app.conf.broker_url = settings.REDIS_URL
 
 
 def _worker_number(worker_id: str) -> int:
