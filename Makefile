@@ -12,14 +12,16 @@ STAMP := $(VENV)/.deps-installed
 REQUIREMENTS := requirements-dev.txt django-core/requirements.txt contracts/pyproject.toml
 MANAGE := cd django-core && ../$(PY) manage.py
 
-.PHONY: run test lint fmt migrate shell bench keys deps services db messages demo schema help
+.PHONY: run test test-e2e lint fmt migrate shell bench keys deps services tools db messages demo static gateway schema compose-config docker-env help
 
 help:
 	@echo "make run     start the whole stack (sets everything up first)"
 	@echo "make test    run every test suite against the real PostgreSQL and Redis"
 	@echo "make lint    ruff + mypy;  make fmt  format the code"
 	@echo "make bench   benchmarks (figures printed, never asserted)"
-	@echo "make migrate | make shell | make keys | make demo"
+	@echo "make migrate | make shell | make keys | make demo | make gateway (render + check nginx config)"
+	@echo "make test-e2e  only the end-to-end suite (the whole stack behind nginx)"
+	@echo "make compose-config  validate docker-compose.yml;  make docker-env  secrets for docker compose"
 
 $(STAMP): $(REQUIREMENTS)
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed, found " + sys.version' \
@@ -38,6 +40,10 @@ keys: deps
 services: deps
 	@PY=$(PY) scripts/ensure_services.sh
 
+# nginx for the gateway; docker-compose only to validate docker-compose.yml in the tests.
+tools:
+	@scripts/ensure_tools.sh nginx $(if $(filter test test-e2e compose-config,$(MAKECMDGOALS)),docker-compose)
+
 db: services
 	@$(PY) scripts/ensure_database.py
 
@@ -51,26 +57,50 @@ migrate: keys db
 demo: migrate
 	@$(MANAGE) seed_demo
 
-run: keys db messages migrate demo
-	@$(MANAGE) collectstatic --noinput -v 0
+static: keys
+	@$(MANAGE) collectstatic --noinput -v 0 && echo "==> Collected static files (served by the gateway)"
+
+# Renders var/gateway/nginx.conf from gateway/nginx.conf.template and checks it with `nginx -t`.
+gateway: deps tools
+	@$(PY) gateway/render.py --check && echo "==> Gateway configuration OK (var/gateway/nginx.conf)"
+
+GATEWAY_URL = http://$${GATEWAY_HOST:-127.0.0.1}:$${GATEWAY_PORT:-8080}
+
+run: keys db messages migrate demo static gateway
 	@echo ""
 	@echo "==> Starting TaskFlow (Ctrl-C stops everything)"
-	@echo "    API          http://127.0.0.1:$${DJANGO_PORT:-8000}/api/"
-	@echo "    API docs     http://127.0.0.1:$${DJANGO_PORT:-8000}/api/docs"
-	@echo "    Admin        http://127.0.0.1:$${DJANGO_PORT:-8000}/admin/  (admin@example.com / taskflow-admin)"
-	@echo "    Health       http://127.0.0.1:$${DJANGO_PORT:-8000}/api/health"
-	@echo "    WebSockets   ws://127.0.0.1:$${REALTIME_PORT:-8001}/ws/notifications?ticket=...  (health: /ws/health)"
+	@echo "    Gateway      $(GATEWAY_URL)/   (one origin for everything below)"
+	@echo "    API          $(GATEWAY_URL)/api/"
+	@echo "    API docs     $(GATEWAY_URL)/api/docs"
+	@echo "    Admin        $(GATEWAY_URL)/admin/  (admin@example.com / taskflow-admin)"
+	@echo "    Health       $(GATEWAY_URL)/api/health"
+	@echo "    WebSockets   $(GATEWAY_URL:http%=ws%)/ws/notifications?ticket=...  (health: $(GATEWAY_URL)/ws/health)"
 	@echo "    Demo logins  ada@example.com / taskflow-demo, bob@example.com / taskflow-demo"
+	@echo "    Behind it    django-core http://127.0.0.1:$${DJANGO_PORT:-8000}, realtime http://127.0.0.1:$${REALTIME_PORT:-8001}"
 	@echo ""
 	@$(VENV)/bin/honcho -f Procfile start
 
-test: keys services messages
+test: keys services tools messages
 	@echo "==> Lint (ruff)"
 	@$(VENV)/bin/ruff check .
 	@echo "==> Test suites (PostgreSQL + Redis, for real)"
-	@$(VENV)/bin/pytest -n 2 -m "not fuzz" $(PYTEST_ARGS)
+	@$(VENV)/bin/pytest -n 2 -m "not fuzz and not e2e" $(PYTEST_ARGS)
 	@echo "==> Schema-driven fuzzing of the API (schemathesis)"
 	@$(VENV)/bin/pytest -m fuzz $(PYTEST_ARGS)
+	@$(MAKE) --no-print-directory test-e2e
+
+# The whole stack (nginx, gunicorn, uvicorn, the outbox relay, ...) on free ports with its own
+# database and Redis database, driven through the gateway only; one process (it starts servers).
+test-e2e: keys services tools
+	@echo "==> End-to-end suite (the whole stack behind nginx)"
+	@$(VENV)/bin/pytest -m e2e -p no:xdist tests/e2e $(PYTEST_ARGS)
+
+compose-config: deps tools
+	@$(VENV)/bin/pytest -q -p no:xdist tests/deploy
+
+# The secrets docker-compose.yml requires, added to .env when missing (random values, a key pair).
+docker-env: deps
+	@$(PY) scripts/docker_env.py
 
 lint: deps
 	$(VENV)/bin/ruff check .
@@ -87,7 +117,8 @@ shell: keys db
 schema: keys
 	@$(MANAGE) spectacular --validate --fail-on-warn --file ../docs/openapi.yaml && echo "==> docs/openapi.yaml"
 
-bench: keys services
+bench: keys services tools
 	@$(PY) -m bench.django_api $(BENCH_ARGS)
 	@$(PY) -m bench.events $(BENCH_ARGS)
 	@$(PY) -m bench.realtime $(BENCH_ARGS)
+	@$(PY) -m bench.gateway $(BENCH_ARGS)

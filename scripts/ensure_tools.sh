@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Makes sure the command-line tools TaskFlow runs are installed: `nginx` (the gateway; `make run`
+# and the end-to-end tests) and `docker-compose` (only to validate docker-compose.yml in
+# `make test`; no Docker engine is needed or started). As root on Debian/Ubuntu it installs what
+# is missing from the OS packages; otherwise it says what to install.
+#
+#   scripts/ensure_tools.sh nginx [docker-compose]
+set -euo pipefail
+
+apt_install() {
+  if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null; then return 1; fi
+  echo "==> Installing $* from the OS packages"
+  if [[ ! -f /var/lib/apt/periodic/taskflow-updated ]]; then
+    apt-get update -qq && mkdir -p /var/lib/apt/periodic && touch /var/lib/apt/periodic/taskflow-updated
+  fi
+  # No recommends: docker-compose would otherwise pull in the whole Docker engine.
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+have_nginx() {
+  command -v nginx >/dev/null || [[ -x /usr/sbin/nginx || -x /usr/local/sbin/nginx || -n "${NGINX_BIN:-}" ]]
+}
+
+# A Compose implementation that can at least parse and validate a file, with no engine.
+have_compose() {
+  docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null
+}
+
+status=0
+for tool in "$@"; do
+  case "$tool" in
+    nginx)
+      if ! have_nginx; then
+        apt_install nginx || true
+      fi
+      if have_nginx; then
+        echo "==> nginx is installed ($( (nginx -v 2>&1 || /usr/sbin/nginx -v 2>&1) | head -1))"
+      else
+        echo "!! nginx is not installed: the gateway (port 8080) needs it." >&2
+        echo "   Debian/Ubuntu: 'sudo apt-get install -y nginx' (or run this as root), then rerun." >&2
+        status=1
+      fi
+      ;;
+    docker-compose)
+      if ! have_compose; then
+        apt_install docker-compose || true
+      fi
+      if have_compose; then
+        echo "==> Compose is installed (to validate docker-compose.yml)"
+      else
+        echo "!! Neither 'docker compose' nor 'docker-compose' is installed: the test validating" >&2
+        echo "   docker-compose.yml needs one. Debian/Ubuntu: 'sudo apt-get install -y --no-install-recommends docker-compose'." >&2
+        status=1
+      fi
+      ;;
+    *)
+      echo "!! unknown tool $tool" >&2
+      status=1
+      ;;
+  esac
+done
+exit $status

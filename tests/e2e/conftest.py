@@ -1,0 +1,56 @@
+"""The end-to-end suite's stack: one per session, started before the first test.
+
+Database: `<DATABASE_TEST_NAME or test_taskflow>_e2e`, created, migrated and dropped here.
+Redis: database REDIS_TEST_DB (default 10), emptied first; never database 0. User ids start at
+900,000,000 + that index x 1,000,000 so this suite's `user:{id}` channels (shared by every Redis
+database) never meet another suite's. `make test-e2e` runs it in one process (-p no:xdist).
+"""
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.e2e.mail_sink import MailSink
+from tests.e2e.stack import KEY_DIR, REPO_DIR, Stack, free_port, running_stack
+
+
+@pytest.fixture(scope="session")
+def mail_sink() -> Iterator[MailSink]:
+    sink = MailSink(free_port()).start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory, mail_sink: MailSink) -> Iterator[Stack]:
+    assert not os.environ.get("PYTEST_XDIST_WORKER"), "the end-to-end suite starts servers: run it in one process"
+    if not (KEY_DIR / "jwt_private.pem").is_file():
+        subprocess.run([sys.executable, str(REPO_DIR / "scripts" / "jwt_keys.py")], check=True)
+    redis_index = int(os.environ.get("REDIS_TEST_DB") or 10)
+    assert redis_index != 0, "the end-to-end suite never uses Redis database 0"
+    base_database = urlsplit(os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/taskflow")
+    name = f"{os.environ.get('DATABASE_TEST_NAME') or 'test_taskflow'}_e2e"
+    redis_netloc = urlsplit(os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0").netloc
+    with running_stack(
+        tmp_path_factory.mktemp("e2e-stack"),
+        database_url=base_database._replace(path=f"/{name}").geturl(),
+        redis_url=f"redis://{redis_netloc}/{redis_index}",
+        user_id_start=900_000_000 + redis_index * 1_000_000,
+        extra_env={"EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(mail_sink.port), "EMAIL_TIMEOUT": "5"},
+    ) as started:
+        yield started
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[pytest.TestReport]:
+    """A failing end-to-end test shows the tail of every process's log: the stack's state is
+    what explains it."""
+    report = yield
+    started = getattr(item, "funcargs", {}).get("stack")
+    if report.failed and isinstance(started, Stack):
+        report.sections.append(("stack logs", started.logs()))
+    return report

@@ -1,0 +1,135 @@
+"""gateway/render.py: the template renders into a configuration nginx accepts, for one relay
+or several, and refuses settings nginx would misread."""
+
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+REPO_DIR = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO_DIR / "gateway"))
+import render  # noqa: E402
+
+
+def nginx_test(output: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    config = render.write(output, env)
+    values = render.settings_from(env)
+    return subprocess.run(
+        render.nginx_command(render.find_nginx(env), config, values["runtime_dir"], "-t", "-q"),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {"GATEWAY_RUNTIME_DIR": str(tmp_path / "runtime"), "GATEWAY_ACCESS_LOG": str(tmp_path / "access.log")}
+
+
+def test_default_configuration_passes_nginx_test(tmp_path: Path, env: dict[str, str]) -> None:
+    completed = nginx_test(tmp_path / "conf", env)
+
+    assert completed.returncode == 0, completed.stderr
+    text = (tmp_path / "conf" / "nginx.conf").read_text()
+    assert "listen 127.0.0.1:8080;" in text
+    assert "server 127.0.0.1:8000 max_fails=0;" in text
+    assert (tmp_path / "conf" / "security-headers.conf").is_file()
+    assert "{{" not in text
+
+
+def test_several_relay_instances(tmp_path: Path, env: dict[str, str]) -> None:
+    env["REALTIME_UPSTREAMS"] = "127.0.0.1:8001, 127.0.0.1:8002,127.0.0.1:8003"
+
+    completed = nginx_test(tmp_path / "conf", env)
+
+    assert completed.returncode == 0, completed.stderr
+    text = (tmp_path / "conf" / "nginx.conf").read_text()
+    upstream = re.search(r"upstream taskflow_realtime \{(.*?)\}", text, re.DOTALL)
+    assert upstream
+    assert re.findall(r"server (\S+);", upstream.group(1)) == ["127.0.0.1:8001", "127.0.0.1:8002", "127.0.0.1:8003"]
+    assert "least_conn;" in upstream.group(1)
+
+
+def test_websocket_timeouts_stay_above_the_relays_ping_round(env: dict[str, str]) -> None:
+    assert render.settings_from(env)["ws_timeout"] == "80s"  # 2 x (20 s interval + 20 s timeout)
+    assert render.settings_from({**env, "WS_PING_INTERVAL": "60", "WS_PING_TIMEOUT": "30"})["ws_timeout"] == "180s"
+    with pytest.raises(render.ConfigurationError, match="GATEWAY_WS_TIMEOUT"):
+        render.settings_from({**env, "GATEWAY_WS_TIMEOUT": "30"})
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("GATEWAY_AUTH_RATE", "fast"),
+        ("GATEWAY_AUTH_BURST", "0"),
+        ("REALTIME_UPSTREAMS", "relay-without-port"),
+        ("REALTIME_UPSTREAMS", " , "),
+        ("DJANGO_UPSTREAM", "127.0.0.1:8000,127.0.0.1:8010"),
+        ("GATEWAY_CLIENT_MAX_BODY_SIZE", "4 megabytes"),
+        ("GATEWAY_LISTEN", "everywhere"),
+    ],
+)
+def test_values_nginx_would_misread_are_refused(env: dict[str, str], name: str, value: str) -> None:
+    with pytest.raises(render.ConfigurationError, match=name):
+        render.settings_from({**env, name: value})
+
+
+def test_the_docker_image_rendering(tmp_path: Path) -> None:
+    """The values gateway/Dockerfile renders with: the container network's names."""
+    env = {
+        "GATEWAY_LISTEN": "8080",
+        "DJANGO_UPSTREAM": "django:8000",
+        "REALTIME_UPSTREAMS": "realtime:8001",
+        "STATIC_ROOT": "/srv/static",
+        "GATEWAY_WEB_ROOT": "/usr/share/taskflow/web",
+        "GATEWAY_RUNTIME_DIR": str(tmp_path / "runtime"),
+        "GATEWAY_USER": "nginx",
+    }
+
+    text = render.render(render.settings_from(env))
+
+    assert text.startswith("# TaskFlow gateway")
+    assert "user nginx;" in text
+    assert "listen 8080;" in text
+    assert "server django:8000 max_fails=0;" in text
+    assert "server realtime:8001;" in text
+    assert "alias /srv/static/;" in text
+    dockerfile = (REPO_DIR / "gateway" / "Dockerfile").read_text()
+    for name, value in env.items():
+        if name != "GATEWAY_RUNTIME_DIR":
+            assert f"{name}={value}" in dockerfile
+
+
+def test_nginx_runs_it_and_stops_cleanly(tmp_path: Path, env: dict[str, str]) -> None:
+    """`render.py --exec` as the Procfile runs it: nginx in the foreground, SIGTERM stops it."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**env, "GATEWAY_PORT": str(port), "PATH": "/usr/sbin:/usr/bin:/bin"}
+    process = subprocess.Popen(
+        [sys.executable, str(REPO_DIR / "gateway" / "render.py"), "--exec"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                response = requests.get(f"http://127.0.0.1:{port}/gateway/health", timeout=1)
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline, "nginx did not start"
+                assert process.poll() is None, process.stdout.read() if process.stdout else ""
+                time.sleep(0.05)
+        assert response.json() == {"status": "ok"}
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+    finally:
+        process.terminate()
+        assert process.wait(timeout=10) == 0
