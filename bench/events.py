@@ -3,13 +3,16 @@ subscriber hears of it. Figures are printed, never asserted.
 
 1. **Cost on the write path.** `POST /api/tasks` under wrk, every task created with an assignee
    who is another member of the project, so each request writes a Notification row and an outbox
-   row and publishes to Redis on the fast path after commit; the outbox relay runs beside it as
-   in production (it marks the rows published, in batches) and its CPU is counted with the
-   server's. Against the same gunicorn as bench.django_api, with events on (bench.django_settings) and with
-   `notifications.events.event_emit` replaced by a no-op (bench.django_settings_no_events),
-   alternating for `--rounds` rounds. Goal: events on at most 10 % slower (throughput of the
-   median rounds). CPU per request (gunicorn + database) is printed too: it moves less than
-   req/s when other work shares the machine.
+   row and publishes to Redis on the fast path after commit; the outbox relay runs beside it (it
+   marks the rows published, in batches) and its CPU is counted with the server's. Against the
+   same gunicorn as bench.django_api, in three modes, rotating for `--rounds` rounds: `on`
+   (bench.django_settings, the relay publishing only: `--no-dispatch`), `mail` (the same with the
+   relay also handing each event with an email recipient to the Celery worker, as `make run`
+   does; no worker runs, so no mail is sent) and `off` (`notifications.events.event_emit`
+   replaced by a no-op, bench.django_settings_no_events). Goal: events on at most 10 % slower
+   than off (throughput of the median rounds); `mail` shows what the email channel adds. CPU per
+   request (gunicorn, the relay, the database) is printed too: it moves less than req/s when
+   other work shares the machine.
 2. **Commit → subscriber latency.** In this one process (one clock): a thread subscribed to the
    assignee's channel `user:{id}` with redis-py, and a writer creating assigned tasks through
    `tasks.services.task_create` on a fixed schedule of `--rate` (200) writes/s for `--duration`
@@ -77,7 +80,12 @@ RESULTS_PATH = RESULTS_DIR / "events.json"
 REDIS_URL = "redis://127.0.0.1:6379/14"
 GOAL_SLOWDOWN_PCT = 10.0
 GOAL_P99_MS = 10.0
-SETTINGS = {"on": "bench.django_settings", "off": "bench.django_settings_no_events"}
+SETTINGS = {"on": "bench.django_settings", "mail": "bench.django_settings", "off": "bench.django_settings_no_events"}
+# on: events published (the relay publishes and marks only: `outbox_relay --no-dispatch`), the
+# cost the goal is about. mail: the same plus the relay handing every event with an email
+# recipient to the Celery worker, as `make run` runs it (the mail itself is not sent: no worker).
+# off: event_emit is a no-op.
+MODES = ("on", "mail", "off")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -228,12 +236,13 @@ class PublishRun:
     notifications: int
 
 
-def start_relay(env: dict[str, str], workdir: Path) -> subprocess.Popen[bytes]:
-    """The outbox relay as `make run` starts it, against the bench database and Redis."""
-    step("starting the outbox relay")
+def start_relay(env: dict[str, str], workdir: Path, *, dispatch: bool) -> subprocess.Popen[bytes]:
+    """The outbox relay as `make run` starts it (dispatch) or publishing only, against the bench
+    database and Redis."""
+    step(f"starting the outbox relay{'' if dispatch else ' (--no-dispatch: publishing only)'}")
     with (workdir / "outbox-relay.log").open("ab") as log:
         return subprocess.Popen(
-            [sys.executable, "manage.py", "outbox_relay"],
+            [sys.executable, "manage.py", "outbox_relay", *([] if dispatch else ["--no-dispatch"])],
             cwd=DJANGO_DIR,
             env={**os.environ, **env, "DJANGO_SETTINGS_MODULE": SETTINGS["on"]},
             stdout=log,
@@ -281,7 +290,7 @@ def publish_server(
                 raise RuntimeError(f"POST /api/tasks (events {mode}) answered {status}: {str(body)[:300]}")
             after = outbox_counts()
             written = after["outbox"] - before["outbox"]
-            expected = 1 if mode == "on" else 0
+            expected = 0 if mode == "off" else 1
             if written != expected:
                 raise RuntimeError(f"events {mode}: one POST wrote {written} outbox rows (expected {expected})")
             step(f"check: events {mode}: POST with an assignee answers 201 and writes {written} outbox row(s)")
@@ -292,14 +301,15 @@ def publish_server(
 
 
 def run_publish(args: argparse.Namespace, wrk: str, env: dict[str, str], seeded: Seeded) -> dict[str, Any]:
-    runs: dict[str, list[PublishRun]] = {"on": [], "off": []}
+    runs: dict[str, list[PublishRun]] = {mode: [] for mode in MODES}
     with tempfile.TemporaryDirectory(prefix="taskflow-bench-events-") as tmp:
         workdir = Path(tmp)
         for number in range(1, args.rounds + 1):
-            # Alternate which goes first, so a drift on the machine (or the growing tables) hits both.
-            for mode in ("on", "off") if number % 2 else ("off", "on"):
+            # Rotate which goes first, so a drift on the machine (or the growing tables) hits all.
+            shift = (number - 1) % len(MODES)
+            for mode in MODES[shift:] + MODES[:shift]:
                 vacuum_analyze()
-                relay = start_relay(env, workdir) if mode == "on" else None
+                relay = None if mode == "off" else start_relay(env, workdir, dispatch=mode == "mail")
                 try:
                     server, base_url, log_path = publish_server(args, env, mode, seeded, workdir, check=number == 1)
                 except BaseException:
@@ -347,7 +357,7 @@ def run_publish(args: argparse.Namespace, wrk: str, env: dict[str, str], seeded:
                         notifications=after["notifications"] - before["notifications"],
                     )
                 )
-                if mode == "on":
+                if mode != "off":
                     print(
                         f"    {after['outbox'] - before['outbox']:,} outbox rows and "
                         f"{after['notifications'] - before['notifications']:,} notifications written "
@@ -355,37 +365,46 @@ def run_publish(args: argparse.Namespace, wrk: str, env: dict[str, str], seeded:
                         flush=True,
                     )
 
-    on = median_round([run.result for run in runs["on"]])
-    off = median_round([run.result for run in runs["off"]])
-    slowdown = 100.0 * (1 - on.requests_per_s / off.requests_per_s) if off.requests_per_s else None
-    paired = [
-        round(100.0 * (1 - a.result.requests_per_s / b.result.requests_per_s), 1)
-        for a, b in zip(runs["on"], runs["off"], strict=True)
-        if b.result.requests_per_s
-    ]
+    medians = {mode: median_round([run.result for run in runs[mode]]) for mode in MODES}
+    off = medians["off"]
+
+    def slowdown_of(mode: str) -> float | None:
+        if not off.requests_per_s:
+            return None
+        return round(100.0 * (1 - medians[mode].requests_per_s / off.requests_per_s), 1)
+
+    def paired(mode: str) -> list[float]:
+        return [
+            round(100.0 * (1 - a.result.requests_per_s / b.result.requests_per_s), 1)
+            for a, b in zip(runs[mode], runs["off"], strict=True)
+            if b.result.requests_per_s
+        ]
 
     def cpu(result: Result) -> float | None:
         if result.app_cpu_ms is None or result.db_cpu_ms is None:
             return None
         return round(result.app_cpu_ms + result.db_cpu_ms, 3)
 
-    cpu_on = [c for run in runs["on"] if (c := cpu(run.result)) is not None]
-    cpu_off = [c for run in runs["off"] if (c := cpu(run.result)) is not None]
+    def median_cpu(mode: str) -> float | None:
+        values = sorted(c for run in runs[mode] if (c := cpu(run.result)) is not None)
+        return values[(len(values) - 1) // 2] if values else None
+
+    slowdown = slowdown_of("on")
     counts = outbox_counts()
     return {
-        "median": {"on": asdict(on), "off": asdict(off)},
+        "median": {mode: asdict(result) for mode, result in medians.items()},
         "rounds": {mode: [asdict(run.result) for run in mode_runs] for mode, mode_runs in runs.items()},
-        "slowdown_pct": None if slowdown is None else round(slowdown, 1),
-        "slowdown_pct_per_round": paired,
+        "slowdown_pct": slowdown,
+        "slowdown_pct_per_round": paired("on"),
         "goal_slowdown_pct": GOAL_SLOWDOWN_PCT,
         "met": slowdown is not None and slowdown <= GOAL_SLOWDOWN_PCT,
-        "cpu_ms_per_request": {
-            "on": sorted(cpu_on)[(len(cpu_on) - 1) // 2] if cpu_on else None,
-            "off": sorted(cpu_off)[(len(cpu_off) - 1) // 2] if cpu_off else None,
-        },
-        "outbox_rows_events_on": sum(run.outbox_rows for run in runs["on"]),
+        "slowdown_pct_with_mail_handoff": slowdown_of("mail"),
+        "slowdown_pct_with_mail_handoff_per_round": paired("mail"),
+        "cpu_ms_per_request": {mode: median_cpu(mode) for mode in MODES},
+        "outbox_rows_events_on": sum(run.outbox_rows for run in runs["on"])
+        + sum(run.outbox_rows for run in runs["mail"]),
         "outbox_rows_events_off": sum(run.outbox_rows for run in runs["off"]),
-        "notifications_events_on": sum(run.notifications for run in runs["on"]),
+        "notifications_events_on": sum(run.notifications for mode in ("on", "mail") for run in runs[mode]),
         "outbox_unpublished_at_end": counts["unpublished"],
         "redis_published_markers": published_markers(os.environ["REDIS_URL"]),
     }
@@ -667,7 +686,7 @@ def print_report(args: argparse.Namespace, publish: dict[str, Any] | None, laten
         )
         print(header)
         print("-" * len(header))
-        for mode in ("on", "off"):
+        for mode in MODES:
             result = Result(**publish["median"][mode])
             print(
                 f"{mode:<7}  {result.requests_per_s:>9,.0f}  {result.p50_ms:>8.2f}  {result.p99_ms:>8.2f}  "
@@ -681,14 +700,24 @@ def print_report(args: argparse.Namespace, publish: dict[str, Any] | None, laten
             f"(goal <= {GOAL_SLOWDOWN_PCT:g} %: {verdict}); "
             f"per round: {', '.join(f'{value:+.1f} %' for value in publish['slowdown_pct_per_round'])}"
         )
-        cpu_on, cpu_off = publish["cpu_ms_per_request"]["on"], publish["cpu_ms_per_request"]["off"]
-        if cpu_on is not None and cpu_off is not None and cpu_off:
+        mail = publish["slowdown_pct_with_mail_handoff"]
+        print(
+            f"with the relay also handing each event to the mail worker (mail): "
+            f"{'-' if mail is None else f'{mail:+.1f} %'} vs off; per round: "
+            f"{', '.join(f'{value:+.1f} %' for value in publish['slowdown_pct_with_mail_handoff_per_round'])}"
+        )
+        cpus = publish["cpu_ms_per_request"]
+        if all(cpus.get(mode) for mode in MODES):
             print(
-                f"CPU per request (app + db, median of rounds): on {cpu_on:.2f} ms, off {cpu_off:.2f} ms "
-                f"({100 * (cpu_on / cpu_off - 1):+.1f} %)"
+                "CPU per request (app incl. the relay + db, median of rounds): "
+                + ", ".join(
+                    f"{mode} {cpus[mode]:.2f} ms"
+                    + ("" if mode == "off" else f" ({100 * (cpus[mode] / cpus['off'] - 1):+.1f} %)")
+                    for mode in MODES
+                )
             )
         print(
-            f"outbox rows written: {publish['outbox_rows_events_on']:,} with events on, "
+            f"outbox rows written: {publish['outbox_rows_events_on']:,} with events on (on + mail), "
             f"{publish['outbox_rows_events_off']:,} with events off; unpublished at the end: "
             f"{publish['outbox_unpublished_at_end']} (the relay marks what the fast path published); "
             f"Redis dedupe markers: {publish['redis_published_markers']:,}"

@@ -24,7 +24,7 @@ from taskflow_contracts.events import ProjectRef, TaskRef, UserRef
 from accounts.models import User
 from notifications import publisher
 from notifications.messages import MessageContext, render_message
-from notifications.models import Channel, OutboxEvent
+from notifications.models import Channel
 from notifications.preferences import DEFAULT_PREFERENCES, preferences_of
 
 logger = logging.getLogger(__name__)
@@ -117,6 +117,16 @@ def project_admins(*, project: Any) -> list[User]:
 # --- Emitting ------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class EmittedEvent:
+    """What event_emit wrote: the outbox row's id and the event's id (the row itself is read
+    back only by those who need it)."""
+
+    outbox_id: int
+    event_id: uuid.UUID
+    type: str
+
+
 def event_emit(
     *,
     event_type: EventType,
@@ -125,7 +135,7 @@ def event_emit(
     audience: Audience,
     task: Any = None,
     project: Any = None,
-) -> OutboxEvent | None:
+) -> EmittedEvent | None:
     """Records one event inside the current transaction: Notification rows for the recipients
     who want it in the web app, and the outbox row; publishing follows the commit.
 
@@ -225,14 +235,7 @@ def event_emit(
         ),
         robust=True,
     )
-    return OutboxEvent(
-        id=outbox_id,
-        event_id=event_id,
-        type=event_type,
-        envelope=envelope,
-        recipients=recipients,
-        deliveries=deliveries,
-    )
+    return EmittedEvent(outbox_id=outbox_id, event_id=event_id, type=event_type)
 
 
 _NOTIFICATIONS_INSERT_SQL = """

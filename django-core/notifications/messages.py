@@ -41,6 +41,8 @@ def _status_label(value: str) -> str:
 
 def render_message(context: MessageContext, recipient: User) -> str:
     """The message for one recipient, in their language."""
+    if translation.get_language() == recipient.language:  # the usual case: no switch needed
+        return _render(context, recipient)[:500]
     with translation.override(recipient.language):
         return _render(context, recipient)[:500]
 

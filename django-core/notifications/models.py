@@ -1,6 +1,7 @@
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.indexes import BrinIndex
 from django.db import models
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
@@ -101,7 +102,9 @@ class OutboxEvent(models.Model):
         ordering = ["id"]
         indexes = [
             models.Index(fields=["id"], name="outbox_unpublished", condition=Q(published_at__isnull=True)),
-            models.Index(fields=["published_at"], name="outbox_published_at"),
+            # For pruning: rows are appended in created_at order, so a BRIN index finds the old
+            # ones at a fraction of a B-tree's cost on every insert and every mark.
+            BrinIndex(fields=["created_at"], name="outbox_created_brin"),
             models.Index(
                 fields=["id"],
                 name="outbox_channels_pending",

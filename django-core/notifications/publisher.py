@@ -102,12 +102,11 @@ def publish_event(row: OutboxEvent, *, prev: int | None = None, force: bool = Tr
     return int(_publish_script()(keys=keys, args=args))
 
 
-# Locks and reads the rows to publish in one round trip. The mark that follows commits
-# asynchronously (set_config is transaction-local): losing it in a crash only means the relay
-# republishes, a no-op in Redis.
+# Locks the rows to look at in one round trip. The mark that follows commits asynchronously
+# (set_config is transaction-local): losing it in a crash only means the relay looks again.
 _PENDING_SQL = """
 WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true))
-SELECT o.id, o.event_id::text, o.envelope::text, o.deliveries::text, o.attempts
+SELECT o.id, o.event_id::text, o.attempts
 FROM notifications_outboxevent o, relaxed
 WHERE o.published_at IS NULL {conditions}
 ORDER BY o.id
@@ -119,15 +118,16 @@ FOR UPDATE OF o
 def outbox_publish_pending(
     *, up_to_id: int | None = None, older_than: timedelta | None = None, limit: int = 200
 ) -> int:
-    """The relay's pass: publishes unpublished rows in id order (one pipelined Redis round trip)
-    and marks them published; returns how many rows it marked.
+    """The relay's pass: publishes unpublished rows in id order and marks them published;
+    returns how many rows it marked.
 
     The rows are locked meanwhile: a second relay waits for them instead of publishing them
     again, then finds them published and moves on — never past an earlier row, so order holds.
-    Each is published with force (everything before it is out), which also releases events the
-    fast path had held back behind it. Marks up to the first row Redis refused (recorded on the
-    row, then raised): the rest are published again on the next pass, a no-op for any that made
-    it out."""
+    Which of them are out already (nearly all: the fast path got there) is asked of Redis in one
+    pipelined round trip; only the others are read in full and published, with force (everything
+    before them is out), which also releases events the fast path had held back behind them.
+    Marks up to the first row Redis refused (recorded on the row, then raised): the rest are
+    published again on the next pass, a no-op for any that made it out."""
     conditions = ""
     params: list[Any] = []
     if up_to_id is not None:
@@ -138,30 +138,50 @@ def outbox_publish_pending(
         params.append(timezone.now() - older_than)
     marked: list[int] = []
     failure: Exception | None = None
-    published_here = 0
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_PENDING_SQL.format(conditions=conditions), [*params, limit])
         rows = cursor.fetchall()
         if not rows:
             return 0
-        script = _publish_script()
-        pipe = redis_client().pipeline(transaction=False)
-        for row_id, event_id, envelope_json, deliveries_json, _attempts in rows:
-            # Re-serialized compact: PostgreSQL's jsonb text has spaces.
-            keys, args = _script_call(
-                event_id,
-                compact_json(json.loads(envelope_json)),
-                json.loads(deliveries_json),
-                seq=row_id,
-                prev=None,
-                force=True,
-            )
-            script(keys=keys, args=args, client=pipe)
+        client = redis_client()
+        results: dict[int, Any] = {}
+        checks = client.pipeline(transaction=False)
+        for _row_id, event_id, _attempts in rows:
+            checks.exists(dedupe_key(event_id))
         try:
-            results = pipe.execute(raise_on_error=False)
-        except RedisError as exc:  # the connection itself failed: nothing is known to be out
-            results = [exc] * len(rows)
-        for (row_id, _event_id, _envelope, _deliveries, attempts), result in zip(rows, results, strict=True):
+            out = checks.execute()
+        except RedisError as exc:  # Redis unreachable: nothing is known to be out
+            out = [0] * len(rows)
+            results = {rows[0][0]: exc}
+        missing = [row_id for (row_id, _event_id, _attempts), done in zip(rows, out, strict=True) if not done]
+        if missing and not results:
+            cursor.execute(
+                "SELECT id, envelope::text, deliveries::text FROM notifications_outboxevent WHERE id = ANY(%s)",
+                [missing],
+            )
+            full = {row_id: (envelope, deliveries) for row_id, envelope, deliveries in cursor.fetchall()}
+            script = _publish_script()
+            pipe = client.pipeline(transaction=False)
+            event_ids = {row_id: event_id for row_id, event_id, _attempts in rows}
+            for row_id in missing:
+                envelope_json, deliveries_json = full[row_id]
+                # Re-serialized compact: PostgreSQL's jsonb text has spaces.
+                keys, args = _script_call(
+                    event_ids[row_id],
+                    compact_json(json.loads(envelope_json)),
+                    json.loads(deliveries_json),
+                    seq=row_id,
+                    prev=None,
+                    force=True,
+                )
+                script(keys=keys, args=args, client=pipe)
+            try:
+                answers = pipe.execute(raise_on_error=False)
+            except RedisError as exc:  # the connection itself failed: nothing is known to be out
+                answers = [exc] * len(missing)
+            results = dict(zip(missing, answers, strict=True))
+        for row_id, _event_id, attempts in rows:
+            result = results.get(row_id, ALREADY_PUBLISHED)
             if isinstance(result, Exception):
                 cursor.execute(
                     "UPDATE notifications_outboxevent SET attempts = %s, last_error = %s WHERE id = %s",
@@ -170,12 +190,12 @@ def outbox_publish_pending(
                 failure = result
                 break
             marked.append(row_id)
-            published_here += int(result) == PUBLISHED
         if marked:
             cursor.execute(
                 "UPDATE notifications_outboxevent SET published_at = %s WHERE id = ANY(%s)",
                 [timezone.now(), marked],
             )
+    published_here = sum(1 for result in results.values() if not isinstance(result, Exception) and result)
     if published_here:
         logger.info("published %d event(s) the fast path had not", published_here)
     if failure is not None:
@@ -209,8 +229,10 @@ def fast_path_resume() -> None:
 
 
 def outbox_prune(*, older_than: timedelta) -> int:
-    """Deletes rows published longer ago than `older_than`."""
-    deleted, _ = OutboxEvent.objects.filter(published_at__lt=timezone.now() - older_than).delete()
+    """Deletes rows published longer ago than `older_than` (written before that too: the
+    created_at condition is what the BRIN index serves)."""
+    cutoff = timezone.now() - older_than
+    deleted, _ = OutboxEvent.objects.filter(created_at__lt=cutoff, published_at__lt=cutoff).delete()
     return deleted
 
 

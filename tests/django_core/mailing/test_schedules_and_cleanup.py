@@ -97,7 +97,7 @@ def test_clean_up_jobs(team):
 
     # published outbox rows past the retention go
     row = OutboxEvent.objects.create(type="task.created", envelope={}, deliveries=[])
-    OutboxEvent.objects.filter(pk=row.pk).update(published_at=old)
+    OutboxEvent.objects.filter(pk=row.pk).update(created_at=old, published_at=old)
     assert notification_tasks.prune_outbox() == 1
 
     # expired refresh tokens go with their blacklist entries; live ones stay

@@ -74,7 +74,8 @@ def wait_until(condition: Callable[[], object], timeout: float) -> bool:
 def test_the_running_relay_publishes_what_the_fast_path_could_not_and_stops_on_sigterm(team, start_relay):
     # given an outbox row published long ago, past the retention
     old = OutboxEvent.objects.create(type="task.created", envelope={}, deliveries=[])
-    OutboxEvent.objects.filter(pk=old.pk).update(published_at=timezone.now() - timedelta(days=30))
+    long_ago = timezone.now() - timedelta(days=30)
+    OutboxEvent.objects.filter(pk=old.pk).update(created_at=long_ago, published_at=long_ago)
     # and a running relay
     relay = start_relay("--interval", "0.2", "--grace", "0")
     relay.wait_for_log("outbox relay started")

@@ -35,6 +35,11 @@ class Command(BaseCommand):
             "--grace", type=float, default=settings.OUTBOX_RELAY_GRACE, help="Seconds left to the fast path."
         )
         parser.add_argument("--batch", type=int, default=500)
+        parser.add_argument(
+            "--no-dispatch",
+            action="store_true",
+            help="Publish only: leave handing events to the mail worker to another relay (or beat's safety net).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         grace = timedelta(seconds=options["grace"])
@@ -42,7 +47,7 @@ class Command(BaseCommand):
             published = relay_cycle(grace=grace, batch=options["batch"])
             pruned = outbox_prune(older_than=settings.OUTBOX_RETENTION)
             try:
-                dispatched = _dispatch_channels(options["batch"])
+                dispatched = 0 if options["no_dispatch"] else _dispatch_channels(options["batch"])
             except Exception as exc:  # the broker's errors have no common base; the rows stay
                 logger.warning("could not hand events to the mail worker: %s", exc)
                 dispatched = 0
@@ -82,7 +87,7 @@ class Command(BaseCommand):
                     if pruned:
                         logger.info("pruned %d published outbox row(s)", pruned)
                     next_prune = time.monotonic() + 600
-                if time.monotonic() >= next_dispatch:
+                if not options["no_dispatch"] and time.monotonic() >= next_dispatch:
                     try:
                         _dispatch_channels(options["batch"])
                         dispatch_backoff = options["interval"]
