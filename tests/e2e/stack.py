@@ -277,6 +277,7 @@ class Stack:
                 "65536",
                 "--timeout-graceful-shutdown",
                 "5",
+                "--no-access-log",  # as the Procfile: an access line would carry the ticket
             ],
             RELAY_DIR,
             self.env(),
