@@ -171,12 +171,13 @@ def event_emit(
     envelope = envelope_model.model_dump(mode="json", by_alias=True)
 
     deliveries: list[dict[str, Any]] = []
-    # Server-side binding (Django's own cursors bind on the client): PostgreSQL then plans these
-    # two statements once per connection (psycopg prepares them after a few runs), not per write.
+    # Server-side binding and prepared statements (Django's own cursors bind on the client and
+    # never prepare): PostgreSQL plans these statements once per pooled connection, not per
+    # write. (Behind a transaction-pooling PgBouncer this needs its prepared-statement support.)
     connection.ensure_connection()
     with psycopg.Cursor(connection.connection) as cursor:
         if audience.system or not channels[Channel.WEB]:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [OUTBOX_LOCK_KEY])
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [OUTBOX_LOCK_KEY], prepare=True)
             deliveries = [{"user_id": pk, "notification": None} for pk in channels[Channel.WEB]]
         else:
             web = set(channels[Channel.WEB])
@@ -202,6 +203,7 @@ def event_emit(
                     list(messages),
                     list(messages.values()),
                 ],
+                prepare=True,
             )
             ids = dict(cursor.fetchall())  # recipient id -> notification id
             stamp = created_at.isoformat().replace("+00:00", "Z")
@@ -220,6 +222,7 @@ def event_emit(
         cursor.execute(
             _OUTBOX_INSERT_SQL,
             [event_id, event_type, envelope_json, json.dumps(recipients), json.dumps(deliveries)],
+            prepare=True,
         )
         inserted = cursor.fetchone()
         if inserted is None:  # INSERT … RETURNING always returns the row
