@@ -21,7 +21,14 @@ subscriber hears of it. Figures are printed, never asserted.
    own) is matched by event id with the time the subscriber gets its frame. Goal: p99 ≤ 10 ms,
    and one frame per write. A writer that cannot keep the rate says so, with the rate it kept.
 
-    .venv/bin/python -m bench.events [--quick] [--duration 10] [--rounds 3] [--rate 200] [--part latency]
+3. **CPU per write, in process.** Less noisy than part 1 (no HTTP server, no concurrency): one
+   thread calls `tasks.services.task_create` with an assignee `--cpu-writes` times per round,
+   with events on (the fast path publishing to Redis after commit) and off, alternating for
+   `--rounds` rounds; the CPU time of this process plus that of its PostgreSQL backend, per write.
+   The difference is what events cost a write in CPU (the relay's share, measured in part 1, is
+   not in it).
+
+    .venv/bin/python -m bench.events [--quick] [--duration 10] [--rounds 3] [--rate 200] [--part latency|cpu]
 
 Redis: redis://127.0.0.1:6379/14 (BENCH_REDIS_URL overrides it), a database index of its own,
 flushed at the start. The `taskflow_bench` database is recreated and seeded as by
@@ -105,13 +112,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=1,
         help="threads sharing part 2's write schedule (default 1: one paced writer)",
     )
-    parser.add_argument("--part", choices=["publish", "latency"], help="run only part 1 (publish) or 2 (latency)")
+    parser.add_argument(
+        "--part", choices=["publish", "latency", "cpu"], help="run only part 1 (publish), 2 (latency) or 3 (cpu)"
+    )
+    parser.add_argument("--cpu-writes", type=int, default=None, help="writes per round in part 3 (default 1500)")
     parser.add_argument("--quick", action="store_true", help="3 s per scenario, 1 s warm-up: a smoke run")
     parser.add_argument("--output", type=Path, default=RESULTS_PATH, help="where the JSON results go")
     # `make bench BENCH_ARGS=...` hands bench.django_api's options to this script too.
     parser.add_argument("--only", choices=["get", "post"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     check_load_arguments(parser, args, args.rounds, args.tasks, args.writers)
+    if args.cpu_writes is None:
+        args.cpu_writes = 300 if args.quick else 1_500
+    if args.cpu_writes < 1:
+        parser.error("--cpu-writes must be positive")
     if args.rate <= 0:
         parser.error("--rate must be positive")
     return args
@@ -668,10 +682,97 @@ def run_latency(args: argparse.Namespace, seeded: Seeded) -> dict[str, Any]:
     }
 
 
+# --- Part 3: CPU per write, in process -----------------------------------------------------------
+
+
+def _backend_cpu_seconds() -> float | None:
+    """CPU seconds used so far by this connection's PostgreSQL backend (same machine)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        pid = cursor.connection.info.backend_pid
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def optional_round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def run_cpu(args: argparse.Namespace, seeded: Seeded) -> dict[str, Any]:
+    from notifications import events
+
+    from accounts.models import User
+    from bench.no_events import event_emit_disabled
+    from projects.models import Project
+    from tasks import services
+
+    actor = User.objects.get(pk=seeded.user_id)
+    assignee = User.objects.get(pk=seeded.teammate_ids[1])
+    project = Project.objects.get(pk=seeded.project_ids[0])
+    real_emit = events.event_emit
+
+    def writes(count: int) -> tuple[float, float | None]:
+        backend_before, started = _backend_cpu_seconds(), time.process_time()
+        for number in range(count):
+            services.task_create(
+                actor=actor, project=project, title=f"CPU {number}", priority="high", assignee=assignee
+            )
+        process = time.process_time() - started
+        backend_after = _backend_cpu_seconds()
+        backend = None if backend_before is None or backend_after is None else backend_after - backend_before
+        return process, backend
+
+    vacuum_analyze()
+    per_write: dict[str, list[dict[str, float | None]]] = {"on": [], "off": []}
+    try:
+        events.event_emit = real_emit  # type: ignore[assignment]
+        writes(min(200, args.cpu_writes))  # warm-up: connection, caches, prepared statements
+        for number in range(1, args.rounds + 1):
+            for mode in ("on", "off") if number % 2 else ("off", "on"):
+                events.event_emit = real_emit if mode == "on" else event_emit_disabled  # type: ignore[assignment]
+                step(f"{args.cpu_writes:,} writes, events {mode} (round {number}/{args.rounds})")
+                process, backend = writes(args.cpu_writes)
+                app_ms = 1_000 * process / args.cpu_writes
+                db_ms = None if backend is None else 1_000 * backend / args.cpu_writes
+                total = app_ms + (db_ms or 0.0)
+                per_write[mode].append(
+                    {"app_ms": round(app_ms, 3), "db_ms": optional_round(db_ms), "total_ms": round(total, 3)}
+                )
+                print(
+                    f"    {total:.3f} ms CPU per write (this process {app_ms:.3f}, PostgreSQL "
+                    f"{'-' if db_ms is None else f'{db_ms:.3f}'})",
+                    flush=True,
+                )
+    finally:
+        events.event_emit = real_emit  # type: ignore[assignment]
+
+    def median(mode: str) -> float:
+        values = sorted(run["total_ms"] for run in per_write[mode])  # type: ignore[misc]
+        return values[(len(values) - 1) // 2]
+
+    on, off = median("on"), median("off")
+    return {
+        "writes_per_round": args.cpu_writes,
+        "rounds": per_write,
+        "median_ms": {"on": on, "off": off},
+        "events_cost_ms": round(on - off, 3),
+        "events_cost_pct_of_service_call": round(100 * (on / off - 1), 1) if off else None,
+    }
+
+
 # --- Report --------------------------------------------------------------------------------------
 
 
-def print_report(args: argparse.Namespace, publish: dict[str, Any] | None, latency: dict[str, Any] | None) -> None:
+def print_report(
+    args: argparse.Namespace,
+    publish: dict[str, Any] | None,
+    latency: dict[str, Any] | None,
+    cpu: dict[str, Any] | None = None,
+) -> None:
     print()
     if publish is not None:
         print(
@@ -759,6 +860,23 @@ def print_report(args: argparse.Namespace, publish: dict[str, Any] | None, laten
             "(no relay runs in this part: it would mark them)"
         )
         print()
+    if cpu is not None:
+        print(
+            f"3. CPU per write in process (task_create with an assignee, {cpu['writes_per_round']:,} writes per "
+            f"round, median of {args.rounds} rounds; this process + its PostgreSQL backend)"
+        )
+        on, off = cpu["median_ms"]["on"], cpu["median_ms"]["off"]
+        print(
+            f"events on {on:.3f} ms, off {off:.3f} ms: events cost {cpu['events_cost_ms']:+.3f} ms per write "
+            f"({cpu['events_cost_pct_of_service_call']:+.1f} % of the service call alone)"
+        )
+        if publish is not None and publish["cpu_ms_per_request"].get("off"):
+            request = publish["cpu_ms_per_request"]["off"]
+            print(
+                f"    against part 1's CPU per POST /api/tasks with events off ({request:.2f} ms): "
+                f"{100 * cpu['events_cost_ms'] / request:+.1f} %"
+            )
+        print()
 
 
 def write_json(
@@ -769,6 +887,7 @@ def write_json(
     loads: dict[str, Any],
     publish: dict[str, Any] | None,
     latency: dict[str, Any] | None,
+    cpu: dict[str, Any] | None = None,
 ) -> None:
     payload = {
         "benchmark": "events",
@@ -788,6 +907,7 @@ def write_json(
         "machine": {**machine_info(wrk, args.load_before), "before_each_part": loads},
         "publish_cost": publish,
         "commit_to_subscriber": latency,
+        "cpu_per_write_in_process": cpu,
     }
     write_results(path, payload)
 
@@ -821,7 +941,7 @@ def run(args: argparse.Namespace) -> int:
     seeded = seed(args.tasks)
 
     loads: dict[str, Any] = {}
-    publish = latency = None
+    publish = latency = cpu = None
     if not autovacuum_enabled():
         print("    autovacuum is off on this PostgreSQL server: each run starts with VACUUM (ANALYZE)", flush=True)
     if args.part in (None, "publish"):
@@ -830,9 +950,12 @@ def run(args: argparse.Namespace) -> int:
     if args.part in (None, "latency"):
         loads["latency"] = report_part_load("part 2: commit -> Redis subscriber latency")
         latency = run_latency(args, seeded)
+    if args.part in (None, "cpu"):
+        loads["cpu"] = report_part_load("part 3: CPU per write, in process")
+        cpu = run_cpu(args, seeded)
 
-    print_report(args, publish, latency)
-    write_json(args.output, wrk, args, seeded, loads, publish, latency)
+    print_report(args, publish, latency, cpu)
+    write_json(args.output, wrk, args, seeded, loads, publish, latency, cpu)
     return 0
 
 
