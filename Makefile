@@ -40,9 +40,11 @@ keys: deps
 services: deps
 	@PY=$(PY) scripts/ensure_services.sh
 
-# nginx for the gateway; docker-compose only to validate docker-compose.yml in the tests.
+# nginx for the gateway; docker-compose only to validate docker-compose.yml in the tests;
+# chromium for the web client's browser test (end-to-end suite).
 tools:
-	@scripts/ensure_tools.sh nginx $(if $(filter test test-e2e compose-config,$(MAKECMDGOALS)),docker-compose)
+	@scripts/ensure_tools.sh nginx $(if $(filter test test-e2e compose-config,$(MAKECMDGOALS)),docker-compose) \
+		$(if $(filter test test-e2e,$(MAKECMDGOALS)),chromium)
 
 db: services
 	@$(PY) scripts/ensure_database.py

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Makes sure the command-line tools TaskFlow runs are installed: `nginx` (the gateway; `make run`
-# and the end-to-end tests) and `docker-compose` (only to validate docker-compose.yml in
-# `make test`; no Docker engine is needed or started). As root on Debian/Ubuntu it installs what
+# and the end-to-end tests), `docker-compose` (only to validate docker-compose.yml in
+# `make test`; no Docker engine is needed or started) and `chromium` (the headless browser of the
+# web client's end-to-end test, driven by Playwright). As root on Debian/Ubuntu it installs what
 # is missing from the OS packages; otherwise it says what to install.
 #
-#   scripts/ensure_tools.sh nginx [docker-compose]
+#   scripts/ensure_tools.sh nginx [docker-compose] [chromium]
 set -euo pipefail
 
 apt_install() {
@@ -19,6 +20,10 @@ apt_install() {
 
 have_nginx() {
   command -v nginx >/dev/null || [[ -x /usr/sbin/nginx || -x /usr/local/sbin/nginx || -n "${NGINX_BIN:-}" ]]
+}
+
+have_chromium() {
+  command -v chromium >/dev/null || [[ -x /usr/bin/chromium ]]
 }
 
 # A Compose implementation that can at least parse and validate a file, with no engine.
@@ -50,6 +55,18 @@ for tool in "$@"; do
       else
         echo "!! Neither 'docker compose' nor 'docker-compose' is installed: the test validating" >&2
         echo "   docker-compose.yml needs one. Debian/Ubuntu: 'sudo apt-get install -y --no-install-recommends docker-compose'." >&2
+        status=1
+      fi
+      ;;
+    chromium)
+      if ! have_chromium; then
+        apt_install chromium || true
+      fi
+      if have_chromium; then
+        echo "==> Chromium is installed (for the web client's browser test)"
+      else
+        echo "!! Chromium is not installed: the web client's end-to-end test needs it." >&2
+        echo "   Debian/Ubuntu: 'sudo apt-get install -y chromium' (or run this as root), then rerun." >&2
         status=1
       fi
       ;;
