@@ -22,6 +22,7 @@ from taskflow_contracts import EVENT_MODELS, Actor, EventType
 from taskflow_contracts.events import ProjectRef, TaskRef, UserRef
 
 from accounts.models import User
+from common.serialization import iso_datetime
 from notifications import publisher
 from notifications.messages import MessageContext, render_message
 from notifications.models import Channel
@@ -170,7 +171,6 @@ def event_emit(
     envelope_model = EVENT_MODELS[event_type](id=event_id, occurred_at=timezone.now(), actor=actor_of(actor), data=data)
     envelope = envelope_model.model_dump(mode="json", by_alias=True)
 
-    deliveries: list[dict[str, Any]] = []
     # Server-side binding and prepared statements (Django's own cursors bind on the client and
     # never prepare): PostgreSQL plans these statements once per pooled connection, not per
     # write. (Behind a transaction-pooling PgBouncer this needs its prepared-statement support.)
@@ -178,7 +178,7 @@ def event_emit(
     with psycopg.Cursor(connection.connection) as cursor:
         if audience.system or not channels[Channel.WEB]:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [OUTBOX_LOCK_KEY], prepare=True)
-            deliveries = [{"user_id": pk, "notification": None} for pk in channels[Channel.WEB]]
+            deliveries: list[dict[str, Any]] = [{"user_id": pk, "notification": None} for pk in channels[Channel.WEB]]
         else:
             web = set(channels[Channel.WEB])
             context = MessageContext(
@@ -206,7 +206,7 @@ def event_emit(
                 prepare=True,
             )
             ids = dict(cursor.fetchall())  # recipient id -> notification id
-            stamp = created_at.isoformat().replace("+00:00", "Z")
+            stamp = iso_datetime(created_at)
             deliveries = [
                 {
                     "user_id": user_id,

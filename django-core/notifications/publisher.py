@@ -54,13 +54,7 @@ def _publish_script() -> Script:
 
 def user_message_json(envelope_json: str, notification: dict[str, object] | None) -> str:
     """A taskflow_contracts.UserMessage as JSON, reusing the envelope serialized once."""
-    return (
-        '{"event":'
-        + envelope_json
-        + ',"notification":'
-        + json.dumps(notification, separators=(",", ":"), ensure_ascii=False)
-        + "}"
-    )
+    return '{"event":' + envelope_json + ',"notification":' + compact_json(notification) + "}"
 
 
 def compact_json(value: Any) -> str:
@@ -115,24 +109,16 @@ FOR UPDATE OF o
 """
 
 
-def outbox_publish_pending(
-    *, up_to_id: int | None = None, older_than: timedelta | None = None, limit: int = 200
-) -> int:
+def outbox_publish_pending(*, older_than: timedelta | None = None, limit: int = 200) -> int:
     """The relay's pass: publishes unpublished rows in id order and marks them published;
     returns how many rows it marked.
 
     The rows are locked meanwhile: a second relay waits for them instead of publishing them
     again, then finds them published and moves on — never past an earlier row, so order holds.
-    Which of them are out already (nearly all: the fast path got there) is asked of Redis in one
-    pipelined round trip; only the others are read in full and published, with force (everything
-    before them is out), which also releases events the fast path had held back behind them.
     Marks up to the first row Redis refused (recorded on the row, then raised): the rest are
     published again on the next pass, a no-op for any that made it out."""
     conditions = ""
     params: list[Any] = []
-    if up_to_id is not None:
-        conditions += " AND o.id <= %s"
-        params.append(up_to_id)
     if older_than is not None:
         conditions += " AND o.created_at < %s"
         params.append(timezone.now() - older_than)
@@ -143,51 +129,15 @@ def outbox_publish_pending(
         rows = cursor.fetchall()
         if not rows:
             return 0
-        client = redis_client()
-        results: dict[int, Any] = {}
-        checks = client.pipeline(transaction=False)
-        for _row_id, event_id, _attempts in rows:
-            checks.exists(dedupe_key(event_id))
-        try:
-            out = checks.execute()
-        except RedisError as exc:  # Redis unreachable: nothing is known to be out
-            out = [0] * len(rows)
-            results = {rows[0][0]: exc}
-        missing = [row_id for (row_id, _event_id, _attempts), done in zip(rows, out, strict=True) if not done]
-        if missing and not results:
-            cursor.execute(
-                "SELECT id, envelope::text, deliveries::text FROM notifications_outboxevent WHERE id = ANY(%s)",
-                [missing],
-            )
-            full = {row_id: (envelope, deliveries) for row_id, envelope, deliveries in cursor.fetchall()}
-            script = _publish_script()
-            pipe = client.pipeline(transaction=False)
-            event_ids = {row_id: event_id for row_id, event_id, _attempts in rows}
-            for row_id in missing:
-                envelope_json, deliveries_json = full[row_id]
-                # Re-serialized compact: PostgreSQL's jsonb text has spaces.
-                keys, args = _script_call(
-                    event_ids[row_id],
-                    compact_json(json.loads(envelope_json)),
-                    json.loads(deliveries_json),
-                    seq=row_id,
-                    prev=None,
-                    force=True,
-                )
-                script(keys=keys, args=args, client=pipe)
-            try:
-                answers = pipe.execute(raise_on_error=False)
-            except RedisError as exc:  # the connection itself failed: nothing is known to be out
-                answers = [exc] * len(missing)
-            results = dict(zip(missing, answers, strict=True))
+        outcomes = _publish_missing(cursor, [(row_id, event_id) for row_id, event_id, _attempts in rows])
         for row_id, _event_id, attempts in rows:
-            result = results.get(row_id, ALREADY_PUBLISHED)
-            if isinstance(result, Exception):
+            outcome = outcomes.get(row_id, ALREADY_PUBLISHED)
+            if isinstance(outcome, Exception):
                 cursor.execute(
                     "UPDATE notifications_outboxevent SET attempts = %s, last_error = %s WHERE id = %s",
-                    [attempts + 1, str(result)[:2000], row_id],
+                    [attempts + 1, str(outcome)[:2000], row_id],
                 )
-                failure = result
+                failure = outcome
                 break
             marked.append(row_id)
         if marked:
@@ -195,12 +145,55 @@ def outbox_publish_pending(
                 "UPDATE notifications_outboxevent SET published_at = %s WHERE id = ANY(%s)",
                 [timezone.now(), marked],
             )
-    published_here = sum(1 for result in results.values() if not isinstance(result, Exception) and result)
+    published_here = sum(1 for outcome in outcomes.values() if outcome == PUBLISHED)
     if published_here:
         logger.info("published %d event(s) the fast path had not", published_here)
     if failure is not None:
         raise failure if isinstance(failure, RedisError) else RedisError(str(failure))
     return len(marked)
+
+
+def _publish_missing(cursor: Any, rows: list[tuple[int, str]]) -> dict[int, int | Exception]:
+    """Redis's answer for each of these (row id, event id), in id order, that was not out yet
+    (rows already out are left out): the script's result, or the error. Which are out already
+    (nearly all: the fast path got there) is asked in one pipelined round trip; only the others
+    are read in full and published, with force (everything before them is out), which also
+    releases events the fast path had held back behind them."""
+    client = redis_client()
+    checks = client.pipeline(transaction=False)
+    for _row_id, event_id in rows:
+        checks.exists(dedupe_key(event_id))
+    try:
+        out = checks.execute()
+    except RedisError as exc:  # Redis unreachable: nothing is known to be out
+        return {rows[0][0]: exc}
+    missing = {row_id: event_id for (row_id, event_id), done in zip(rows, out, strict=True) if not done}
+    if not missing:
+        return {}
+    cursor.execute(
+        "SELECT id, envelope::text, deliveries::text FROM notifications_outboxevent WHERE id = ANY(%s) ORDER BY id",
+        [list(missing)],
+    )
+    script = _publish_script()
+    pipe = client.pipeline(transaction=False)
+    published: list[int] = []
+    for row_id, envelope_json, deliveries_json in cursor.fetchall():
+        # Re-serialized compact: PostgreSQL's jsonb text has spaces.
+        keys, args = _script_call(
+            missing[row_id],
+            compact_json(json.loads(envelope_json)),
+            json.loads(deliveries_json),
+            seq=row_id,
+            prev=None,
+            force=True,
+        )
+        script(keys=keys, args=args, client=pipe)
+        published.append(row_id)
+    try:
+        answers = pipe.execute(raise_on_error=False)
+    except RedisError as exc:  # the connection itself failed: nothing is known to be out
+        answers = [exc] * len(published)
+    return dict(zip(published, answers, strict=True))
 
 
 def publish_after_commit(
