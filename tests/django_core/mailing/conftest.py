@@ -5,8 +5,7 @@ accepts, refuses on demand, or stalls. Nothing of Celery, Redis or SMTP is mocke
 import email
 import socket
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import default as default_policy
@@ -125,15 +124,6 @@ def celery_worker(transactional_db: None) -> Iterator[Any]:
     celery_app.control.purge()  # messages left by other tests' relays
     with start_worker(celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=30) as w:
         yield w
-
-
-def wait_until(condition: Callable[[], object], timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return bool(condition())
 
 
 def deliveries_settled() -> bool:

@@ -14,7 +14,8 @@ from notifications.models import NotificationPreference
 from config.celery import app as celery_app
 from tasks.models import TaskStatus
 from tests.django_core.factories import MembershipFactory, ProjectFactory, TaskFactory, UserFactory
-from tests.django_core.mailing.conftest import deliveries_settled, parts, wait_until
+from tests.django_core.mailing.conftest import deliveries_settled, parts
+from tests.django_core.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

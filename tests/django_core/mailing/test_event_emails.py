@@ -16,7 +16,8 @@ from projects.models import Invite, Membership, Role
 from tasks import services as task_services
 from tasks.models import TaskWatcher
 from tests.django_core.factories import MembershipFactory, TaskFactory, UserFactory
-from tests.django_core.mailing.conftest import deliveries_settled, parts, wait_until
+from tests.django_core.mailing.conftest import deliveries_settled, parts
+from tests.django_core.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -11,8 +11,8 @@ from django.conf import settings
 from mailing.models import EmailDelivery
 
 from tests.django_core.factories import TaskFactory
-from tests.django_core.mailing.conftest import wait_until
 from tests.django_core.notifications_faults.conftest import DJANGO_CORE
+from tests.django_core.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

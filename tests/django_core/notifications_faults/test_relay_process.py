@@ -16,6 +16,7 @@ from tasks import services
 from tasks.models import TaskWatcher
 from tests.django_core.factories import TaskFactory
 from tests.django_core.notifications_faults.conftest import DEAD_REDIS_URL, DJANGO_CORE, redis_at, stream_event_ids
+from tests.django_core.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -60,15 +61,6 @@ def start_relay(child_env, tmp_path) -> Iterator[Callable[..., Relay]]:
         if relay.process.poll() is None:
             relay.process.kill()
             relay.process.wait(timeout=10)
-
-
-def wait_until(condition: Callable[[], object], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return bool(condition())
 
 
 def test_the_running_relay_publishes_what_the_fast_path_could_not_and_stops_on_sigterm(team, start_relay):
