@@ -402,7 +402,8 @@ def _proc_stat(pid: int) -> list[str] | None:
         return None
 
 
-def _cpu_seconds(pid: int) -> float | None:
+def cpu_seconds(pid: int) -> float | None:
+    """CPU seconds (user + system) a process on this machine has used so far, or None."""
     fields = _proc_stat(pid)
     return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS if fields else None  # utime + stime
 
@@ -440,8 +441,7 @@ class CpuMeter:
             return None
         groups = {"app": self._app_pids(), "db": self._database_pids()}
         return {
-            group: {pid: cpu for pid in pids if (cpu := _cpu_seconds(pid)) is not None}
-            for group, pids in groups.items()
+            group: {pid: cpu for pid in pids if (cpu := cpu_seconds(pid)) is not None} for group, pids in groups.items()
         }
 
     @staticmethod
@@ -450,7 +450,7 @@ class CpuMeter:
         return sum(cpu - before[group].get(pid, 0.0) for pid, cpu in after[group].items())
 
 
-def _children_cpu_seconds() -> float:
+def _childrencpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
 
@@ -527,9 +527,9 @@ def measure(
     if args.warmup > 0:
         run_wrk(wrk, args, url, script, args.warmup)
     step(progress)
-    before, wrk_before = meter.snapshot(), _children_cpu_seconds()
+    before, wrk_before = meter.snapshot(), _childrencpu_seconds()
     output = run_wrk(wrk, args, url, script, args.duration)
-    after, wrk_after = meter.snapshot(), _children_cpu_seconds()
+    after, wrk_after = meter.snapshot(), _childrencpu_seconds()
     result = parse_wrk(output, key, label)
     if result.requests:
         result.wrk_cpu_ms = round(1_000 * (wrk_after - wrk_before) / result.requests, 3)

@@ -61,6 +61,7 @@ from bench.common import (
     add_load_arguments,
     bench_environment,
     check_load_arguments,
+    cpu_seconds,
     ensure_jwt_keys,
     ensure_wrk,
     free_port,
@@ -690,12 +691,7 @@ def _backend_cpu_seconds() -> float | None:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        pid = cursor.connection.info.backend_pid
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return cpu_seconds(cursor.connection.info.backend_pid)
 
 
 def optional_round(value: float | None) -> float | None:
