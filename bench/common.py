@@ -450,7 +450,7 @@ class CpuMeter:
         return sum(cpu - before[group].get(pid, 0.0) for pid, cpu in after[group].items())
 
 
-def _childrencpu_seconds() -> float:
+def _children_cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
 
@@ -527,9 +527,9 @@ def measure(
     if args.warmup > 0:
         run_wrk(wrk, args, url, script, args.warmup)
     step(progress)
-    before, wrk_before = meter.snapshot(), _childrencpu_seconds()
+    before, wrk_before = meter.snapshot(), _children_cpu_seconds()
     output = run_wrk(wrk, args, url, script, args.duration)
-    after, wrk_after = meter.snapshot(), _childrencpu_seconds()
+    after, wrk_after = meter.snapshot(), _children_cpu_seconds()
     result = parse_wrk(output, key, label)
     if result.requests:
         result.wrk_cpu_ms = round(1_000 * (wrk_after - wrk_before) / result.requests, 3)

@@ -70,6 +70,7 @@ from bench.common import (
     step,
     write_results,
 )
+from bench.common import cpu_seconds as process_cpu_seconds
 from bench.events import distribution, report_part_load
 from bench.realtime_load import (
     CONNECTED,
@@ -267,17 +268,10 @@ class LineChannel:
 
 # --- /proc ---------------------------------------------------------------------------------------
 
-_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
 
 def cpu_seconds(pid: int | None) -> float:
-    if pid is None:
-        return 0.0
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+    """CPU seconds a process has used; 0 for no process or one that is gone."""
+    return (process_cpu_seconds(pid) or 0.0) if pid is not None else 0.0
 
 
 def memory_kib(pid: int) -> dict[str, int]:
