@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,8 @@ class Result:
     app_cpu_ms: float | None = None
     db_cpu_ms: float | None = None
     wrk_cpu_ms: float | None = None
+    # Other processes measured by name (bench.events: the outbox relay and the Redis server).
+    extra_cpu_ms: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -410,12 +412,13 @@ def cpu_seconds(pid: int) -> float | None:
 
 class CpuMeter:
     """CPU seconds used by gunicorn and by the PostgreSQL backends of the bench database between
-    two snapshots: unlike wall-clock figures, these hardly move when other work shares the machine."""
+    two snapshots: unlike wall-clock figures, these hardly move when other work shares the machine.
+    `extra` names other processes measured beside them, each in its own group (bench.events: the
+    outbox relay, the Redis server)."""
 
-    def __init__(self, server_pid: int, extra_pids: tuple[int, ...] = ()) -> None:
+    def __init__(self, server_pid: int, extra: dict[str, int] | None = None) -> None:
         self.server_pid = server_pid
-        # Other processes of the app measured with it (bench.events: the outbox relay).
-        self.extra_pids = extra_pids
+        self.extra = dict(extra or {})
 
     def _app_pids(self) -> list[int]:
         children = []
@@ -424,7 +427,7 @@ class CpuMeter:
                 fields = _proc_stat(int(entry.name))
                 if fields and int(fields[1]) == self.server_pid:
                     children.append(int(entry.name))
-        return [self.server_pid, *children, *self.extra_pids]
+        return [self.server_pid, *children]
 
     @staticmethod
     def _database_pids() -> list[int]:
@@ -440,6 +443,7 @@ class CpuMeter:
         if not Path(f"/proc/{self.server_pid}/stat").exists():
             return None
         groups = {"app": self._app_pids(), "db": self._database_pids()}
+        groups.update({name: [pid] for name, pid in self.extra.items()})
         return {
             group: {pid: cpu for pid in pids if (cpu := cpu_seconds(pid)) is not None} for group, pids in groups.items()
         }
@@ -536,10 +540,14 @@ def measure(
         if before and after:
             result.app_cpu_ms = round(1_000 * CpuMeter.used(before, after, "app") / result.requests, 3)
             result.db_cpu_ms = round(1_000 * CpuMeter.used(before, after, "db") / result.requests, 3)
+            result.extra_cpu_ms = {
+                name: round(1_000 * CpuMeter.used(before, after, name) / result.requests, 3) for name in meter.extra
+            }
     errors = result.non_2xx + result.socket_errors
     cpu = (
         f"; CPU per request: app {result.app_cpu_ms:.2f} ms, database {result.db_cpu_ms:.2f} ms, "
-        f"wrk {result.wrk_cpu_ms:.2f} ms"
+        + "".join(f"{name} {ms:.2f} ms, " for name, ms in result.extra_cpu_ms.items())
+        + f"wrk {result.wrk_cpu_ms:.2f} ms"
         if result.app_cpu_ms is not None and result.db_cpu_ms is not None and result.wrk_cpu_ms is not None
         else ""
     )

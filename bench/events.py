@@ -159,18 +159,26 @@ def report_part_load(part: str) -> dict[str, float | None]:
     return {"load_average": round(load, 2), "cpu_busy_pct": None if busy is None else round(busy, 1)}
 
 
-def redis_ready(url: str) -> None:
+def redis_ready(url: str) -> int | None:
+    """Flushes the bench's Redis database; the server's pid when it runs on this machine (its CPU
+    is part of what events cost), else None."""
     import redis
 
     client = redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3)
     try:
         client.ping()
         client.flushdb()
+        pid = int(client.info("server")["process_id"])
     except redis.RedisError as error:
         sys.exit(f"!! Redis is not reachable at {url} (`make services` starts it): {error}")
     finally:
         client.close()
     step(f"Redis at {url} flushed")
+    try:
+        local = "redis" in Path(f"/proc/{pid}/comm").read_text()
+    except OSError:
+        local = False
+    return pid if local else None
 
 
 def outbox_counts() -> dict[str, int]:
@@ -185,13 +193,14 @@ def outbox_counts() -> dict[str, int]:
 
 def vacuum_analyze() -> None:
     """Each run starts from tables just vacuumed and analyzed, as autovacuum would leave them (it
-    may be off on a CI database server). Otherwise the outbox rows published by earlier runs
-    stay behind as dead entries of the partial index on unpublished rows, which every fast-path
-    SELECT then walks through, and the next run pays for the previous one."""
+    may be off on a CI database server), and right after a checkpoint. Otherwise the rows marked
+    by earlier runs stay behind as dead index entries the next run walks through, and whichever
+    run follows a checkpoint pays for the full-page images of every page it touches first."""
     from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute("VACUUM (ANALYZE)")
+        cursor.execute("CHECKPOINT")
 
 
 def autovacuum_enabled() -> bool:
@@ -315,55 +324,75 @@ def publish_server(
     return server, base_url, log_path
 
 
-def run_publish(args: argparse.Namespace, wrk: str, env: dict[str, str], seeded: Seeded) -> dict[str, Any]:
+def run_publish(
+    args: argparse.Namespace, wrk: str, env: dict[str, str], seeded: Seeded, redis_pid: int | None
+) -> dict[str, Any]:
+    """Two servers, events on and off, stay up for the whole part; rounds of short runs
+    alternate between them (and `mail`: the on server with a relay that also hands events to the
+    mail worker), so a drift of the machine's speed hits every mode alike instead of whichever
+    happened to run during it. Before every run: VACUUM (ANALYZE) and a CHECKPOINT."""
+
+    def cpu_extra(relay: subprocess.Popen[bytes] | None) -> dict[str, int]:
+        """Measured beside gunicorn and the database: the relay and Redis (in every mode, so an
+        idle Redis counts against `off` too)."""
+        extra = {"relay": relay.pid} if relay else {}
+        if redis_pid:
+            extra["redis"] = redis_pid
+        return extra
+
     runs: dict[str, list[PublishRun]] = {mode: [] for mode in MODES}
-    with tempfile.TemporaryDirectory(prefix="taskflow-bench-events-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="taskflow-bench-events-") as tmp, contextlib.ExitStack() as stack:
         workdir = Path(tmp)
+        relay: dict[str, subprocess.Popen[bytes] | None] = {"process": None, "dispatch": None}
+
+        def use_relay(dispatch: bool) -> subprocess.Popen[bytes]:
+            """The relay running as `mail` (dispatch) or `on` (publishing only) needs it."""
+            current = relay["process"]
+            if current is not None and current.poll() is None and relay["dispatch"] == dispatch:
+                return current
+            stop_relay(current)
+            relay["process"], relay["dispatch"] = start_relay(env, workdir, dispatch=dispatch), dispatch
+            return relay["process"]
+
+        stack.callback(lambda: stop_relay(relay["process"]))
+        use_relay(dispatch=False)
+        servers = {}
+        for server_mode in ("on", "off"):
+            server, base_url, log_path = publish_server(args, env, server_mode, seeded, workdir, check=True)
+            stack.callback(stop_gunicorn, server, f"events {server_mode}")
+            servers[server_mode] = (server, base_url, log_path)
+        script = workdir / "post.lua"
+        script.write_text(
+            POST_ASSIGNED_LUA.format(
+                token=access_token(seeded.user_id),
+                projects=", ".join(map(str, seeded.project_ids)),
+                assignees=", ".join(map(str, seeded.teammate_ids)),
+            )
+        )
         for number in range(1, args.rounds + 1):
-            # Rotate which goes first, so a drift on the machine (or the growing tables) hits all.
+            # Rotate which goes first, so the growing tables hit every mode alike.
             shift = (number - 1) % len(MODES)
             for mode in MODES[shift:] + MODES[:shift]:
+                server, base_url, log_path = servers["off" if mode == "off" else "on"]
+                current = None if mode == "off" else use_relay(dispatch=mode == "mail")
                 vacuum_analyze()
-                relay = None if mode == "off" else start_relay(env, workdir, dispatch=mode == "mail")
-                try:
-                    server, base_url, log_path = publish_server(args, env, mode, seeded, workdir, check=number == 1)
-                except BaseException:
-                    stop_relay(relay)
-                    raise
-                try:
-                    token = access_token(seeded.user_id)
-                    script = workdir / f"post-{mode}.lua"
-                    script.write_text(
-                        POST_ASSIGNED_LUA.format(
-                            token=token,
-                            projects=", ".join(map(str, seeded.project_ids)),
-                            assignees=", ".join(map(str, seeded.teammate_ids)),
-                        )
-                    )
-                    round_label = f" (round {number}/{args.rounds})" if args.rounds > 1 else ""
-                    before = outbox_counts()
-                    result = measure(
-                        wrk,
-                        args,
-                        f"{base_url}/api/tasks",
-                        script,
-                        key=f"post_events_{mode}",
-                        label=f"POST /api/tasks (events {mode})",
-                        progress=f"POST /api/tasks, events {mode}, {args.duration:g} s at {args.connections} "
-                        f"connections{round_label}",
-                        meter=CpuMeter(server.pid, extra_pids=(relay.pid,) if relay else ()),
-                    )
-                    if server.poll() is not None:
-                        raise RuntimeError(f"gunicorn exited with {server.returncode}:\n{log_tail(log_path)}")
-                    if relay is not None and relay.poll() is not None:
-                        raise RuntimeError(f"the outbox relay exited with {relay.returncode}")
-                finally:
-                    stop_gunicorn(server, label=f"events {mode}")
-                    if relay is not None:
-                        left = wait_until_marked()
-                        stop_relay(relay)
-                        if left:
-                            raise RuntimeError(f"the outbox relay left {left} row(s) unmarked")
+                before = outbox_counts()
+                round_label = f" (round {number}/{args.rounds})" if args.rounds > 1 else ""
+                result = measure(
+                    wrk,
+                    args,
+                    f"{base_url}/api/tasks",
+                    script,
+                    key=f"post_events_{mode}",
+                    label=f"POST /api/tasks (events {mode})",
+                    progress=f"POST /api/tasks, events {mode}, {args.duration:g} s at {args.connections} "
+                    f"connections{round_label}",
+                    meter=CpuMeter(server.pid, extra=cpu_extra(current)),
+                )
+                if server.poll() is not None:
+                    raise RuntimeError(f"gunicorn exited with {server.returncode}:\n{log_tail(log_path)}")
+                if current is not None and current.poll() is not None:
+                    raise RuntimeError(f"the outbox relay exited with {current.returncode}")
                 after = outbox_counts()
                 runs[mode].append(
                     PublishRun(
@@ -372,13 +401,9 @@ def run_publish(args: argparse.Namespace, wrk: str, env: dict[str, str], seeded:
                         notifications=after["notifications"] - before["notifications"],
                     )
                 )
-                if mode != "off":
-                    print(
-                        f"    {after['outbox'] - before['outbox']:,} outbox rows and "
-                        f"{after['notifications'] - before['notifications']:,} notifications written "
-                        f"(warm-up included), {after['unpublished']} unpublished",
-                        flush=True,
-                    )
+        left = wait_until_marked()
+        if left:
+            raise RuntimeError(f"the outbox relay left {left} row(s) unmarked")
 
     medians = {mode: median_round([run.result for run in runs[mode]]) for mode in MODES}
     off = medians["off"]
@@ -398,7 +423,7 @@ def run_publish(args: argparse.Namespace, wrk: str, env: dict[str, str], seeded:
     def cpu(result: Result) -> float | None:
         if result.app_cpu_ms is None or result.db_cpu_ms is None:
             return None
-        return round(result.app_cpu_ms + result.db_cpu_ms, 3)
+        return round(result.app_cpu_ms + result.db_cpu_ms + sum(result.extra_cpu_ms.values()), 3)
 
     def median_cpu(mode: str) -> float | None:
         values = sorted(c for run in runs[mode] if (c := cpu(run.result)) is not None)
@@ -930,7 +955,7 @@ def run(args: argparse.Namespace) -> int:
     env = {**bench_environment(args), "REDIS_URL": redis_url}
     os.environ.update(env)
     args.load_before = report_machine_load()
-    redis_ready(redis_url)
+    redis_pid = redis_ready(redis_url)
     recreate_database()
     setup_django()
     migrate()
@@ -942,7 +967,7 @@ def run(args: argparse.Namespace) -> int:
         print("    autovacuum is off on this PostgreSQL server: each run starts with VACUUM (ANALYZE)", flush=True)
     if args.part in (None, "publish"):
         loads["publish"] = report_part_load("part 1: the cost of events on POST /api/tasks")
-        publish = run_publish(args, wrk, env, seeded)  # type: ignore[arg-type]
+        publish = run_publish(args, wrk, env, seeded, redis_pid)  # type: ignore[arg-type]
     if args.part in (None, "latency"):
         loads["latency"] = report_part_load("part 2: commit -> Redis subscriber latency")
         latency = run_latency(args, seeded)

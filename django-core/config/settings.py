@@ -112,10 +112,17 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/taskflow"),
 }
-DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
+# Django's PostgreSQL backend plus statements deferred to the COMMIT's round trip (the outbox).
+DATABASES["default"]["ENGINE"] = "common.postgresql"
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool owns connection lifetime
 DATABASES["default"].setdefault("OPTIONS", {})
 DATABASES["default"]["OPTIONS"]["connect_timeout"] = env.int("DATABASE_CONNECT_TIMEOUT", default=3)
+# Django turns psycopg's prepared statements off (for transaction-pooling PgBouncers); its own
+# cursors bind on the client and are never prepared either way. This turns them back on for the
+# few statements that ask (the event write path, notifications.events), so PostgreSQL plans those
+# once per connection. Set it false behind a PgBouncer without prepared-statement support.
+if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 5  # psycopg's default
 if env.bool("DATABASE_POOL", default=True):
     DATABASES["default"]["OPTIONS"]["pool"] = {
         "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=1),

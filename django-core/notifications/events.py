@@ -9,7 +9,7 @@ import json
 import logging
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
@@ -25,17 +25,16 @@ from accounts.models import User
 from common.serialization import iso_datetime
 from notifications import publisher
 from notifications.messages import MessageContext, render_message
-from notifications.models import Channel
+from notifications.models import OUTBOX_NEXT_ID_SQL, Channel
 from notifications.preferences import DEFAULT_PREFERENCES, preferences_of
 
 logger = logging.getLogger(__name__)
 
-# Taken by every transaction that writes an outbox row, from just before that insert to its
-# commit: outbox ids are then handed out in commit order, and each row's insert (a later
-# statement, READ COMMITTED as Django runs PostgreSQL) sees its predecessor. That order is the
-# publish order the fast path and the relay keep (notifications.publisher). The critical section
-# is the Notification insert, the outbox insert and the COMMIT.
-OUTBOX_LOCK_KEY = 0x7A5F10
+# Outbox ids come from the one row of OutboxHead: each event's statement increments it and keeps
+# the row locked until its transaction ends, so ids are handed out gapless and in commit order
+# (a rolled-back transaction takes its increment with it). The id of the event committed just
+# before is then always id - 1: that order is the publish order the fast path and the relay keep
+# (notifications.publisher). The critical section is that one statement and the COMMIT.
 
 
 @dataclass
@@ -120,12 +119,17 @@ def project_admins(*, project: Any) -> list[User]:
 
 @dataclass(frozen=True, slots=True)
 class EmittedEvent:
-    """What event_emit wrote: the outbox row's id and the event's id (the row itself is read
-    back only by those who need it)."""
+    """What event_emit recorded: the event's id and type. Its outbox row is written at the end of
+    the transaction (see event_emit); `outbox_id` is known from then on."""
 
-    outbox_id: int
     event_id: uuid.UUID
     type: str
+    statement: Any = field(repr=False, compare=False)
+
+    @property
+    def outbox_id(self) -> int | None:
+        rows = self.statement.rows
+        return rows[0][0] if rows else None
 
 
 def event_emit(
@@ -138,10 +142,13 @@ def event_emit(
     project: Any = None,
 ) -> EmittedEvent | None:
     """Records one event inside the current transaction: Notification rows for the recipients
-    who want it in the web app, and the outbox row; publishing follows the commit.
+    who want it in the web app, and the outbox row, written by one statement sent with the
+    transaction's COMMIT (or before the enclosing savepoint is released); publishing follows the
+    commit. The statement reports no error before then: a failure there fails the commit.
 
     Precondition: called inside `transaction.atomic()` by a service function, after the change
-    the event describes, as its last write (the outbox lock is held from here to the commit).
+    the event describes. Rows it writes are not visible inside the transaction until the
+    service's atomic block ends.
     The actor is never a recipient; preferences decide the channels. An event nobody is to
     receive on any channel writes nothing and returns None (it has no consumer)."""
     if not connection.in_atomic_block:
@@ -168,91 +175,138 @@ def event_emit(
         return None
 
     event_id = uuid.uuid4()
-    envelope_model = EVENT_MODELS[event_type](id=event_id, occurred_at=timezone.now(), actor=actor_of(actor), data=data)
-    envelope = envelope_model.model_dump(mode="json", by_alias=True)
+    now = timezone.now()
+    envelope_model = EVENT_MODELS[event_type](id=event_id, occurred_at=now, actor=actor_of(actor), data=data)
+    # Serialized once, compact, by pydantic: what the outbox row keeps and every recipient gets.
+    envelope_json = envelope_model.model_dump_json(by_alias=True)
+    recipients = {**{str(k): v for k, v in channels.items()}, "email_addresses": email_addresses}
+    params: dict[str, Any] = {
+        "event_id": event_id,
+        "type": event_type,
+        "envelope": envelope_json,
+        "recipients": json.dumps(recipients),
+    }
+    web = set(channels[Channel.WEB])
+    messages: dict[int, str] = {}
+    deliveries: list[dict[str, Any]] = []
+    stamp = ""
+    if web and not audience.system:
+        context = MessageContext(
+            event_type=event_type,
+            actor_name=actor.name if actor is not None else None,
+            data=data,
+            task=task,
+            project=project,
+        )
+        # In recipient id order: the order of the row's deliveries too (built by the statement).
+        messages = {user.pk: render_message(context, user) for user in sorted(users, key=_pk) if user.pk in web}
+        stamp = iso_datetime(now) or ""
+        params |= {
+            "data": data.model_dump_json(by_alias=True),
+            "created_at": now,
+            "stamp": stamp,
+            "recipient_ids": list(messages),
+            "messages": list(messages.values()),
+        }
+        statement = _EMIT_WITH_NOTIFICATIONS_SQL
+    else:
+        deliveries = [{"user_id": pk, "notification": None} for pk in channels[Channel.WEB]]
+        params["deliveries"] = json.dumps(deliveries)
+        statement = _EMIT_SQL
 
-    # Server-side binding and prepared statements (Django's own cursors bind on the client and
-    # never prepare): PostgreSQL plans these statements once per pooled connection, not per
-    # write. (Behind a transaction-pooling PgBouncer this needs its prepared-statement support.)
-    connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
-        if audience.system or not channels[Channel.WEB]:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [OUTBOX_LOCK_KEY], prepare=True)
-            deliveries: list[dict[str, Any]] = [{"user_id": pk, "notification": None} for pk in channels[Channel.WEB]]
-        else:
-            web = set(channels[Channel.WEB])
-            context = MessageContext(
-                event_type=event_type,
-                actor_name=actor.name if actor is not None else None,
-                data=data,
-                task=task,
-                project=project,
-            )
-            messages = {user.pk: render_message(context, user) for user in users if user.pk in web}
-            created_at = timezone.now()
-            # The outbox lock and the Notification rows in one round trip (this runs on every
-            # write): raw SQL, as the ORM's bulk_create costs more than the insert itself.
-            cursor.execute(
-                _NOTIFICATIONS_INSERT_SQL,
-                [
-                    OUTBOX_LOCK_KEY,
-                    event_id,
-                    event_type,
-                    json.dumps(envelope["data"]),
-                    created_at,
-                    list(messages),
-                    list(messages.values()),
-                ],
-                prepare=True,
-            )
-            ids = dict(cursor.fetchall())  # recipient id -> notification id
-            stamp = iso_datetime(created_at)
-            deliveries = [
+    # The statement takes the outbox head row's lock, which orders commits. Deferred, it goes
+    # out in one round trip with the COMMIT (common.postgresql), so the lock is held only while
+    # PostgreSQL runs the two; on any other backend it runs now, in a round trip of its own.
+    defer = getattr(connection, "defer_to_commit", None)
+    written = defer(statement, params) if defer is not None else _run_now(statement, params)
+    emitted = EmittedEvent(event_id=event_id, type=event_type, statement=written)
+
+    def publish() -> None:
+        rows = written.rows
+        if not rows:  # cannot happen after a commit: the statement ran in it or failed it
+            logger.error("the outbox statement of event %s answered nothing; the relay will publish it", event_id)
+            return
+        outbox_id = rows[0][0]
+        if messages:
+            ids = {recipient_id: notification_id for _seq, recipient_id, notification_id in rows}
+            published = [
                 {
                     "user_id": user_id,
                     "notification": {"id": ids[user_id], "message": message, "is_read": False, "created_at": stamp},
                 }
                 for user_id, message in messages.items()
             ]
-
-        recipients = {**{str(k): v for k, v in channels.items()}, "email_addresses": email_addresses}
-        envelope_json = publisher.compact_json(envelope)
-        # A statement after the one that took the lock, so its snapshot sees every outbox row
-        # committed before ours (READ COMMITTED): the largest is our predecessor in commit order.
-        cursor.execute(
-            _OUTBOX_INSERT_SQL,
-            [event_id, event_type, envelope_json, json.dumps(recipients), json.dumps(deliveries)],
-            prepare=True,
-        )
-        inserted = cursor.fetchone()
-        if inserted is None:  # INSERT … RETURNING always returns the row
-            raise RuntimeError("the outbox insert returned no row")
-        outbox_id, prev_id = inserted
-    transaction.on_commit(
-        lambda: publisher.publish_after_commit(
+        else:
+            published = deliveries
+        publisher.publish_after_commit(
             outbox_id=outbox_id,
-            prev_id=prev_id,
+            prev_id=outbox_id - 1 if outbox_id > 1 else None,
             event_id=str(event_id),
             envelope_json=envelope_json,
-            deliveries=deliveries,
-        ),
-        robust=True,
+            deliveries=published,
+        )
+
+    transaction.on_commit(publish, robust=True)
+    return emitted
+
+
+@dataclass(eq=False)
+class _Ran:
+    rows: list[tuple[Any, ...]] | None
+
+
+def _run_now(statement: str, params: dict[str, Any]) -> _Ran:
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(statement, params, prepare=True)
+        return _Ran(rows=cursor.fetchall())
+
+
+def _pk(user: User) -> int:
+    return user.pk
+
+
+# Takes the next outbox id (models.OUTBOX_NEXT_ID_SQL), writes one Notification per web
+# recipient and the outbox row whose deliveries carry them, in recipient id order. Answers one
+# row per notification: (outbox id, recipient id, notification id).
+_EMIT_WITH_NOTIFICATIONS_SQL = """
+WITH head AS (
+{HEAD}
+), notified AS (
+    INSERT INTO notifications_notification (recipient_id, event_id, type, message, data, is_read, created_at)
+    SELECT r.recipient_id, %(event_id)s, %(type)s, r.message, %(data)s::jsonb, false, %(created_at)s
+    FROM unnest(%(recipient_ids)s::bigint[], %(messages)s::text[]) AS r(recipient_id, message)
+    RETURNING recipient_id, id, message
+), outbox AS (
+    INSERT INTO notifications_outboxevent
+        (id, event_id, type, envelope, recipients, deliveries, created_at, attempts, last_error)
+    VALUES (
+        (SELECT seq FROM head), %(event_id)s, %(type)s, %(envelope)s::jsonb, %(recipients)s::jsonb,
+        (SELECT jsonb_agg(
+            jsonb_build_object(
+                'user_id', n.recipient_id,
+                'notification', jsonb_build_object(
+                    'id', n.id, 'message', n.message, 'is_read', false, 'created_at', %(stamp)s::text
+                )
+            ) ORDER BY n.recipient_id
+        ) FROM notified n),
+        clock_timestamp(), 0, ''
     )
-    return EmittedEvent(outbox_id=outbox_id, event_id=event_id, type=event_type)
+    RETURNING id
+)
+SELECT outbox.id, n.recipient_id, n.id FROM outbox, notified n
+""".replace("{HEAD}", OUTBOX_NEXT_ID_SQL)
 
-
-_NOTIFICATIONS_INSERT_SQL = """
-WITH ordered AS (SELECT pg_advisory_xact_lock(%s))
-INSERT INTO notifications_notification (recipient_id, event_id, type, message, data, is_read, created_at)
-SELECT r.recipient_id, %s, %s, r.message, %s::jsonb, false, %s
-FROM ordered, unnest(%s::bigint[], %s::text[]) AS r(recipient_id, message)
-RETURNING recipient_id, id
-"""
-
-_OUTBOX_INSERT_SQL = """
-WITH previous AS (SELECT max(id) AS id FROM notifications_outboxevent)
+# The same for an event without web notifications (system events, email or Telegram only).
+_EMIT_SQL = """
+WITH head AS (
+{HEAD}
+)
 INSERT INTO notifications_outboxevent
-    (event_id, type, envelope, recipients, deliveries, created_at, attempts, last_error)
-VALUES (%s, %s, %s::jsonb, %s::jsonb, %s::jsonb, clock_timestamp(), 0, '')
-RETURNING id, (SELECT id FROM previous)
-"""
+    (id, event_id, type, envelope, recipients, deliveries, created_at, attempts, last_error)
+VALUES (
+    (SELECT seq FROM head), %(event_id)s, %(type)s, %(envelope)s::jsonb, %(recipients)s::jsonb,
+    %(deliveries)s::jsonb, clock_timestamp(), 0, ''
+)
+RETURNING id
+""".replace("{HEAD}", OUTBOX_NEXT_ID_SQL)

@@ -2,7 +2,7 @@ import uuid
 
 from django.conf import settings
 from django.contrib.postgres.indexes import BrinIndex
-from django.db import models
+from django.db import connection, models
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
 from taskflow_contracts import EVENT_TYPES
@@ -19,7 +19,10 @@ class Channel(models.TextChoices):
 class Notification(models.Model):
     """What one recipient sees of one event in the web app (the `web` channel)."""
 
-    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    # No index of its own: the two indexes below lead with it.
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications", db_index=False
+    )
     event_id = models.UUIDField()
     type = models.CharField(max_length=64, choices=EVENT_TYPE_CHOICES)
     # Rendered once, in the recipient's language at the time of the event.
@@ -66,10 +69,46 @@ class NotificationPreference(models.Model):
         return f"{self.user_id} {self.event_type}: web={self.web} email={self.email} telegram={self.telegram}"
 
 
+class OutboxHead(models.Model):
+    """The outbox's one sequence row: `seq` is the id of the last outbox row written. Whoever
+    writes an outbox row increments it and holds its row lock until commit, so outbox ids are
+    gapless and in commit order (see events.event_emit)."""
+
+    id = models.SmallIntegerField(primary_key=True, default=1)
+    seq = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="outbox_head_single_row")]
+
+    def __str__(self) -> str:
+        return f"outbox head at {self.seq}"
+
+
+# Takes the next outbox id and locks the head row until the transaction ends. The update waits
+# for the previous holder to commit and then works on the row as committed (READ COMMITTED
+# re-checks a row another transaction updated, whatever the statement's snapshot), so ids are
+# handed out in commit order. Recreates the row when it is gone (`manage.py flush`, the test
+# runner's truncation): from the largest id written.
+OUTBOX_NEXT_ID_SQL = """
+    INSERT INTO notifications_outboxhead AS head (id, seq)
+    VALUES (1, (SELECT COALESCE(MAX(id), 0) + 1 FROM notifications_outboxevent))
+    ON CONFLICT (id) DO UPDATE SET seq = head.seq + 1
+    RETURNING seq"""
+
+
+def next_outbox_id() -> int:
+    """The next outbox id, for rows created through the ORM (the write path takes it inside its
+    own statement, events.event_emit)."""
+    with connection.cursor() as cursor:
+        cursor.execute(OUTBOX_NEXT_ID_SQL)
+        return int(cursor.fetchone()[0])
+
+
 class OutboxEvent(models.Model):
     """A domain event committed with the change that caused it; published to Redis after commit
-    (fast path) or by the outbox relay. `id` order is commit order (see events.event_emit)."""
+    (fast path) or by the outbox relay. Ids come from OutboxHead: gapless, in commit order."""
 
+    id = models.BigIntegerField(primary_key=True, default=next_outbox_id)
     event_id = models.UUIDField(unique=True, default=uuid.uuid4)
     type = models.CharField(max_length=64, choices=EVENT_TYPE_CHOICES)
     # The envelope exactly as published (validated by taskflow_contracts).

@@ -4,7 +4,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from notifications import events
@@ -34,12 +34,18 @@ def task_assignee_validate(*, project: Project, assignee: User | None) -> None:
     """An assignee must be a member of the project with at least the member role (viewers are
     read-only and could not move their own task).
 
-    Precondition: inside the transaction that writes the assignment. The project row stays locked
-    until it commits, so the assignee cannot leave the project in between (membership changes
-    lock it too, see tasks_release_member). Lock order: the project, then the task."""
+    Precondition: inside the transaction that writes the assignment. The project row stays
+    share-locked (FOR KEY SHARE) until it commits, so the assignee cannot leave the project or be
+    demoted in between: membership changes lock the row FOR UPDATE (see tasks_release_member and
+    projects.services), which waits for this lock and which this lock waits for. Assignments in
+    the same project do not wait for each other: the lock is the one the task's own foreign key
+    takes. Lock order: the project, then the task."""
     if assignee is None:
         return
-    Project.objects.select_for_update(no_key=True).filter(pk=project.pk).values_list("pk", flat=True).first()
+    with connection.cursor() as cursor:
+        # Django's select_for_update has no FOR KEY SHARE. A statement of its own, so that the
+        # membership read below takes its snapshot after any removal we waited for committed.
+        cursor.execute("SELECT 1 FROM projects_project WHERE id = %s FOR KEY SHARE", [project.pk])
     role = Membership.objects.filter(project=project, user=assignee).values_list("role", flat=True).first()
     if not role_at_least(role, Role.MEMBER):
         raise exceptions.ValidationError(

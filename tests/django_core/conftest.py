@@ -96,6 +96,19 @@ def _private_redis_database(worker_id: str) -> None:
     celery_app.conf.broker_url = settings.REDIS_URL
 
 
+@pytest.fixture(autouse=True)
+def _fresh_outbox_sequence() -> None:
+    """Outbox ids come from a row that each test's rollback (or truncation) resets, so the next
+    test hands out the same ids again: Redis's publish sequence and held events from an earlier
+    test must not decide what this one's events do."""
+    from taskflow_contracts.redis_layout import OUTBOX_HELD_PREFIX, OUTBOX_PUBLISHED_SEQ
+
+    from common.redis import redis_client
+
+    client = redis_client()
+    client.delete(OUTBOX_PUBLISHED_SEQ, *client.keys(f"{OUTBOX_HELD_PREFIX}*"))
+
+
 def _worker_number(worker_id: str) -> int:
     return 0 if worker_id == "master" else int(worker_id[2:])
 

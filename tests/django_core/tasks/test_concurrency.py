@@ -170,3 +170,43 @@ def test_editing_a_leavers_task_while_they_are_removed_does_not_deadlock(leaving
     assert "error" not in editing, editing
     task.refresh_from_db()
     assert (task.priority, task.assignee) == ("urgent", None)
+
+
+def test_two_assignments_in_one_project_do_not_wait_for_each_other(team, monkeypatch):
+    # given an assignment that has checked its assignee and is paused before it commits
+    validated, resume = threading.Event(), threading.Event()
+    original = services.task_assignee_validate
+    paused = threading.local()
+
+    def validate_then_pause(**kwargs: Any) -> None:
+        original(**kwargs)
+        if getattr(paused, "this_one", False):
+            validated.set()
+            resume.wait(10)
+
+    monkeypatch.setattr(services, "task_assignee_validate", validate_then_pause)
+
+    def first_assignment() -> Task:
+        paused.this_one = True
+        return services.task_create(actor=team["member"], project=team["project"], title="Slow", assignee=team["admin"])
+
+    first_outcome: dict[str, Any] = {}
+    second_outcome: dict[str, Any] = {}
+    first = in_thread(first_assignment, first_outcome)
+    assert validated.wait(10)
+
+    # when another member assigns a task in the same project meanwhile
+    def second_assignment() -> Task:
+        return services.task_create(actor=team["admin"], project=team["project"], title="Fast", assignee=team["member"])
+
+    second = in_thread(second_assignment, second_outcome)
+    second.join(5)
+
+    # then it commits without waiting for the first (the project's share lock is not exclusive)
+    finished_while_first_paused = not second.is_alive()
+    resume.set()
+    first.join(10)
+    assert finished_while_first_paused, "the second assignment waited for the first one's transaction"
+    assert "error" not in first_outcome, first_outcome
+    assert "error" not in second_outcome, second_outcome
+    assert set(Task.objects.filter(project=team["project"]).values_list("title", flat=True)) >= {"Slow", "Fast"}
