@@ -5,8 +5,8 @@ Redis: it sets the event's dedupe marker and, for each recipient, appends the me
 history stream and publishes it (with its stream id as the cursor) on their channel. A second
 publish of the same event is a no-op, so the fast path and the relay may race freely.
 
-Order. Outbox ids are handed out in commit order (events.OUTBOX_LOCK_KEY) and every event knows
-the id of the one committed just before it. Redis keeps the id of the last event published; an
+Order. Outbox ids are handed out gapless and in commit order (models.OUTBOX_NEXT_ID_SQL), so
+every event knows the id of the one committed just before it: id - 1. Redis keeps the id of the last event published; an
 event whose predecessor is not out yet is held there and released right after it. So the fast
 path needs no database round trip at all: it publishes from memory after commit, and publish
 order is commit order whichever request gets to Redis first. What the fast path could not do
