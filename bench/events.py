@@ -4,7 +4,7 @@ subscriber hears of it. Figures are printed, never asserted.
 1. **Cost on the write path.** `POST /api/tasks` under wrk, every task created with an assignee
    who is another member of the project, so each request writes a Notification row and an outbox
    row and publishes to Redis on the fast path after commit; the outbox relay runs beside it (it
-   marks the rows published, in batches). Against the same gunicorn as bench.django_api, in
+   moves its watermark past the rows, in batches). Against the same gunicorn as bench.django_api, in
    three modes: `on` (bench.django_settings, the relay publishing only: `--no-dispatch`), `mail`
    (the same server with the relay also handing each event with an email recipient to the Celery
    worker, as `make run` does; no worker runs, so no mail is sent) and `off`
@@ -185,18 +185,19 @@ def redis_ready(url: str) -> int | None:
 
 def outbox_counts() -> dict[str, int]:
     from notifications.models import Notification, OutboxEvent
+    from notifications.publisher import outbox_unpublished_count
 
     return {
         "outbox": OutboxEvent.objects.count(),
-        "unpublished": OutboxEvent.objects.filter(published_at__isnull=True).count(),
+        "unpublished": outbox_unpublished_count(),
         "notifications": Notification.objects.count(),
     }
 
 
 def vacuum_analyze() -> None:
     """Each run starts from tables just vacuumed and analyzed, as autovacuum would leave them (it
-    may be off on a CI database server), and right after a checkpoint. Otherwise the rows marked
-    by earlier runs stay behind as dead index entries the next run walks through, and whichever
+    may be off on a CI database server), and right after a checkpoint. Otherwise the dead rows of
+    earlier runs stay behind as index entries the next run walks through, and whichever
     run follows a checkpoint pays for the full-page images of every page it touches first."""
     from django.db import connection
 
@@ -289,7 +290,7 @@ def stop_relay(relay: subprocess.Popen[bytes] | None) -> None:
 
 
 def wait_until_marked(timeout: float = 10.0) -> int:
-    """Waits for the relay to mark every outbox row published; how many are left."""
+    """Waits for the relay's watermark to pass every outbox row; how many are left."""
     deadline = time.monotonic() + timeout
     while (left := outbox_counts()["unpublished"]) and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -405,7 +406,7 @@ def run_publish(
                 )
         left = wait_until_marked()
         if left:
-            raise RuntimeError(f"the outbox relay left {left} row(s) unmarked")
+            raise RuntimeError(f"the outbox relay left {left} row(s) behind its watermark")
 
     medians = {mode: median_round([run.result for run in runs[mode]]) for mode in MODES}
     off = medians["off"]
@@ -854,7 +855,7 @@ def print_report(
         print(
             f"outbox rows written: {publish['outbox_rows_events_on']:,} with events on (on + mail), "
             f"{publish['outbox_rows_events_off']:,} with events off; unpublished at the end: "
-            f"{publish['outbox_unpublished_at_end']} (the relay marks what the fast path published); "
+            f"{publish['outbox_unpublished_at_end']} (the relay's watermark passes what the fast path published); "
             f"Redis dedupe markers: {publish['redis_published_markers']:,}"
         )
         print()
@@ -890,8 +891,8 @@ def print_report(
                         f"max {part['max_ms']:.2f} ms"
                     )
         print(
-            f"outbox rows not yet marked published at the end: {latency['outbox_unpublished_at_end']} "
-            "(no relay runs in this part: it would mark them)"
+            f"outbox rows past the relay's watermark at the end: {latency['outbox_unpublished_at_end']} "
+            "(no relay runs in this part: it would pass them)"
         )
         print()
     if cpu is not None:

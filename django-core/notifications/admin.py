@@ -1,12 +1,13 @@
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from redis.exceptions import RedisError
 
-from notifications.models import Notification, NotificationPreference, OutboxEvent
-from notifications.publisher import outbox_publish_pending
+from notifications.models import Notification, NotificationPreference, OutboxEvent, OutboxPublished
+from notifications.publisher import outbox_publish_pending, outbox_published_through
 
 
 @admin.register(Notification)
@@ -41,9 +42,9 @@ class PublishedFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[OutboxEvent]) -> QuerySet[OutboxEvent]:
         if self.value() == "yes":
-            return queryset.filter(published_at__isnull=False)
+            return queryset.filter(pk__lte=outbox_published_through())
         if self.value() == "no":
-            return queryset.filter(published_at__isnull=True)
+            return queryset.filter(pk__gt=outbox_published_through())
         return queryset
 
 
@@ -52,13 +53,26 @@ class OutboxEventAdmin(admin.ModelAdmin):
     """Read-only: the outbox is written by services and drained by the relay; staff can see what
     waits (and why) and push a publish by hand."""
 
-    list_display = ["id", "type", "event_id", "created_at", "published_at", "attempts", "last_error"]
+    list_display = ["id", "type", "event_id", "created_at", "published", "attempts", "last_error"]
     list_filter = [PublishedFilter, "type"]
     search_fields = ["event_id"]
     actions = ["publish_now"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[OutboxEvent]:
+        # Published: at or below the relay's watermark (compared in SQL, row by row).
+        through = Coalesce(Subquery(OutboxPublished.objects.filter(pk=1).values("through")), Value(0))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(is_published=ExpressionWrapper(Q(pk__lte=through), output_field=BooleanField()))
+        )
+
+    @admin.display(boolean=True, description="published", ordering="is_published")
+    def published(self, obj: OutboxEvent) -> bool:
+        return bool(obj.is_published)  # type: ignore[attr-defined]  # the annotation above
 
     def has_change_permission(self, request: HttpRequest, obj: OutboxEvent | None = None) -> bool:
         return False

@@ -69,16 +69,22 @@ class NotificationPreference(models.Model):
         return f"{self.user_id} {self.event_type}: web={self.web} email={self.email} telegram={self.telegram}"
 
 
-class OutboxHead(models.Model):
+class SingleRow(models.Model):
+    """A table of exactly one row, id 1."""
+
+    id = models.SmallIntegerField(primary_key=True, default=1)
+
+    class Meta:
+        abstract = True
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="%(app_label)s_%(class)s_single_row")]
+
+
+class OutboxHead(SingleRow):
     """The outbox's one sequence row: `seq` is the id of the last outbox row written. Whoever
     writes an outbox row increments it and holds its row lock until commit, so outbox ids are
     gapless and in commit order (see events.event_emit)."""
 
-    id = models.SmallIntegerField(primary_key=True, default=1)
     seq = models.BigIntegerField(default=0)
-
-    class Meta:
-        constraints = [models.CheckConstraint(condition=Q(id=1), name="outbox_head_single_row")]
 
     def __str__(self) -> str:
         return f"outbox head at {self.seq}"
@@ -119,7 +125,6 @@ class OutboxEvent(models.Model):
     # What goes to each user's realtime channel: [{"user_id": 7, "notification": {...} | null}].
     deliveries = models.JSONField(default=list)
     created_at = models.DateTimeField(auto_now_add=True)
-    published_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True, default="")
     # When the event was handed to the Celery worker for its email recipients (mailing.dispatch).
@@ -140,7 +145,6 @@ class OutboxEvent(models.Model):
     class Meta:
         ordering = ["id"]
         indexes = [
-            models.Index(fields=["id"], name="outbox_unpublished", condition=Q(published_at__isnull=True)),
             # For pruning: rows are appended in created_at order, so a BRIN index finds the old
             # ones at a fraction of a B-tree's cost on every insert and every mark.
             BrinIndex(fields=["created_at"], name="outbox_created_brin"),
@@ -152,5 +156,15 @@ class OutboxEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        state = "published" if self.published_at else "pending"
-        return f"#{self.pk} {self.type} {self.event_id} ({state})"
+        return f"#{self.pk} {self.type} {self.event_id}"
+
+
+class OutboxPublished(SingleRow):
+    """The outbox relay's watermark: every outbox row with an id up to `through` is published.
+    Ids are gapless and in commit order, so one number says what the relay has done; the rows
+    themselves are never updated for it (notifications.publisher.outbox_publish_pending)."""
+
+    through = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"outbox published through {self.through}"

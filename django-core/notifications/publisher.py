@@ -6,14 +6,14 @@ history stream and publishes it (with its stream id as the cursor) on their chan
 publish of the same event is a no-op, so the fast path and the relay may race freely.
 
 Order. Outbox ids are handed out gapless and in commit order (models.OUTBOX_NEXT_ID_SQL), so
-every event knows the id of the one committed just before it: id - 1. Redis keeps the id of the last event published; an
-event whose predecessor is not out yet is held there and released right after it. So the fast
-path needs no database round trip at all: it publishes from memory after commit, and publish
-order is commit order whichever request gets to Redis first. What the fast path could not do
-(the process died after commit, Redis was down) the outbox relay does: it walks unpublished rows
-in id order, publishes them (force: everything before them is out), which also releases what
-waited on them, and marks the rows published in one UPDATE per batch — it marks the rows the
-fast path published too, so a write costs the request no marking round trip.
+every event knows the id of the one committed just before it: id - 1. Redis keeps the id of the
+last event published; an event whose predecessor is not out yet is held there and released
+right after it. So the fast path needs no database round trip at all: it publishes from memory
+after commit, and publish order is commit order whichever request gets to Redis first. What the
+fast path could not do (the process died after commit, Redis was down) the outbox relay does: it
+walks the rows after its watermark in id order, publishes them (force: everything before them is
+out), which also releases what waited on them, and moves the watermark past them (one row, one
+UPDATE per batch; the outbox rows themselves are never updated for this).
 """
 
 import json
@@ -31,7 +31,7 @@ from taskflow_contracts import dedupe_key, user_channel, user_stream
 from taskflow_contracts.redis_layout import DEDUPE_TTL_SECONDS, PUBLISH_OUTBOX_EVENT_LUA
 
 from common.redis import redis_client
-from notifications.models import OutboxEvent
+from notifications.models import OutboxEvent, OutboxPublished
 
 logger = logging.getLogger(__name__)
 
@@ -96,37 +96,48 @@ def publish_event(row: OutboxEvent, *, prev: int | None = None, force: bool = Tr
     return int(_publish_script()(keys=keys, args=args))
 
 
-# Locks the rows to look at in one round trip. The mark that follows commits asynchronously
-# (set_config is transaction-local): losing it in a crash only means the relay looks again.
-_PENDING_SQL = """
+# The relay's watermark: every outbox row with an id up to `through` is published. Read and
+# locked in one round trip (a second relay waits here), recreated at 0 if the row is gone; the
+# update that follows commits asynchronously (set_config is transaction-local): losing it in a
+# crash only means the relay publishes a batch again, a no-op in Redis.
+_WATERMARK_SQL = """
 WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true))
-SELECT o.id, o.event_id::text, o.attempts
-FROM notifications_outboxevent o, relaxed
-WHERE o.published_at IS NULL {conditions}
-ORDER BY o.id
-LIMIT %s
-FOR UPDATE OF o
+INSERT INTO notifications_outboxpublished AS published (id, through)
+SELECT 1, 0 FROM relaxed
+ON CONFLICT (id) DO UPDATE SET through = published.through
+RETURNING through
+"""
+
+# The rows after the watermark, in id order: ids are handed out in commit order, so no row the
+# relay cannot see yet (its transaction still open) can ever sort before one it does see.
+_AFTER_SQL = """
+SELECT id, event_id::text, attempts, created_at FROM notifications_outboxevent
+WHERE id > %s ORDER BY id LIMIT %s
 """
 
 
 def outbox_publish_pending(*, older_than: timedelta | None = None, limit: int = 200) -> int:
-    """The relay's pass: publishes unpublished rows in id order and marks them published;
-    returns how many rows it marked.
+    """The relay's pass: publishes the rows after the watermark in id order, stopping at the
+    first one younger than `older_than` (the fast path's turn), and moves the watermark past
+    them; returns how many rows it moved it over.
 
-    The rows are locked meanwhile: a second relay waits for them instead of publishing them
-    again, then finds them published and moves on — never past an earlier row, so order holds.
-    Marks up to the first row Redis refused (recorded on the row, then raised): the rest are
-    published again on the next pass, a no-op for any that made it out."""
-    conditions = ""
-    params: list[Any] = []
-    if older_than is not None:
-        conditions += " AND o.created_at < %s"
-        params.append(timezone.now() - older_than)
+    Rows are never updated for this: the watermark row is, once per pass, and its lock keeps two
+    relays from walking the same rows. It moves up to the first row Redis refused (recorded on
+    the row, then raised): that row and the rest are published again on the next pass, a no-op
+    for any that made it out."""
+    cutoff = None if older_than is None else timezone.now() - older_than
     marked: list[int] = []
     failure: Exception | None = None
+    outcomes: dict[int, int | Exception] = {}
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_PENDING_SQL.format(conditions=conditions), [*params, limit])
-        rows = cursor.fetchall()
+        cursor.execute(_WATERMARK_SQL)
+        through = cursor.fetchone()[0]
+        cursor.execute(_AFTER_SQL, [through, limit])
+        rows = []
+        for row_id, event_id, attempts, created_at in cursor.fetchall():
+            if cutoff is not None and created_at >= cutoff:
+                break  # this one and everything after it are the fast path's for now
+            rows.append((row_id, event_id, attempts))
         if not rows:
             return 0
         outcomes = _publish_missing(cursor, [(row_id, event_id) for row_id, event_id, _attempts in rows])
@@ -141,16 +152,23 @@ def outbox_publish_pending(*, older_than: timedelta | None = None, limit: int = 
                 break
             marked.append(row_id)
         if marked:
-            cursor.execute(
-                "UPDATE notifications_outboxevent SET published_at = %s WHERE id = ANY(%s)",
-                [timezone.now(), marked],
-            )
+            cursor.execute("UPDATE notifications_outboxpublished SET through = %s WHERE id = 1", [marked[-1]])
     published_here = sum(1 for outcome in outcomes.values() if outcome == PUBLISHED)
     if published_here:
         logger.info("published %d event(s) the fast path had not", published_here)
     if failure is not None:
         raise failure if isinstance(failure, RedisError) else RedisError(str(failure))
     return len(marked)
+
+
+def outbox_published_through() -> int:
+    """The relay's watermark: every outbox row with an id up to it is published."""
+    return OutboxPublished.objects.filter(pk=1).values_list("through", flat=True).first() or 0
+
+
+def outbox_unpublished_count() -> int:
+    """Rows the relay has not passed yet (the fast path may have published them already)."""
+    return OutboxEvent.objects.filter(pk__gt=outbox_published_through()).count()
 
 
 def _publish_missing(cursor: Any, rows: list[tuple[int, str]]) -> dict[int, int | Exception]:
@@ -222,10 +240,15 @@ def fast_path_resume() -> None:
 
 
 def outbox_prune(*, older_than: timedelta) -> int:
-    """Deletes rows published longer ago than `older_than` (written before that too: the
-    created_at condition is what the BRIN index serves)."""
+    """Deletes rows written longer ago than `older_than` that the relay has passed (published)
+    and whose emails, if any, were handed to the worker. The created_at condition is what the
+    BRIN index serves."""
     cutoff = timezone.now() - older_than
-    deleted, _ = OutboxEvent.objects.filter(created_at__lt=cutoff, published_at__lt=cutoff).delete()
+    deleted, _ = (
+        OutboxEvent.objects.filter(created_at__lt=cutoff, pk__lte=outbox_published_through())
+        .exclude(needs_channels=True, channels_dispatched_at__isnull=True)
+        .delete()
+    )
     return deleted
 
 

@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
                 ("seq", models.BigIntegerField(default=0)),
             ],
             options={
-                "constraints": [models.CheckConstraint(condition=models.Q(("id", 1)), name="outbox_head_single_row")],
+                "constraints": [models.CheckConstraint(condition=models.Q(("id", 1)), name="notifications_outboxhead_single_row")],
             },
         ),
         migrations.RunSQL(

@@ -20,6 +20,7 @@ from config.schedules import SCHEDULES
 from projects import tasks as project_tasks
 from projects.models import Invite, InviteStatus
 from tests.django_core.factories import UserFactory
+from tests.django_core.notifications.helpers import set_relay_watermark
 
 
 def install(*args: str) -> str:
@@ -97,7 +98,8 @@ def test_clean_up_jobs(team):
 
     # published outbox rows past the retention go
     row = OutboxEvent.objects.create(type="task.created", envelope={}, deliveries=[])
-    OutboxEvent.objects.filter(pk=row.pk).update(created_at=old, published_at=old)
+    OutboxEvent.objects.filter(pk=row.pk).update(created_at=old)
+    set_relay_watermark(row.pk)
     assert notification_tasks.prune_outbox() == 1
 
     # expired refresh tokens go with their blacklist entries; live ones stay

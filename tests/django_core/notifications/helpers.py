@@ -199,3 +199,17 @@ def assert_published(row: OutboxEvent, frames: list[Frame], *, to: Iterable[User
     assert sorted(frame.user_id for frame in mine) == pks(to)
     assert sorted(delivery["user_id"] for delivery in row.deliveries) == pks(to)
     return {frame.user_id: assert_frame(frame, row) for frame in mine}
+
+
+def relay_passed(row: OutboxEvent) -> bool:
+    """The relay's watermark is at or past this row: it counts as published."""
+    from notifications.publisher import outbox_published_through
+
+    return row.pk <= outbox_published_through()
+
+
+def set_relay_watermark(through: int) -> None:
+    """Moves the relay's watermark (as a crash before its update commits would leave it)."""
+    from notifications.models import OutboxPublished
+
+    OutboxPublished.objects.update_or_create(pk=1, defaults={"through": through})

@@ -1,4 +1,6 @@
-"""Pruning the outbox: published rows past the retention go, unpublished rows never do."""
+"""Pruning the outbox: rows past the retention that the relay has passed go; rows it has not
+passed, and rows whose emails are not yet with the worker, never do. And how far the relay
+passes."""
 
 from datetime import timedelta
 
@@ -6,38 +8,67 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 from notifications.models import OutboxEvent
-from notifications.publisher import outbox_prune
+from notifications.publisher import outbox_prune, outbox_publish_pending, outbox_published_through
+
+from tests.django_core.notifications.helpers import set_relay_watermark
 
 
-def outbox_row(*, created_ago: timedelta, published_ago: timedelta | None) -> OutboxEvent:
-    row = OutboxEvent.objects.create(type="task.created", envelope={}, deliveries=[])
-    now = timezone.now()
-    OutboxEvent.objects.filter(pk=row.pk).update(
-        created_at=now - created_ago, published_at=None if published_ago is None else now - published_ago
+def outbox_row(*, created_ago: timedelta, email: bool = False) -> OutboxEvent:
+    row = OutboxEvent.objects.create(
+        type="task.created", envelope={}, deliveries=[], recipients={"email": [1]} if email else {}
     )
+    OutboxEvent.objects.filter(pk=row.pk).update(created_at=timezone.now() - created_ago)
     return row
 
 
+def remaining() -> set[int]:
+    return set(OutboxEvent.objects.values_list("pk", flat=True))
+
+
 @pytest.mark.django_db
-def test_prune_deletes_published_rows_past_the_retention_only():
-    # given rows published long ago, recently, or never (even very old ones)
+def test_prune_deletes_old_rows_the_relay_has_passed_only():
+    # given rows the relay has passed (published): old, very old, old with mails not yet handed
+    # to the worker, and recent
     retention = settings.OUTBOX_RETENTION
     minute = timedelta(minutes=1)
-    expired = outbox_row(created_ago=retention * 3, published_ago=retention + minute)
-    long_expired = outbox_row(created_ago=retention * 3, published_ago=retention * 2)
-    kept = outbox_row(created_ago=retention * 3, published_ago=retention - minute)
-    fresh = outbox_row(created_ago=minute, published_ago=minute)
-    never = outbox_row(created_ago=retention * 10, published_ago=None)
-    new = outbox_row(created_ago=timedelta(0), published_ago=None)
+    expired = outbox_row(created_ago=retention + minute)
+    long_expired = outbox_row(created_ago=retention * 2)
+    mail_waiting = outbox_row(created_ago=retention * 2, email=True)
+    fresh = outbox_row(created_ago=minute)
+    set_relay_watermark(fresh.pk)
+    # and rows it has not passed yet, even a very old one
+    never = outbox_row(created_ago=retention * 10)
+    new = outbox_row(created_ago=timedelta(0))
 
     # when the outbox is pruned with the configured retention
     deleted = outbox_prune(older_than=retention)
 
-    # then only the rows published before the retention are gone
+    # then only the old rows the relay has passed, with no mail waiting, are gone
     assert deleted == 2
-    assert set(OutboxEvent.objects.values_list("pk", flat=True)) == {kept.pk, fresh.pk, never.pk, new.pk}
+    assert remaining() == {mail_waiting.pk, fresh.pk, never.pk, new.pk}
     assert not OutboxEvent.objects.filter(pk__in=[expired.pk, long_expired.pk]).exists()
 
-    # and pruning again, even with no retention at all, never deletes an unpublished row
-    assert outbox_prune(older_than=timedelta(0)) == 2
-    assert set(OutboxEvent.objects.values_list("pk", flat=True)) == {never.pk, new.pk}
+    # and the waiting row goes once its mails are with the worker
+    OutboxEvent.objects.filter(pk=mail_waiting.pk).update(channels_dispatched_at=timezone.now())
+    assert outbox_prune(older_than=retention) == 1
+
+    # and pruning with no retention at all never deletes a row the relay has not passed
+    assert outbox_prune(older_than=timedelta(0)) == 1
+    assert remaining() == {never.pk, new.pk}
+
+
+@pytest.mark.django_db
+def test_the_relay_stops_at_the_first_row_still_in_its_grace_period():
+    # given the relay's watermark before three rows, the middle one written just now
+    first = outbox_row(created_ago=timedelta(minutes=5))
+    set_relay_watermark(first.pk - 1)
+    young = outbox_row(created_ago=timedelta(0))
+    outbox_row(created_ago=timedelta(minutes=5))  # an older clock reading after it
+
+    # when the relay passes with a grace period
+    passed = outbox_publish_pending(older_than=timedelta(seconds=30))
+
+    # then it moves past the first row only: what follows a young row waits with it
+    assert passed == 1
+    assert outbox_published_through() == first.pk
+    assert young.pk == first.pk + 1
