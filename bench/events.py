@@ -11,10 +11,12 @@ subscriber hears of it. Figures are printed, never asserted.
    (`notifications.events.event_emit` replaced by a no-op, bench.django_settings_no_events). The
    two servers stay up; each of `--rounds` rounds runs the three modes one after the other
    (rotating which goes first), each run after a VACUUM (ANALYZE) and a CHECKPOINT. Goal: events
-   on at most 10 % slower than off, as the median of the rounds' own slowdowns: the runs of one
-   round are seconds apart, while this machine's speed drifts between rounds by more than the
-   effect measured. `mail` shows what the email channel adds. CPU per request is printed too, for
-   gunicorn, the relay, Redis and the database backends apart.
+   on at most 10 % slower than off, by two figures that must both be within it: the median of
+   the rounds' own throughput slowdowns (the runs of one round are seconds apart, while this
+   machine's speed drifts between rounds by more than the effect measured), and the slowdown
+   the rounds' CPU per request implies for a saturated machine (gunicorn, the relay, Redis and
+   the database backends; a run that stalls on I/O or a neighbour loses throughput but not CPU
+   per request). `mail` shows what the email channel adds.
 2. **Commit → subscriber latency.** In this one process (one clock): a thread subscribed to the
    assignee's channel `user:{id}` with redis-py, and a writer creating assigned tasks through
    `tasks.services.task_create` on a fixed schedule of `--rate` (200) writes/s for `--duration`
@@ -442,6 +444,17 @@ def run_publish(
     # The goal's figure: the median of the rounds' own on-vs-off slowdowns. Each round's two runs
     # are seconds apart; the machine's speed drifts by more than the effect between rounds.
     slowdown = median_paired("on")
+    # What the CPU per request implies for a saturated machine (throughput = cores / CPU per
+    # request). Waits (a stalled disk, a neighbour) cut a run's throughput but not its CPU per
+    # request, so this is the check on the throughput figure: the goal counts as met only when
+    # both are within it.
+    cpus = {mode: median_cpu(mode) for mode in MODES}
+    per_round_cpu = sorted(
+        100.0 * (1 - off_cpu / on_cpu)
+        for on_run, off_run in zip(runs["on"], runs["off"], strict=True)
+        if (on_cpu := cpu(on_run.result)) and (off_cpu := cpu(off_run.result))
+    )
+    cpu_slowdown = round(per_round_cpu[len(per_round_cpu) // 2], 1) if per_round_cpu else None
     counts = outbox_counts()
     return {
         "median": {mode: asdict(result) for mode, result in medians.items()},
@@ -450,10 +463,14 @@ def run_publish(
         "slowdown_pct_per_round": paired("on"),
         "slowdown_pct_of_median_rounds": slowdown_of("on"),
         "goal_slowdown_pct": GOAL_SLOWDOWN_PCT,
-        "met": slowdown is not None and slowdown <= GOAL_SLOWDOWN_PCT,
+        "slowdown_pct_implied_by_cpu": cpu_slowdown,
+        "met": slowdown is not None
+        and slowdown <= GOAL_SLOWDOWN_PCT
+        and cpu_slowdown is not None
+        and cpu_slowdown <= GOAL_SLOWDOWN_PCT,
         "slowdown_pct_with_mail_handoff": median_paired("mail"),
         "slowdown_pct_with_mail_handoff_per_round": paired("mail"),
-        "cpu_ms_per_request": {mode: median_cpu(mode) for mode in MODES},
+        "cpu_ms_per_request": cpus,
         "outbox_rows_events_on": sum(run.outbox_rows for run in runs["on"])
         + sum(run.outbox_rows for run in runs["mail"]),
         "outbox_rows_events_off": sum(run.outbox_rows for run in runs["off"]),
@@ -830,11 +847,17 @@ def print_report(
             )
         slowdown = publish["slowdown_pct"]
         verdict = "met" if publish["met"] else "NOT met"
+        by_cpu = publish["slowdown_pct_implied_by_cpu"]
         print(
             f"events on vs off: {'-' if slowdown is None else f'{slowdown:+.1f} %'} throughput slowdown, the "
-            f"median of the rounds' (goal <= {GOAL_SLOWDOWN_PCT:g} %: {verdict}); "
-            f"per round: {', '.join(f'{value:+.1f} %' for value in publish['slowdown_pct_per_round'])}; "
+            f"median of the rounds'; per round: "
+            f"{', '.join(f'{value:+.1f} %' for value in publish['slowdown_pct_per_round'])}; "
             f"between the median rounds: {publish['slowdown_pct_of_median_rounds']:+.1f} %"
+        )
+        print(
+            f"implied by CPU per request on a saturated machine (median of the rounds'): "
+            f"{'-' if by_cpu is None else f'{by_cpu:+.1f} %'} "
+            f"(goal <= {GOAL_SLOWDOWN_PCT:g} % by both figures: {verdict})"
         )
         mail = publish["slowdown_pct_with_mail_handoff"]
         print(
