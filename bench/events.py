@@ -45,6 +45,7 @@ import contextlib
 import json
 import math
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -434,12 +435,11 @@ def run_publish(
         values = sorted(c for run in runs[mode] if (c := cpu(run.result)) is not None)
         return values[(len(values) - 1) // 2] if values else None
 
+    def median_of(values: list[float]) -> float | None:
+        return round(statistics.median(values), 1) if values else None
+
     def median_paired(mode: str) -> float | None:
-        values = sorted(paired(mode))
-        if not values:
-            return None
-        middle = len(values) // 2
-        return round(values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2, 1)
+        return median_of(paired(mode))
 
     # The goal's figure: the median of the rounds' own on-vs-off slowdowns. Each round's two runs
     # are seconds apart; the machine's speed drifts by more than the effect between rounds.
@@ -449,12 +449,13 @@ def run_publish(
     # request, so this is the check on the throughput figure: the goal counts as met only when
     # both are within it.
     cpus = {mode: median_cpu(mode) for mode in MODES}
-    per_round_cpu = sorted(
-        100.0 * (1 - off_cpu / on_cpu)
-        for on_run, off_run in zip(runs["on"], runs["off"], strict=True)
-        if (on_cpu := cpu(on_run.result)) and (off_cpu := cpu(off_run.result))
+    cpu_slowdown = median_of(
+        [
+            100.0 * (1 - off_cpu / on_cpu)
+            for on_run, off_run in zip(runs["on"], runs["off"], strict=True)
+            if (on_cpu := cpu(on_run.result)) and (off_cpu := cpu(off_run.result))
+        ]
     )
-    cpu_slowdown = round(per_round_cpu[len(per_round_cpu) // 2], 1) if per_round_cpu else None
     counts = outbox_counts()
     return {
         "median": {mode: asdict(result) for mode, result in medians.items()},

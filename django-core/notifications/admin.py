@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from redis.exceptions import RedisError
 
 from notifications.models import Notification, NotificationPreference, OutboxEvent, OutboxPublished
-from notifications.publisher import outbox_publish_pending, outbox_published_through
+from notifications.publisher import outbox_publish_pending
 
 
 @admin.register(Notification)
@@ -33,6 +33,11 @@ class NotificationPreferenceAdmin(admin.ModelAdmin):
         type(obj.user).objects.filter(pk=obj.user_id).update(has_notification_preferences=True)
 
 
+def _published() -> Q:
+    """An outbox row is published when it is at or below the relay's watermark (in SQL)."""
+    return Q(pk__lte=Coalesce(Subquery(OutboxPublished.objects.filter(pk=1).values("through")), Value(0)))
+
+
 class PublishedFilter(admin.SimpleListFilter):
     title = "published"
     parameter_name = "published"
@@ -42,9 +47,9 @@ class PublishedFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[OutboxEvent]) -> QuerySet[OutboxEvent]:
         if self.value() == "yes":
-            return queryset.filter(pk__lte=outbox_published_through())
+            return queryset.filter(_published())
         if self.value() == "no":
-            return queryset.filter(pk__gt=outbox_published_through())
+            return queryset.exclude(_published())
         return queryset
 
 
@@ -62,12 +67,10 @@ class OutboxEventAdmin(admin.ModelAdmin):
         return False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[OutboxEvent]:
-        # Published: at or below the relay's watermark (compared in SQL, row by row).
-        through = Coalesce(Subquery(OutboxPublished.objects.filter(pk=1).values("through")), Value(0))
         return (
             super()
             .get_queryset(request)
-            .annotate(is_published=ExpressionWrapper(Q(pk__lte=through), output_field=BooleanField()))
+            .annotate(is_published=ExpressionWrapper(_published(), output_field=BooleanField()))
         )
 
     @admin.display(boolean=True, description="published", ordering="is_published")

@@ -12,7 +12,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import psycopg
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
@@ -22,6 +21,7 @@ from taskflow_contracts import EVENT_MODELS, Actor, EventType
 from taskflow_contracts.events import ProjectRef, TaskRef, UserRef
 
 from accounts.models import User
+from common.postgresql.base import DeferredStatement
 from common.serialization import iso_datetime
 from notifications import publisher
 from notifications.messages import MessageContext, render_message
@@ -124,7 +124,7 @@ class EmittedEvent:
 
     event_id: uuid.UUID
     type: str
-    statement: Any = field(repr=False, compare=False)
+    statement: DeferredStatement = field(repr=False, compare=False)
 
     @property
     def outbox_id(self) -> int | None:
@@ -215,10 +215,9 @@ def event_emit(
         statement = _EMIT_SQL
 
     # The statement takes the outbox head row's lock, which orders commits. Deferred, it goes
-    # out in one round trip with the COMMIT (common.postgresql), so the lock is held only while
-    # PostgreSQL runs the two; on any other backend it runs now, in a round trip of its own.
-    defer = getattr(connection, "defer_to_commit", None)
-    written = defer(statement, params) if defer is not None else _run_now(statement, params)
+    # out in one round trip with the COMMIT (common.postgresql, the configured backend), so the
+    # lock is held only while PostgreSQL runs the two.
+    written = connection.defer_to_commit(statement, params)  # type: ignore[attr-defined]
     emitted = EmittedEvent(event_id=event_id, type=event_type, statement=written)
 
     def publish() -> None:
@@ -248,18 +247,6 @@ def event_emit(
 
     transaction.on_commit(publish, robust=True)
     return emitted
-
-
-@dataclass(eq=False)
-class _Ran:
-    rows: list[tuple[Any, ...]] | None
-
-
-def _run_now(statement: str, params: dict[str, Any]) -> _Ran:
-    connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(statement, params, prepare=True)
-        return _Ran(rows=cursor.fetchall())
 
 
 def _pk(user: User) -> int:

@@ -146,7 +146,7 @@ class OutboxEvent(models.Model):
         ordering = ["id"]
         indexes = [
             # For pruning: rows are appended in created_at order, so a BRIN index finds the old
-            # ones at a fraction of a B-tree's cost on every insert and every mark.
+            # ones at a fraction of a B-tree's cost on every insert.
             BrinIndex(fields=["created_at"], name="outbox_created_brin"),
             models.Index(
                 fields=["id"],

@@ -49,12 +49,24 @@ class DatabaseWrapper(base.DatabaseWrapper):
         # atomic(savepoint=False) blocks push None: they are not savepoints of their own.
         return sum(1 for sid in self.savepoint_ids if sid is not None)
 
-    def _run_deferred(self, statements: list[DeferredStatement]) -> None:
-        # Server-side binding, prepared once per connection (settings: prepare_threshold).
+    def _send(self, statements: list[DeferredStatement]) -> list[psycopg.Cursor[Any]]:
+        # Server-side binding, prepared once per connection (settings: prepare_threshold). In
+        # pipeline mode this only queues them; their rows are read by _collect.
+        cursors = []
         for statement in statements:
-            with psycopg.Cursor(self.connection) as cursor:
-                cursor.execute(statement.sql, statement.params, prepare=True)
-                statement.rows = cursor.fetchall()
+            cursor = psycopg.Cursor(self.connection)
+            cursor.execute(statement.sql, statement.params, prepare=True)
+            cursors.append(cursor)
+        return cursors
+
+    @staticmethod
+    def _collect(statements: list[DeferredStatement], cursors: list[psycopg.Cursor[Any]]) -> None:
+        for statement, cursor in zip(statements, cursors, strict=True):
+            statement.rows = cursor.fetchall()
+            cursor.close()
+
+    def _run_deferred(self, statements: list[DeferredStatement]) -> None:
+        self._collect(statements, self._send(statements))
 
     def _commit(self) -> None:
         statements, self.deferred_statements = self.deferred_statements, []
@@ -67,18 +79,12 @@ class DatabaseWrapper(base.DatabaseWrapper):
                 self._run_deferred(statements)
             return super()._commit()  # type: ignore[misc]  # private in django-stubs
         with debug_transaction(self, "COMMIT"), self.wrap_database_errors:
-            cursors = []
             with self.connection.pipeline():
-                for statement in statements:
-                    cursor = psycopg.Cursor(self.connection)
-                    cursor.execute(statement.sql, statement.params, prepare=True)
-                    cursors.append(cursor)
+                cursors = self._send(statements)
                 # COMMIT goes out behind them and the pipeline syncs: one round trip. An error in
                 # a statement aborts the transaction and is raised here; atomic() rolls back.
                 self.connection.commit()
-            for statement, cursor in zip(statements, cursors, strict=True):
-                statement.rows = cursor.fetchall()
-                cursor.close()
+            self._collect(statements, cursors)
 
     def _rollback(self) -> None:
         self.deferred_statements = []
