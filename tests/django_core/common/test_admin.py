@@ -78,3 +78,23 @@ def test_deactivate_action_signs_the_user_out_everywhere(staff_client, some_data
     assert not user.is_active
     response = APIClient().post("/api/auth/refresh", {"refresh": refresh}, format="json")
     assert response.status_code == 401, response.json()
+
+
+def test_the_outbox_changelist_shows_and_filters_what_the_relay_has_passed(staff_client):
+    from notifications.models import OutboxEvent
+
+    from tests.django_core.notifications.helpers import set_relay_watermark
+
+    passed = OutboxEvent.objects.create(type="task.created", envelope={}, deliveries=[])
+    waiting = OutboxEvent.objects.create(type="task.created", envelope={}, deliveries=[])
+    set_relay_watermark(passed.pk)
+    url = reverse("admin:notifications_outboxevent_changelist")
+
+    def shown(**query: str) -> dict[int, bool]:
+        response = staff_client.get(url, query)
+        assert response.status_code == 200
+        return {row.pk: row.is_published for row in response.context["cl"].result_list}
+
+    assert shown() == {passed.pk: True, waiting.pk: False}
+    assert shown(published="yes") == {passed.pk: True}
+    assert shown(published="no") == {waiting.pk: False}
