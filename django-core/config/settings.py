@@ -117,10 +117,11 @@ DATABASES["default"]["ENGINE"] = "common.postgresql"
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool owns connection lifetime
 DATABASES["default"].setdefault("OPTIONS", {})
 DATABASES["default"]["OPTIONS"]["connect_timeout"] = env.int("DATABASE_CONNECT_TIMEOUT", default=3)
-# Django turns psycopg's prepared statements off (for transaction-pooling PgBouncers); its own
-# cursors bind on the client and are never prepared either way. This turns them back on for the
-# few statements that ask (the event write path, notifications.events), so PostgreSQL plans those
-# once per connection. Set it false behind a PgBouncer without prepared-statement support.
+# Statements deferred to the COMMIT (the event write path, notifications.events) are prepared once
+# per connection with SQL PREPARE and sent as EXECUTE (common.postgresql), so PostgreSQL plans
+# them once. Django's own cursors bind on the client and are never prepared. Set it false behind
+# a transaction-pooling PgBouncer (a prepared statement lives on one server connection): the
+# deferred statements are then sent in full each time.
 if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
     DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 5  # psycopg's default
 if env.bool("DATABASE_POOL", default=True):

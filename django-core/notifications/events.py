@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone, translation
 from pydantic import BaseModel
@@ -151,7 +151,8 @@ def event_emit(
     service's atomic block ends.
     The actor is never a recipient; preferences decide the channels. An event nobody is to
     receive on any channel writes nothing and returns None (it has no consumer)."""
-    if not connection.in_atomic_block:
+    db = transaction.get_connection()
+    if not db.in_atomic_block:
         raise RuntimeError("event_emit must be called inside the writing transaction")
     users = [u for u in audience.users if actor is None or u.pk != actor.pk or audience.system]
     channels: dict[str, list[Any]] = {Channel.WEB: [], Channel.EMAIL: [], Channel.TELEGRAM: []}
@@ -202,11 +203,10 @@ def event_emit(
         messages = {user.pk: render_message(context, user) for user in sorted(users, key=_pk) if user.pk in web}
         stamp = iso_datetime(now) or ""
         params |= {
-            "data": data.model_dump_json(by_alias=True),
             "created_at": now,
             "stamp": stamp,
-            "recipient_ids": list(messages),
-            "messages": list(messages.values()),
+            # [[recipient id, message], ...] as JSON: deferred statements take text parameters.
+            "notified": json.dumps(list(messages.items()), ensure_ascii=False),
         }
         statement = _EMIT_WITH_NOTIFICATIONS_SQL
     else:
@@ -217,7 +217,7 @@ def event_emit(
     # The statement takes the outbox head row's lock, which orders commits. Deferred, it goes
     # out in one round trip with the COMMIT (common.postgresql, the configured backend), so the
     # lock is held only while PostgreSQL runs the two.
-    written = connection.defer_to_commit(statement, params)  # type: ignore[attr-defined]
+    written = db.defer_to_commit(statement, params)  # type: ignore[attr-defined]
     emitted = EmittedEvent(event_id=event_id, type=event_type, statement=written)
 
     def publish() -> None:
@@ -245,7 +245,7 @@ def event_emit(
             deliveries=published,
         )
 
-    transaction.on_commit(publish, robust=True)
+    db.on_commit(publish, robust=True)
     return emitted
 
 
@@ -261,8 +261,9 @@ WITH head AS (
 {HEAD}
 ), notified AS (
     INSERT INTO notifications_notification (recipient_id, event_id, type, message, data, is_read, created_at)
-    SELECT r.recipient_id, %(event_id)s, %(type)s, r.message, %(data)s::jsonb, false, %(created_at)s
-    FROM unnest(%(recipient_ids)s::bigint[], %(messages)s::text[]) AS r(recipient_id, message)
+    SELECT (r.value ->> 0)::bigint, %(event_id)s::uuid, %(type)s::varchar, r.value ->> 1,
+        %(envelope)s::jsonb -> 'data', false, %(created_at)s::timestamptz
+    FROM jsonb_array_elements(%(notified)s::jsonb) AS r
     RETURNING recipient_id, id, message
 ), outbox AS (
     INSERT INTO notifications_outboxevent

@@ -18,6 +18,7 @@ UPDATE per batch; the outbox rows themselves are never updated for this).
 
 import json
 import logging
+import threading
 import time
 from datetime import timedelta
 from typing import Any
@@ -26,7 +27,8 @@ from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 from redis.commands.core import Script
-from redis.exceptions import RedisError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError, RedisError
 from taskflow_contracts import dedupe_key, user_channel, user_stream
 from taskflow_contracts.redis_layout import DEDUPE_TTL_SECONDS, PUBLISH_OUTBOX_EVENT_LUA
 
@@ -214,6 +216,56 @@ def _publish_missing(cursor: Any, rows: list[tuple[int, str]]) -> dict[int, int 
     return dict(zip(published, answers, strict=True))
 
 
+class _FastPathConnection(threading.local):
+    """Each thread's own Redis connection for the fast path, made with the client's settings
+    (timeouts, database, credentials) and kept while that client is the process's client.
+    One EVALSHA on it skips redis-py's pool, retry and command layers, which cost more CPU than
+    the call itself; a request thread makes one call per event and never shares it."""
+
+    pool: Any = None
+    connection: Any = None
+
+
+_fast_path_connection = _FastPathConnection()
+
+
+def _fast_path_call(keys: list[str], args: list[str | int]) -> int:
+    """Runs the publish script on this thread's connection; returns the script's answer. Loads
+    the script after a NOSCRIPT (Redis restarted, SCRIPT FLUSH) and reconnects once when Redis
+    had closed the connection (restart, idle timeout): the script is idempotent, so sending it
+    again is safe. Raises RedisError otherwise (a timeout is not retried: a request waits on a
+    hung Redis once)."""
+    client = redis_client()
+    local = _fast_path_connection
+    if local.pool is not client.connection_pool:
+        if local.connection is not None:
+            local.connection.disconnect()
+        pool = client.connection_pool
+        local.pool, local.connection = pool, pool.connection_class(**pool.connection_kwargs)
+    connection = local.connection
+    script = _publish_script()
+    command = connection.pack_command("EVALSHA", script.sha, len(keys), *keys, *args)
+    loaded = reconnected = False
+    while True:
+        try:
+            connection.send_packed_command(command)
+            return int(connection.read_response())
+        except NoScriptError:
+            if loaded:
+                raise
+            loaded = True
+            connection.send_packed_command(connection.pack_command("SCRIPT", "LOAD", script.script))
+            connection.read_response()
+        except RedisConnectionError:
+            connection.disconnect()
+            if reconnected:
+                raise
+            reconnected = True
+        except (RedisError, OSError):
+            connection.disconnect()
+            raise
+
+
 def publish_after_commit(
     *, outbox_id: int, prev_id: int | None, event_id: str, envelope_json: str, deliveries: list[dict[str, Any]]
 ) -> None:
@@ -225,8 +277,8 @@ def publish_after_commit(
         return
     keys, args = _script_call(event_id, envelope_json, deliveries, seq=outbox_id, prev=prev_id, force=False)
     try:
-        _publish_script()(keys=keys, args=args)
-    except RedisError as exc:
+        _fast_path_call(keys, args)
+    except (RedisError, OSError) as exc:
         _fast_path_paused_until = time.monotonic() + settings.OUTBOX_FAST_PATH_PAUSE
         logger.warning("Redis unavailable, the outbox relay will deliver event row %s: %s", outbox_id, exc)
     except Exception:

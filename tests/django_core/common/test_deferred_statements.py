@@ -2,10 +2,14 @@
 PostgreSQL. They run with the COMMIT (or before their savepoint is released), are dropped by a
 rollback, and one that fails takes the whole transaction with it."""
 
+import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 
 import pytest
 from django.db import DatabaseError, connection, transaction
+
+from common.postgresql.base import _prepared
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -111,3 +115,63 @@ def test_a_failing_deferred_statement_fails_the_commit_and_keeps_nothing(probe):
 def test_deferring_outside_a_transaction_is_refused(probe):
     with pytest.raises(RuntimeError, match="transaction"):
         connection.defer_to_commit(INSERT, {"label": "x"})
+
+
+# Parameters are bound as literals (libpq's quoting) into one simple-query message; whatever a
+# value holds, it arrives as that value and never as SQL.
+AWKWARD = [
+    "O'Brien",
+    "'); DROP TABLE deferred_probe; --",
+    "back\\slash \\' and E'\\x41'",
+    '"double" $1 $$dollar$$ %s %(label)s 100%',
+    "Привет, мир — “quotes” ✓",
+    "line\nbreak\ttab",
+]
+
+
+@pytest.mark.parametrize("prepared", [True, False], ids=["prepared", "inline"])
+def test_parameters_arrive_as_they_were_whatever_they_hold(probe, prepared):
+    options = connection.settings_dict["OPTIONS"]
+    if not prepared:
+        connection.settings_dict["OPTIONS"] = {k: v for k, v in options.items() if k != "prepare_threshold"}
+    try:
+        with transaction.atomic():
+            deferred = [connection.defer_to_commit(INSERT, {"label": text}) for text in AWKWARD]
+    finally:
+        connection.settings_dict["OPTIONS"] = options
+    assert [statement.rows for statement in deferred] == [[(text,)] for text in AWKWARD]
+    assert sorted(labels()) == sorted(AWKWARD)
+
+
+def test_typed_parameters_take_the_type_of_their_cast(probe):
+    when = datetime(2030, 1, 2, 3, 4, 5, 600_000, tzinfo=UTC)
+    event = uuid.uuid4()
+    with transaction.atomic():
+        deferred = connection.defer_to_commit(
+            "SELECT %(when)s::timestamptz, %(id)s::uuid, %(n)s::bigint, %(flag)s::boolean, %(none)s::text,"
+            " %(doc)s::jsonb ->> 'k'",
+            {"when": when, "id": event, "n": 2**40, "flag": False, "none": None, "doc": '{"k": "v"}'},
+        )
+    assert deferred.rows == [(when, event, 2**40, False, None, "v")]
+
+
+def test_a_list_parameter_is_refused_with_a_clear_message(probe):
+    def write_then_defer_a_list() -> None:
+        with transaction.atomic():
+            write_now("a")
+            connection.defer_to_commit("SELECT %(ids)s::bigint[]", {"ids": [1, 2]})
+
+    with pytest.raises(TypeError, match="as text"):
+        write_then_defer_a_list()
+    assert labels() == []  # the transaction rolled back
+
+
+def test_a_statement_is_prepared_once_per_connection_and_executed_after(probe):
+    # (a second PREPARE of the same name would fail the commit: "already exists")
+    for label in ("a", "b", "c"):
+        with transaction.atomic():
+            connection.defer_to_commit(INSERT, {"label": label})
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE name = %s", [_prepared(INSERT).name])
+        assert [row[0] for row in cursor.fetchall()] == [_prepared(INSERT).prepare]
+    assert labels() == ["a", "b", "c"]

@@ -211,14 +211,11 @@ def test_racing_writers_reach_the_watcher_in_commit_order_without_the_relay(team
     # fast path is slow to start (a thread descheduled right after COMMIT), so later commits
     # overtake it
     outcomes: list[int] = []
-    script = publisher._publish_script()
+    fast_path_call = publisher._fast_path_call
 
-    def counted_script():
-        def call(**kwargs):
-            outcomes.append(int(script(**kwargs)))
-            return outcomes[-1]
-
-        return call
+    def counted_call(keys, args):
+        outcomes.append(fast_path_call(keys, args))
+        return outcomes[-1]
 
     original_fast_path = publisher.publish_after_commit
 
@@ -227,7 +224,7 @@ def test_racing_writers_reach_the_watcher_in_commit_order_without_the_relay(team
             time.sleep(0.02)
         original_fast_path(**kwargs)
 
-    monkeypatch.setattr(publisher, "_publish_script", counted_script)
+    monkeypatch.setattr(publisher, "_fast_path_call", counted_call)
     monkeypatch.setattr(publisher, "publish_after_commit", slow_sometimes)
     watcher = team["member"]
     task = TaskFactory(project=team["project"], reporter=team["owner"], assignee=watcher, title="Race")
