@@ -143,7 +143,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
                 statement.sql,
             )
         prepared = _prepared(statement.sql)
-        names = _prepared_on.setdefault(self.connection, set())
+        names = _prepared_on.get(self.connection)
+        if names is None:
+            names = _prepared_on[self.connection] = set()
         if prepared.name not in names:
             cursor.execute(prepared.prepare, prepare=False)
             names.add(prepared.name)

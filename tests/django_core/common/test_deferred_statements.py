@@ -175,3 +175,24 @@ def test_a_statement_is_prepared_once_per_connection_and_executed_after(probe):
         cursor.execute("SELECT statement FROM pg_prepared_statements WHERE name = %s", [_prepared(INSERT).name])
         assert [row[0] for row in cursor.fetchall()] == [_prepared(INSERT).prepare]
     assert labels() == ["a", "b", "c"]
+
+
+def test_a_commit_refused_by_a_deferred_constraint_keeps_nothing(probe):
+    # given a constraint PostgreSQL checks only at COMMIT, which the deferred statement breaks
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "ALTER TABLE deferred_probe ADD CONSTRAINT deferred_probe_once UNIQUE (label) DEFERRABLE INITIALLY DEFERRED"
+        )
+
+    def write_twice() -> None:
+        with transaction.atomic():
+            write_now("a")
+            connection.defer_to_commit(INSERT, {"label": "a"})
+
+    # then the COMMIT in the same message fails, and nothing of the transaction is kept
+    with pytest.raises(DatabaseError, match="deferred_probe_once"):
+        write_twice()
+    assert labels() == []
+    with transaction.atomic():
+        connection.defer_to_commit(INSERT, {"label": "b"})
+    assert labels() == ["b"]
