@@ -271,7 +271,7 @@ def start_relay(env: dict[str, str], workdir: Path, *, dispatch: bool) -> subpro
     database and Redis."""
     step(f"starting the outbox relay{'' if dispatch else ' (--no-dispatch: publishing only)'}")
     with (workdir / "outbox-relay.log").open("ab") as log:
-        return subprocess.Popen(
+        relay = subprocess.Popen(
             [sys.executable, "manage.py", "outbox_relay", *([] if dispatch else ["--no-dispatch"])],
             cwd=DJANGO_DIR,
             env={**os.environ, **env, "DJANGO_SETTINGS_MODULE": SETTINGS["on"]},
@@ -279,6 +279,22 @@ def start_relay(env: dict[str, str], workdir: Path, *, dispatch: bool) -> subpro
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+    wait_until_started(relay)
+    return relay
+
+
+def wait_until_started(process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    """Waits until a freshly started process has finished starting up (its CPU use has settled
+    below a tenth of a core), so its start-up is not counted as the work of the run after it (the
+    relay is restarted whenever a round switches between `on` and `mail`)."""
+    deadline = time.monotonic() + timeout
+    used = cpu_seconds(process.pid)
+    while time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.5)
+        now = cpu_seconds(process.pid)
+        if used is not None and now is not None and now - used < 0.05:
+            return
+        used = now
 
 
 def stop_relay(relay: subprocess.Popen[bytes] | None) -> None:
