@@ -18,6 +18,7 @@ UPDATE per batch; the outbox rows themselves are never updated for this).
 
 import json
 import logging
+import os
 import threading
 import time
 from datetime import timedelta
@@ -224,6 +225,7 @@ class _FastPathConnection(threading.local):
 
     pool: Any = None
     connection: Any = None
+    pid = 0  # a connection inherited through fork() is the parent's: never used by the child
 
 
 _fast_path_connection = _FastPathConnection()
@@ -237,11 +239,12 @@ def _fast_path_call(keys: list[str], args: list[str | int]) -> int:
     hung Redis once)."""
     client = redis_client()
     local = _fast_path_connection
-    if local.pool is not client.connection_pool:
-        if local.connection is not None:
+    if local.pool is not client.connection_pool or local.pid != os.getpid():
+        if local.connection is not None and local.pid == os.getpid():
             local.connection.disconnect()
         pool = client.connection_pool
         local.pool, local.connection = pool, pool.connection_class(**pool.connection_kwargs)
+        local.pid = os.getpid()
     connection = local.connection
     script = _publish_script()
     command = connection.pack_command("EVALSHA", script.sha, len(keys), *keys, *args)

@@ -3,6 +3,7 @@ What Redis does to that connection costs neither an event nor a pause of the fas
 flushed script cache, a connection Redis closed (a restart, an idle timeout). A hung Redis is
 not retried: the request waits for it once."""
 
+import os
 import time
 from typing import Any
 
@@ -76,3 +77,40 @@ def test_a_hung_redis_is_waited_for_once_and_pauses_the_fast_path(team, silent_r
         assert time.monotonic() - started < 0.3 * 2
         assert publisher._fast_path_paused_until > time.monotonic()
     assert titles_heard(team["member"].pk) == []
+
+
+def test_a_forked_child_publishes_on_a_connection_of_its_own(team):
+    # given the fast path's connection in use in this process
+    def call(event_id: str) -> int:
+        keys, args = publisher._script_call(
+            event_id,
+            '{"id":"' + event_id + '"}',
+            [{"user_id": team["member"].pk, "notification": None}],
+            seq=1,
+            prev=None,
+            force=True,
+        )
+        return publisher._fast_path_call(keys, args)
+
+    assert call("parent-1") == publisher.PUBLISHED
+    parent_id = fast_path_client_id()
+
+    # when a child forked from this thread publishes (Redis only: the child never touches the database)
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover (the child's report comes back through the pipe)
+        try:
+            outcome = call("child-1")
+            os.write(write_end, f"{outcome} {fast_path_client_id()}".encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end) as report:
+        outcome, child_id = map(int, report.read().split())
+    os.waitpid(child, 0)
+
+    # then it used a connection of its own, and this process's connection still works
+    assert outcome == publisher.PUBLISHED
+    assert child_id != parent_id
+    assert call("parent-2") == publisher.PUBLISHED
+    assert fast_path_client_id() == parent_id
