@@ -21,6 +21,7 @@ import hashlib
 import re
 import weakref
 from dataclasses import dataclass, field
+from enum import Enum
 from functools import cache
 from typing import Any
 
@@ -71,8 +72,10 @@ def _prepared(sql: str) -> _Prepared:
 def _literal(escaping: psycopg.pq.abc.Escaping, value: Any) -> str:
     """A parameter as an SQL literal, quoted by libpq (PQescapeLiteral) and typed by the
     statement (a quoted literal takes the type of the parameter or cast it stands for). Takes
-    what has one text form: None, bool, int, str and values whose str() is PostgreSQL's input
+    what has one text form: None, bool, int, str, enums (by value) and values whose str() is PostgreSQL's input
     form (UUID, datetime, Decimal); a list or a dict must be passed as text (JSON, say) and cast."""
+    if isinstance(value, Enum):  # its value, whatever its str() says
+        value = value.value
     if value is None:
         return "NULL"
     if isinstance(value, bool):

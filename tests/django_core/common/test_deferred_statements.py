@@ -5,6 +5,7 @@ rollback, and one that fails takes the whole transaction with it."""
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from enum import Enum
 
 import pytest
 from django.db import DatabaseError, connection, transaction
@@ -143,16 +144,28 @@ def test_parameters_arrive_as_they_were_whatever_they_hold(probe, prepared):
     assert sorted(labels()) == sorted(AWKWARD)
 
 
+class Colour(Enum):  # str() gives "Colour.RED": the value is what must be sent
+    RED = "red"
+
+
 def test_typed_parameters_take_the_type_of_their_cast(probe):
     when = datetime(2030, 1, 2, 3, 4, 5, 600_000, tzinfo=UTC)
     event = uuid.uuid4()
     with transaction.atomic():
         deferred = connection.defer_to_commit(
             "SELECT %(when)s::timestamptz, %(id)s::uuid, %(n)s::bigint, %(flag)s::boolean, %(none)s::text,"
-            " %(doc)s::jsonb ->> 'k'",
-            {"when": when, "id": event, "n": 2**40, "flag": False, "none": None, "doc": '{"k": "v"}'},
+            " %(doc)s::jsonb ->> 'k', %(kind)s::text",
+            {
+                "when": when,
+                "id": event,
+                "n": 2**40,
+                "flag": False,
+                "none": None,
+                "doc": '{"k": "v"}',
+                "kind": Colour.RED,
+            },
         )
-    assert deferred.rows == [(when, event, 2**40, False, None, "v")]
+    assert deferred.rows == [(when, event, 2**40, False, None, "v", "red")]
 
 
 def test_a_list_parameter_is_refused_with_a_clear_message(probe):
