@@ -72,8 +72,9 @@ def _prepared(sql: str) -> _Prepared:
 def _literal(escaping: psycopg.pq.abc.Escaping, value: Any) -> str:
     """A parameter as an SQL literal, quoted by libpq (PQescapeLiteral) and typed by the
     statement (a quoted literal takes the type of the parameter or cast it stands for). Takes
-    what has one text form: None, bool, int, str, enums (by value) and values whose str() is PostgreSQL's input
-    form (UUID, datetime, Decimal); a list or a dict must be passed as text (JSON, say) and cast."""
+    what has one text form: None, bool, int, str, enums (by value) and values whose str() is
+    PostgreSQL's input form (UUID, datetime, Decimal); a list or a dict must be passed as text
+    (JSON, say) and cast."""
     if isinstance(value, Enum):  # its value, whatever its str() says
         value = value.value
     if value is None:
