@@ -239,12 +239,12 @@ def _fast_path_call(keys: list[str], args: list[str | int]) -> int:
     hung Redis once)."""
     client = redis_client()
     local = _fast_path_connection
-    if local.pool is not client.connection_pool or local.pid != os.getpid():
-        if local.connection is not None and local.pid == os.getpid():
+    pid = os.getpid()
+    if local.pool is not client.connection_pool or local.pid != pid:
+        if local.connection is not None and local.pid == pid:
             local.connection.disconnect()
         pool = client.connection_pool
-        local.pool, local.connection = pool, pool.connection_class(**pool.connection_kwargs)
-        local.pid = os.getpid()
+        local.pool, local.connection, local.pid = pool, pool.connection_class(**pool.connection_kwargs), pid
     connection = local.connection
     script = _publish_script()
     command = connection.pack_command("EVALSHA", script.sha, len(keys), *keys, *args)

@@ -11,7 +11,7 @@ the reply or for the GIL between them.
 How it is sent. Each deferred SQL text is prepared once per connection (SQL `PREPARE`, its own
 round trip the first time; settings: `prepare_threshold`, off behind a transaction-pooling
 PgBouncer, then the statement is sent in full each time). At the commit, its `EXECUTE` with the
-parameters bound as literals by psycopg, and the `COMMIT`, go out as one simple-query message:
+parameters bound as literals quoted by libpq, and the `COMMIT`, go out as one simple-query message:
 one round trip, no pipeline bookkeeping on this side, one plan on the server. A statement that
 fails makes PostgreSQL skip the rest of the message, the COMMIT included; the error is raised
 and atomic() rolls back.
