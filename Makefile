@@ -9,7 +9,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.deps-installed
-REQUIREMENTS := requirements-dev.txt django-core/requirements.txt contracts/pyproject.toml
+REQUIREMENTS := requirements-dev.txt django-core/requirements.txt fastapi-realtime/requirements.txt telegram-bot/requirements.txt contracts/pyproject.toml
 MANAGE := cd django-core && ../$(PY) manage.py
 
 .PHONY: run test test-e2e lint fmt migrate shell bench keys deps services tools db messages demo static gateway schema compose-config docker-env help

@@ -37,6 +37,20 @@ SCHEDULES = (
         expire_seconds=55,
     ),
     Schedule(
+        "Telegram dispatch (safety net)",
+        "telegram.dispatch_pending",
+        "* * * * *",
+        "Hands undispatched events to the Telegram bot's stream; the outbox relay does this every cycle.",
+        expire_seconds=55,
+    ),
+    Schedule(
+        "Telegram deliveries sweep",
+        "telegram.deliveries_sweep",
+        "* * * * *",
+        "Requeues Telegram deliveries left pending, parks expired ones, prunes old finished ones.",
+        expire_seconds=55,
+    ),
+    Schedule(
         "Daily digests",
         "mailing.digests_send_due",
         "*/15 * * * *",

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "mailing",
     "reminders",
+    "telegram",
 ]
 
 MIDDLEWARE = [
@@ -335,6 +336,42 @@ DIGEST_DUE_SOON_HOURS = env.int("DIGEST_DUE_SOON_HOURS", default=48)
 # Clean-up: read notifications and the email log are kept this many days.
 NOTIFICATION_RETENTION = timedelta(days=env.int("NOTIFICATION_RETENTION_DAYS", default=90))
 EMAIL_LOG_RETENTION = timedelta(days=env.int("EMAIL_LOG_RETENTION_DAYS", default=90))
+
+# --- Telegram (telegram-bot; docs/telegram.md) ----------------------------------------------------
+# The bot calls django-core's internal API (/internal/telegram/, not routed by the gateway) with
+# this shared secret in X-Service-Token. Production refuses the placeholder.
+PLACEHOLDER_TELEGRAM_SERVICE_TOKEN = "dev-insecure-telegram-token-change-me"  # noqa: S105
+TELEGRAM_SERVICE_TOKEN = env.str("TELEGRAM_SERVICE_TOKEN", default=PLACEHOLDER_TELEGRAM_SERVICE_TOKEN)
+if IS_PRODUCTION and (TELEGRAM_SERVICE_TOKEN == PLACEHOLDER_TELEGRAM_SERVICE_TOKEN or len(TELEGRAM_SERVICE_TOKEN) < 32):
+    raise ImproperlyConfigured(
+        "TELEGRAM_SERVICE_TOKEN is a placeholder or shorter than 32 characters; set the same long random "
+        "value for django-core and the bot (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)."
+    )
+# The bot's username for deep links; empty: the one the bot reported from getMe at start-up.
+TELEGRAM_BOT_USERNAME = env.str("TELEGRAM_BOT_USERNAME", default="").lstrip("@")
+# A link token lives this many seconds (at most 15 minutes).
+TELEGRAM_LINK_TTL = env.int("TELEGRAM_LINK_TTL", default=900)
+if not 60 <= TELEGRAM_LINK_TTL <= 900:
+    raise ImproperlyConfigured("TELEGRAM_LINK_TTL must be between 60 and 900 seconds.")
+# The Redis stream the outbox relay feeds and the bot reads (consumer group "bot"), kept to about
+# this many entries.
+TELEGRAM_STREAM = env.str("TELEGRAM_STREAM", default="telegram:deliveries")
+TELEGRAM_STREAM_LENGTH = env.int("TELEGRAM_STREAM_LENGTH", default=100_000)
+# A send that failed (not 429, not 403) is retried by the bot until this many attempts, then
+# the delivery is parked (status failed, visible and retryable in the admin).
+TELEGRAM_MAX_ATTEMPTS = env.int("TELEGRAM_MAX_ATTEMPTS", default=5)
+# A claimed delivery is the claimer's for this many seconds (another consumer skips it).
+TELEGRAM_CLAIM_LEASE = env.int("TELEGRAM_CLAIM_LEASE", default=60)
+# A delivery still pending this long after it was queued is put on the stream again (the stream
+# was lost, say); one pending this long after it was created is parked as expired.
+TELEGRAM_REQUEUE_AFTER = timedelta(seconds=env.int("TELEGRAM_REQUEUE_AFTER", default=600))
+TELEGRAM_DELIVERY_MAX_AGE = timedelta(seconds=env.int("TELEGRAM_DELIVERY_MAX_AGE", default=24 * 3600))
+# Finished deliveries are kept this many days (replies to a message become comments while it is).
+TELEGRAM_DELIVERY_RETENTION = timedelta(days=env.int("TELEGRAM_DELIVERY_RETENTION_DAYS", default=30))
+
+# What the outbox relay hands committed events on to, each cycle, each with its own backoff:
+# `callable(limit=...) -> int` (rows handed on).
+OUTBOX_CHANNEL_DISPATCHERS = ["mailing.dispatch.dispatch_pending", "telegram.dispatch.telegram_dispatch_pending"]
 
 LOGGING = {
     "version": 1,

@@ -17,8 +17,11 @@ urlpatterns = [
     path("api/", include("tasks.urls")),
     path("api/", include("notifications.urls")),
     path("api/", include("realtime.urls")),
+    path("api/", include("telegram.urls")),
+    # The bot's API (service token; the gateway does not route /internal).
+    path("internal/telegram/", include("telegram.internal_urls")),
     # Unknown API paths answer JSON even with DEBUG on (never the HTML technical page).
-    re_path(r"^api/", csrf_exempt(page_not_found)),
+    re_path(r"^(api|internal)/", csrf_exempt(page_not_found)),
 ]
 
 handler400 = "common.errors.bad_request"

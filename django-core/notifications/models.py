@@ -141,6 +141,14 @@ class OutboxEvent(models.Model):
         output_field=models.BooleanField(),
         db_persist=True,
     )
+    # When the event's Telegram deliveries were created and put on the bot's stream
+    # (telegram.dispatch); `needs_telegram` is computed like `needs_channels`.
+    telegram_dispatched_at = models.DateTimeField(null=True, blank=True)
+    needs_telegram = models.GeneratedField(
+        expression=RawSQL("COALESCE(recipients -> 'telegram' <> '[]'::jsonb, false)", []),
+        output_field=models.BooleanField(),
+        db_persist=True,
+    )
 
     class Meta:
         ordering = ["id"]
@@ -152,6 +160,11 @@ class OutboxEvent(models.Model):
                 fields=["id"],
                 name="outbox_channels_pending",
                 condition=Q(needs_channels=True, channels_dispatched_at__isnull=True),
+            ),
+            models.Index(
+                fields=["id"],
+                name="outbox_telegram_pending",
+                condition=Q(needs_telegram=True, telegram_dispatched_at__isnull=True),
             ),
         ]
 

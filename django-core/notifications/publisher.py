@@ -296,12 +296,14 @@ def fast_path_resume() -> None:
 
 def outbox_prune(*, older_than: timedelta) -> int:
     """Deletes rows written longer ago than `older_than` that the relay has passed (published)
-    and whose emails, if any, were handed to the worker. The created_at condition is what the
-    BRIN index serves."""
+    and whose emails and Telegram messages, if any, were handed on (to the worker; to the bot's
+    stream as deliveries that keep their own copy of the event). The created_at condition is what
+    the BRIN index serves."""
     cutoff = timezone.now() - older_than
     deleted, _ = (
         OutboxEvent.objects.filter(created_at__lt=cutoff, pk__lte=outbox_published_through())
         .exclude(needs_channels=True, channels_dispatched_at__isnull=True)
+        .exclude(needs_telegram=True, telegram_dispatched_at__isnull=True)
         .delete()
     )
     return deleted

@@ -28,7 +28,7 @@ def test_with_the_broker_down_events_stay_undispatched_until_it_is_back(team, ch
     # then it still publishes, says why it could not dispatch, and leaves the row for later
     assert down.returncode == 0, down.stderr
     assert "dispatched 0 event(s)" in down.stdout
-    assert "could not hand events to the mail worker" in down.stderr
+    assert "could not hand events on (mailing.dispatch.dispatch_pending)" in down.stderr
     row = OutboxEvent.objects.get(type="task.assigned")
     assert row.channels_dispatched_at is None
 

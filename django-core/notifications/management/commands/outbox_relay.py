@@ -2,12 +2,15 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError, close_old_connections
+from django.utils.module_loading import import_string
 from redis.exceptions import RedisError
 
 from notifications.publisher import outbox_prune, relay_cycle
@@ -15,11 +18,20 @@ from notifications.publisher import outbox_prune, relay_cycle
 logger = logging.getLogger("notifications.relay")
 
 
-def _dispatch_channels(batch: int) -> int:
-    """Hands events with email recipients to the Celery worker (mailing.dispatch)."""
-    from mailing.dispatch import dispatch_pending
+@dataclass
+class _Dispatcher:
+    """One OUTBOX_CHANNEL_DISPATCHERS entry (mail to the worker, Telegram to the bot's stream),
+    with a backoff of its own: one channel's broker being down never holds up another, nor the
+    publishing."""
 
-    return dispatch_pending(limit=batch)
+    name: str
+    call: Callable[..., int]
+    backoff: float
+    next_at: float = 0.0
+
+
+def _dispatchers(interval: float) -> list[_Dispatcher]:
+    return [_Dispatcher(path, import_string(path), interval) for path in settings.OUTBOX_CHANNEL_DISPATCHERS]
 
 
 class Command(BaseCommand):
@@ -38,22 +50,24 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-dispatch",
             action="store_true",
-            help="Publish only: leave handing events to the mail worker to another relay (or beat's safety net).",
+            help="Publish only: leave handing events to the mail worker and the bot to another relay.",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
         grace = timedelta(seconds=options["grace"])
+        dispatchers = [] if options["no_dispatch"] else _dispatchers(options["interval"])
         if options["once"]:
             published = relay_cycle(grace=grace, batch=options["batch"])
+            dispatched = 0
+            for dispatcher in dispatchers:
+                try:
+                    dispatched += dispatcher.call(limit=options["batch"])
+                except Exception as exc:  # the brokers' errors have no common base; the rows stay
+                    logger.warning("could not hand events on (%s): %s", dispatcher.name, exc)
             pruned = outbox_prune(older_than=settings.OUTBOX_RETENTION)
-            try:
-                dispatched = 0 if options["no_dispatch"] else _dispatch_channels(options["batch"])
-            except Exception as exc:  # the broker's errors have no common base; the rows stay
-                logger.warning("could not hand events to the mail worker: %s", exc)
-                dispatched = 0
             self.stdout.write(
                 f"published {published} event(s), pruned {pruned} published row(s), "
-                f"dispatched {dispatched} event(s) to the worker"
+                f"dispatched {dispatched} event(s) to their channels"
             )
             return
         # Set by SIGTERM/SIGINT; also what the loop sleeps on, so a stop cuts a (backoff) sleep
@@ -73,10 +87,6 @@ class Command(BaseCommand):
         )
         backoff = options["interval"]
         next_prune = 0.0
-        # The broker may be down while Redis-for-realtime is not (or the other way round): the
-        # dispatch backs off on its own and never holds up publishing.
-        dispatch_backoff = options["interval"]
-        next_dispatch = 0.0
         while not stopping.is_set():
             try:
                 published = relay_cycle(grace=grace, batch=options["batch"])
@@ -87,16 +97,18 @@ class Command(BaseCommand):
                     if pruned:
                         logger.info("pruned %d published outbox row(s)", pruned)
                     next_prune = time.monotonic() + 600
-                if not options["no_dispatch"] and time.monotonic() >= next_dispatch:
+                for dispatcher in dispatchers:
+                    if time.monotonic() < dispatcher.next_at:
+                        continue
                     try:
-                        _dispatch_channels(options["batch"])
-                        dispatch_backoff = options["interval"]
+                        dispatcher.call(limit=options["batch"])
+                        dispatcher.backoff = options["interval"]
                     except DatabaseError:
                         raise
-                    except Exception as exc:  # the broker's errors have no common base
-                        dispatch_backoff = min(dispatch_backoff * 2, 30.0)
-                        next_dispatch = time.monotonic() + dispatch_backoff
-                        logger.warning("mail dispatch failed (%s); retrying in %.1fs", exc, dispatch_backoff)
+                    except Exception as exc:  # the brokers' errors have no common base
+                        dispatcher.backoff = min(dispatcher.backoff * 2, 30.0)
+                        dispatcher.next_at = time.monotonic() + dispatcher.backoff
+                        logger.warning("%s failed (%s); retrying in %.1fs", dispatcher.name, exc, dispatcher.backoff)
                 backoff = options["interval"]
                 if published >= options["batch"]:
                     continue  # more waiting: no sleep
