@@ -75,9 +75,16 @@ def test_start_with_a_valid_token_links_the_chat_and_me_says_so(client_for, bot_
 @pytest.mark.parametrize("case", ["used", "expired", "made_up", "revoked"])
 def test_a_token_that_links_nothing_gets_its_own_answer(client_for, bot_client, user, bot_registered, case):
     token = _ask_link(client_for, user)
-    expected = {"used": "token_used", "expired": "token_expired", "made_up": "token_invalid", "revoked": "token_invalid"}
+    expected = {
+        "used": "token_used",
+        "expired": "token_expired",
+        "made_up": "token_invalid",
+        "revoked": "token_invalid",
+    }
     if case == "used":
-        assert bot_client(chat_id=61).post("/internal/telegram/link", {"token": token}, format="json").status_code == 200
+        assert (
+            bot_client(chat_id=61).post("/internal/telegram/link", {"token": token}, format="json").status_code == 200
+        )
         user.telegram_chat_id = None
         user.save(update_fields=["telegram_chat_id"])
     elif case == "expired":
