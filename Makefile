@@ -79,8 +79,14 @@ run: keys db messages migrate demo static gateway
 	@echo "    WebSockets   $(GATEWAY_URL:http%=ws%)/ws/notifications?ticket=...  (health: $(GATEWAY_URL)/ws/health)"
 	@echo "    Demo logins  ada@example.com / taskflow-demo, bob@example.com / taskflow-demo"
 	@echo "    Behind it    django-core http://127.0.0.1:$${DJANGO_PORT:-8000}, realtime http://127.0.0.1:$${REALTIME_PORT:-8001}"
+	@if [ -n "$${TELEGRAM_BOT_TOKEN:-}" ]; then \
+		echo "    Telegram bot on: Bot API $${TELEGRAM_API_URL:-https://api.telegram.org}, health http://127.0.0.1:$${BOT_HEALTH_PORT:-8002}/health"; \
+	else \
+		echo "    Telegram bot off: set TELEGRAM_BOT_TOKEN in .env to start it (README, docs/telegram.md)"; \
+	fi
 	@echo ""
-	@$(VENV)/bin/honcho -f Procfile start
+	@if [ -n "$${TELEGRAM_BOT_TOKEN:-}" ]; then exec $(VENV)/bin/honcho -f Procfile start; \
+	else exec $(VENV)/bin/honcho -f Procfile start $$(grep -oE '^[a-z_]+' Procfile | grep -vx bot | tr '\n' ' '); fi
 
 test: keys services tools messages
 	@echo "==> Lint (ruff)"

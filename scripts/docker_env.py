@@ -33,6 +33,7 @@ def missing_values(present: dict[str, str]) -> dict[str, str]:
         ("POSTGRES_PASSWORD", lambda: secrets.token_urlsafe(24)),
         ("DJANGO_SECRET_KEY", lambda: secrets.token_urlsafe(50)),
         ("REALTIME_SERVICE_TOKEN", lambda: secrets.token_urlsafe(32)),
+        ("TELEGRAM_SERVICE_TOKEN", lambda: secrets.token_urlsafe(32)),
     ):
         if needed(name):
             values[name] = make()

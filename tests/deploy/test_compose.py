@@ -17,6 +17,7 @@ SECRETS = {
     "POSTGRES_PASSWORD": "compose-test-password",
     "DJANGO_SECRET_KEY": "compose-test-secret-key-" + "x" * 40,
     "REALTIME_SERVICE_TOKEN": "compose-test-service-token-0123456789",
+    "TELEGRAM_SERVICE_TOKEN": "compose-test-telegram-token-0123456789",
     "DOCKER_JWT_PRIVATE_KEY": "-----BEGIN PRIVATE KEY-----\\nprivate\\n-----END PRIVATE KEY-----",
     "DOCKER_JWT_PUBLIC_KEY": "-----BEGIN PUBLIC KEY-----\\npublic\\n-----END PUBLIC KEY-----",
 }
@@ -62,11 +63,32 @@ def run_compose(tmp_path: Path, env: dict[str, str], *args: str) -> subprocess.C
     )
 
 
+# The bot's service is in the `telegram` profile and needs the bot's token on top.
+WITH_BOT = {**SECRETS, "TELEGRAM_BOT_TOKEN": "123456:compose-test-bot-token"}
+
+
 @pytest.fixture
 def resolved(tmp_path: Path) -> dict[str, Any]:
-    completed = run_compose(tmp_path, SECRETS, "config")
+    completed = run_compose(tmp_path, WITH_BOT, "--profile", "telegram", "config")
     assert completed.returncode == 0, completed.stderr
     return yaml.safe_load(completed.stdout)
+
+
+def test_without_the_telegram_profile_no_bot_token_is_needed(tmp_path: Path) -> None:
+    completed = run_compose(tmp_path, SECRETS, "config")
+
+    assert completed.returncode == 0, completed.stderr
+    # Compose v1's `config` lists every service; `up` starts the bot only with its profile.
+    assert yaml.safe_load(completed.stdout)["services"]["bot"]["profiles"] == ["telegram"]
+
+
+def test_the_bot_gets_its_token_and_reaches_django_core_directly(resolved: dict[str, Any]) -> None:
+    bot = resolved["services"]["bot"]
+
+    assert bot["environment"]["TELEGRAM_BOT_TOKEN"] == WITH_BOT["TELEGRAM_BOT_TOKEN"]
+    assert bot["environment"]["TELEGRAM_SERVICE_TOKEN"] == SECRETS["TELEGRAM_SERVICE_TOKEN"]
+    assert bot["environment"]["DJANGO_INTERNAL_URL"] == "http://django:8000"
+    assert "ports" not in bot
 
 
 def procfile_processes() -> dict[str, str]:
@@ -126,7 +148,7 @@ def test_scaling_and_health(resolved: dict[str, Any]) -> None:
     assert services["beat"]["deploy"]["replicas"] == 1
     assert services["realtime"]["deploy"]["replicas"] >= 2
     assert "ports" not in services["realtime"], "published ports would stop it from scaling"
-    for name in ("postgres", "redis", "django", "realtime", "nginx", "mailpit", "worker"):
+    for name in ("postgres", "redis", "django", "realtime", "nginx", "mailpit", "worker", "bot"):
         assert services[name].get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
     published = {name for name, service in services.items() if service.get("ports")}
     assert published == {"nginx", "mailpit"}
@@ -139,7 +161,12 @@ def test_no_secret_reaches_an_image() -> None:
     ignored = (REPO_DIR / ".dockerignore").read_text().splitlines()
     for pattern in (".env", "var/", ".venv/", ".git/"):
         assert pattern in ignored
-    for dockerfile in ("django-core/Dockerfile", "fastapi-realtime/Dockerfile", "gateway/Dockerfile"):
+    for dockerfile in (
+        "django-core/Dockerfile",
+        "fastapi-realtime/Dockerfile",
+        "gateway/Dockerfile",
+        "telegram-bot/Dockerfile",
+    ):
         text = (REPO_DIR / dockerfile).read_text()
         baked = re.findall(r"^(?:ENV|ARG)\b.*$", text, re.MULTILINE)
         for line in baked:
