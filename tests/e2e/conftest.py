@@ -7,15 +7,20 @@ database) never meet another suite's. `make test-e2e` runs it in one process (-p
 """
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.e2e.mail_sink import MailSink
 from tests.e2e.stack import KEY_DIR, REPO_DIR, Stack, free_port, running_stack
+from tests.telegram_bot.botapi import FakeBotApi
+from tests.telegram_bot.support import compile_catalogs
 
 
 @pytest.fixture(scope="session")
@@ -26,8 +31,17 @@ def mail_sink() -> Iterator[MailSink]:
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory, mail_sink: MailSink) -> Iterator[Stack]:
+def bot_api() -> Iterator[FakeBotApi]:
+    """Telegram's side of the stack's bot: a local server speaking the Bot API."""
+    api = FakeBotApi().start()
+    yield api
+    api.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory, mail_sink: MailSink, bot_api: FakeBotApi) -> Iterator[Stack]:
     assert not os.environ.get("PYTEST_XDIST_WORKER"), "the end-to-end suite starts servers: run it in one process"
+    compile_catalogs()
     if not (KEY_DIR / "jwt_private.pem").is_file():
         subprocess.run([sys.executable, str(REPO_DIR / "scripts" / "jwt_keys.py")], check=True)
     redis_index = int(os.environ.get("REDIS_TEST_DB") or 10)
@@ -41,6 +55,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, mail_sink: MailSink) -> Iter
         redis_url=f"redis://{redis_netloc}/{redis_index}",
         user_id_start=900_000_000 + redis_index * 1_000_000,
         extra_env={"EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(mail_sink.port), "EMAIL_TIMEOUT": "5"},
+        bot_api_base=bot_api.base_url,
     ) as started:
         yield started
 
@@ -54,3 +69,36 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if report.failed and isinstance(started, Stack):
         report.sections.append(("stack logs", started.logs()))
     return report
+
+
+# --- The browser (the web client tests): the system Chromium, never a downloaded one ---------
+
+WAIT_MS = 10_000
+
+
+def chromium_path() -> str:
+    path = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).is_file():
+        pytest.fail("Chromium is not installed: `make test` installs it (scripts/ensure_tools.sh chromium)")
+    return path
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context()
+    context.set_default_timeout(WAIT_MS)
+    expect.set_options(timeout=WAIT_MS)
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    yield opened
+    context.close()
+    assert not errors, f"JavaScript errors in the page: {errors}"

@@ -40,6 +40,7 @@ from psycopg import sql
 REPO_DIR = Path(__file__).resolve().parents[2]
 DJANGO_DIR = REPO_DIR / "django-core"
 RELAY_DIR = REPO_DIR / "fastapi-realtime"
+BOT_DIR = REPO_DIR / "telegram-bot"
 KEY_DIR = REPO_DIR / "var" / "keys"
 VENV_BIN = Path(sys.executable).parent
 SERVICE_TOKEN = "e2e-realtime-service-token-0123456789abcdef"
@@ -47,6 +48,8 @@ START_TIMEOUT = 60.0
 
 sys.path.insert(0, str(REPO_DIR / "gateway"))
 import render as gateway_render  # noqa: E402  (gateway/render.py: standard library only)
+
+from tests.telegram_bot import botapi as bot_api  # noqa: E402
 
 
 def free_port() -> int:
@@ -256,6 +259,20 @@ class Stack:
             self.env(),
         )
 
+    def start_bot(self, api_base: str) -> int:
+        """The Telegram bot, as the Procfile runs it, against a local Bot API server; returns the
+        port of its /health."""
+        port = free_port()
+        env = self.env(
+            TELEGRAM_BOT_TOKEN=bot_api.TEST_BOT_TOKEN,
+            TELEGRAM_API_URL=api_base,
+            DJANGO_INTERNAL_URL=f"http://127.0.0.1:{self.django_port}",
+            BOT_HEALTH_PORT=str(port),
+            TELEGRAM_CONSUMER_NAME="e2e-bot",
+        )
+        self._process("bot", [sys.executable, "-m", "taskflow_bot"], BOT_DIR, env)
+        return port
+
     def start_relay(self, name: str, port: int | None = None) -> Relay:
         port = port or free_port()
         process = self._process(
@@ -376,6 +393,7 @@ def running_stack(
     extra_env: dict[str, str] | None = None,
     gateway_settings: dict[str, str] | None = None,
     before_services: Callable[[Stack], None] | None = None,
+    bot_api_base: str | None = None,
 ) -> Iterator[Stack]:
     """Creates and migrates the database, starts everything, waits until every gateway answers
     through to its upstreams; stops everything and drops the database at the end."""
@@ -395,6 +413,7 @@ def running_stack(
         stack.start_django()
         stack.start_outbox_relay()
         stack.start_worker()
+        bot_health = stack.start_bot(bot_api_base) if bot_api_base else None
         if before_services is not None:
             before_services(stack)
         relay_a = stack.start_relay("a")
@@ -413,6 +432,8 @@ def running_stack(
         for relay in stack.relays.values():
             stack.wait_ready(f"http://127.0.0.1:{relay.port}/ws/health", what=f"relay {relay.name}")
         stack.wait_ready(f"{stack.gateways['dead'].url}/gateway/health", what="the dead-upstream gateway")
+        if bot_health is not None:
+            stack.wait_ready(f"http://127.0.0.1:{bot_health}/health", what="the Telegram bot")
         yield stack
     finally:
         stack.stop()

@@ -217,7 +217,9 @@ def test_the_internal_api_is_not_routed_from_outside(stack: Stack) -> None:
     # given the right service token, even
     headers = {"X-Service-Token": "dev-insecure-telegram-token-change-me", "X-Telegram-Chat-Id": "1"}
     for path in ("/internal/telegram/chat", "/internal/telegram/deliveries/claim", "/internal/"):
-        response = requests.post(f"{stack.gateways['single'].url}{path}", headers=headers, json={"ids": [1]}, timeout=10)
+        response = requests.post(
+            f"{stack.gateways['single'].url}{path}", headers=headers, json={"ids": [1]}, timeout=10
+        )
 
         assert response.status_code == 404, path
         assert response.json()["code"] == "not_found"

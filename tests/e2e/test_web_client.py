@@ -8,13 +8,10 @@ browser downloads are never used."""
 from __future__ import annotations
 
 import re
-import shutil
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from tests.e2e.client import PASSWORD, Person, sign_up
 from tests.e2e.mail_sink import MailSink
@@ -23,35 +20,6 @@ from tests.e2e.stack import Stack
 pytestmark = pytest.mark.e2e
 
 INVITE_LINK = re.compile(r"(https?://\S+/invite/accept\?token=[\w.~%-]+)")
-WAIT_MS = 10_000
-
-
-def chromium_path() -> str:
-    path = shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(path).is_file():
-        pytest.fail("Chromium is not installed: `make test` installs it (scripts/ensure_tools.sh chromium)")
-    return path
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context()
-    context.set_default_timeout(WAIT_MS)
-    expect.set_options(timeout=WAIT_MS)
-    opened = context.new_page()
-    errors: list[str] = []
-    opened.on("pageerror", lambda error: errors.append(str(error)))
-    yield opened
-    context.close()
-    assert not errors, f"JavaScript errors in the page: {errors}"
 
 
 def test_invite_live_notification_task_and_preferences(stack: Stack, mail_sink: MailSink, page: Page) -> None:

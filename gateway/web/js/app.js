@@ -661,7 +661,63 @@ async function preferencesPage() {
     h("h1", {}, "Notification settings"),
     h("p", {}, "Choose how TaskFlow tells you about each kind of event. Telegram needs a linked account."),
     form,
+    await telegramSection(),
   );
+}
+
+/** Linking Telegram: a single-use deep link to the bot (POST /api/telegram/link), or unlinking. */
+async function telegramSection() {
+  const section = h("section", { className: "telegram", "aria-labelledby": "telegram-title" });
+  const box = errorBox();
+  async function draw() {
+    const me = await api("GET", "/api/users/me");
+    const status = h(
+      "p",
+      { id: "telegram-status" },
+      me.telegram_linked ? "Your Telegram account is linked." : "Telegram is not linked.",
+    );
+    const linkButton = h("button", { type: "button", className: "primary", id: "telegram-link" }, "Link Telegram");
+    const unlinkButton = h("button", { type: "button", id: "telegram-unlink" }, "Unlink Telegram");
+    const offer = h("p", { id: "telegram-offer", role: "status" });
+    linkButton.addEventListener("click", async () => {
+      box.hidden = true;
+      try {
+        const link = await api("POST", "/api/telegram/link");
+        const minutes = Math.round(link.expires_in / 60);
+        fill(
+          offer,
+          h("a", { href: link.url, target: "_blank", rel: "noopener", id: "telegram-deep-link" }, "Open TaskFlow in Telegram"),
+          ` and press Start. The link works once, for ${minutes} minutes.`,
+        );
+      } catch (error) {
+        showError(box, error);
+      }
+    });
+    unlinkButton.addEventListener("click", async () => {
+      box.hidden = true;
+      try {
+        await api("DELETE", "/api/telegram/link");
+        await draw();
+      } catch (error) {
+        showError(box, error);
+      }
+    });
+    fill(
+      section,
+      h("h2", { id: "telegram-title" }, "Telegram"),
+      status,
+      h("div", { className: "actions" }, linkButton, me.telegram_linked ? unlinkButton : null),
+      offer,
+      box,
+    );
+  }
+  try {
+    await draw();
+  } catch (error) {
+    fill(section, h("h2", { id: "telegram-title" }, "Telegram"), box);
+    showError(box, error);
+  }
+  return section;
 }
 
 function invitePage(token) {
