@@ -79,7 +79,8 @@ def task_line(index: int, task: dict[str, Any]) -> str:
     if task.get("deadline_display"):
         parts.append(_("Deadline: %(deadline)s") % {"deadline": escape(task["deadline_display"])})
     if task.get("url"):
-        parts.append(f'<a href="{html.escape(str(task["url"]), quote=True)}">{escape(_("Open in TaskFlow"))}</a>')
+        label = escape(_("Open in TaskFlow"))
+        parts.append(f'<a href="{html.escape(str(task["url"]), quote=True)}">{label}</a>')
     return "\n".join(parts)
 
 

@@ -37,7 +37,7 @@ async def set_account_language(callback: CallbackQuery, core: CoreApi, event_cha
         await answer_callback(callback, _("That language is not available."), alert=True)
         return
     set_language(negotiate(user.get("language"), code))
-    text = _("From now on I speak %(language)s with you.") % {"language": LANGUAGE_NAMES.get(code, code)}
+    text = _("Done! From now on I speak %(language)s.") % {"language": LANGUAGE_NAMES.get(code, code)}
     message = callback_message(callback)
     if message is not None:
         await edit_message(message, text, formatting.language_keyboard())
