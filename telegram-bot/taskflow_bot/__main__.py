@@ -9,7 +9,6 @@ import sys
 from pydantic import ValidationError
 
 from taskflow_bot.config import Settings
-from taskflow_bot.main import configure_logging, run
 
 
 def main() -> int:
@@ -27,6 +26,9 @@ def main() -> int:
             file=sys.stderr,
         )
         return 2
+    # Imported only now: aiogram takes seconds to import, and a bot that is off says so at once.
+    from taskflow_bot.main import configure_logging, run
+
     configure_logging(settings.log_level)
     return asyncio.run(run(settings))
 

@@ -102,6 +102,7 @@ class FakeBotApi:
     _new_update: asyncio.Condition | None = None
     _thread: threading.Thread | None = None
     _runner: web.AppRunner | None = None
+    _closing: bool = False
 
     @property
     def bot_id(self) -> int:
@@ -143,7 +144,7 @@ class FakeBotApi:
         self._new_update = asyncio.Condition()
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         self.port = self.port or free_port()
         await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
@@ -154,6 +155,9 @@ class FakeBotApi:
 
     def stop(self) -> None:
         if self._loop is not None and self._thread is not None:
+            # Long polls still waiting (a killed bot's) end now rather than at their timeout.
+            self._closing = True
+            asyncio.run_coroutine_threadsafe(self._notify(), self._loop).result(5)
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(10)
 
@@ -458,7 +462,7 @@ class FakeBotApi:
                         self._updates = [u for u in self._updates if u["update_id"] >= offset]
                     ready = self._updates[:limit]
                 remaining = deadline - time.monotonic()
-                if ready or remaining <= 0:
+                if ready or remaining <= 0 or self._closing:
                     return ready
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._new_update.wait(), remaining)
