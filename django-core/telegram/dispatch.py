@@ -36,12 +36,15 @@ def stream_add(deliveries: Iterable[TelegramDelivery]) -> int:
 
 
 def telegram_dispatch_pending(limit: int = 200) -> int:
-    """Creates the deliveries of up to `limit` undispatched outbox rows with Telegram recipients,
-    in id order, puts them on the stream and marks the rows; returns how many rows.
+    """Hands up to `limit` undispatched outbox rows with Telegram recipients to the bot, in id
+    order; returns how many rows. Two steps, so the bot never reads an entry whose delivery it
+    cannot see yet:
 
-    Rows are claimed FOR UPDATE SKIP LOCKED (two relays share the work), and all of it is one
-    transaction: when Redis refuses the entries nothing is created or marked, and the next cycle
-    tries again. A recipient who unlinked since the event gets no delivery."""
+    1. one transaction creates the rows' deliveries (one per recipient still linked) and marks
+       the rows; rows are claimed FOR UPDATE SKIP LOCKED, so two relays share the work;
+    2. after that commit, the deliveries not yet on the stream (queued_at empty) go on it, and
+       are stamped. Should Redis refuse them, they stay unstamped and the next cycle puts them
+       there (a crash between the two puts one on the stream twice: the claim dedupes)."""
     with transaction.atomic():
         rows = list(
             OutboxEvent.objects.select_for_update(skip_locked=True)
@@ -49,34 +52,48 @@ def telegram_dispatch_pending(limit: int = 200) -> int:
             .order_by("id")
             .only("id", "event_id", "type", "envelope", "recipients")[:limit]
         )
-        if not rows:
-            return 0
-        wanted = {user_id for row in rows for user_id in row.recipients.get("telegram", [])}
-        chats = dict(
-            User.objects.filter(pk__in=wanted, is_active=True, telegram_chat_id__isnull=False).values_list(
-                "pk", "telegram_chat_id"
-            )
-        )
-        now = timezone.now()
-        deliveries = TelegramDelivery.objects.bulk_create(
-            [
-                TelegramDelivery(
-                    event_id=row.event_id,
-                    event_type=row.type,
-                    envelope=row.envelope,
-                    user_id=user_id,
-                    chat_id=chats[user_id],
-                    queued_at=now,
+        if rows:
+            wanted = {user_id for row in rows for user_id in row.recipients.get("telegram", [])}
+            chats = dict(
+                User.objects.filter(pk__in=wanted, is_active=True, telegram_chat_id__isnull=False).values_list(
+                    "pk", "telegram_chat_id"
                 )
-                for row in rows
-                for user_id in row.recipients.get("telegram", [])
-                if user_id in chats
-            ]
-        )
-        stream_add(deliveries)
-        OutboxEvent.objects.filter(pk__in=[row.pk for row in rows]).update(telegram_dispatched_at=now)
-    logger.info("handed %d event(s) to the Telegram bot as %d deliveries", len(rows), len(deliveries))
+            )
+            created = TelegramDelivery.objects.bulk_create(
+                [
+                    TelegramDelivery(
+                        event_id=row.event_id,
+                        event_type=row.type,
+                        envelope=row.envelope,
+                        user_id=user_id,
+                        chat_id=chats[user_id],
+                    )
+                    for row in rows
+                    for user_id in row.recipients.get("telegram", [])
+                    if user_id in chats
+                ]
+            )
+            OutboxEvent.objects.filter(pk__in=[row.pk for row in rows]).update(telegram_dispatched_at=timezone.now())
+            logger.info("handed %d event(s) to the Telegram bot as %d deliveries", len(rows), len(created))
+    telegram_deliveries_enqueue(limit=limit * 4)
     return len(rows)
+
+
+def telegram_deliveries_enqueue(*, limit: int = 1000) -> int:
+    """Puts committed deliveries that are not on the stream yet on it, oldest first, and stamps
+    them; returns how many. Raises RedisError (they stay for the next call)."""
+    fresh = list(
+        TelegramDelivery.objects.filter(status=DeliveryStatus.QUEUED, queued_at__isnull=True)
+        .order_by("id")
+        .only("id", "chat_id")[:limit]
+    )
+    if not fresh:
+        return 0
+    stream_add(fresh)
+    TelegramDelivery.objects.filter(pk__in=[d.pk for d in fresh], queued_at__isnull=True).update(
+        queued_at=timezone.now()
+    )
+    return len(fresh)
 
 
 def telegram_deliveries_sweep(*, batch: int = 500) -> dict[str, int]:

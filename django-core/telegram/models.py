@@ -67,8 +67,9 @@ class TelegramDelivery(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
-    # When it was last put on the stream (the sweep puts it there again when it stays pending).
-    queued_at = models.DateTimeField()
+    # When it was last put on the stream (empty: not yet, telegram.dispatch does it after the
+    # commit that created it; the sweep puts it there again when it stays pending).
+    queued_at = models.DateTimeField(null=True, blank=True)
     # A claim holds the delivery until then (the bot is sending it).
     claimed_until = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)

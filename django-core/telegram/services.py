@@ -18,7 +18,7 @@ from rest_framework import exceptions
 
 from accounts.models import User
 from common.errors import ServiceUnavailable
-from telegram.dispatch import stream_add
+from telegram.dispatch import telegram_deliveries_enqueue
 from telegram.messages import Buttons, render_delivery
 from telegram.models import PENDING_STATUSES, DeliveryStatus, TelegramBot, TelegramDelivery, TelegramLinkToken
 
@@ -240,16 +240,16 @@ def telegram_delivery_result(
 
 
 def telegram_deliveries_retry(*, deliveries: Any) -> int:
-    """Puts parked deliveries (failed, expired) back on the stream (the admin's action)."""
+    """Puts parked deliveries (failed, expired) back on the stream (the admin's action): queued
+    afresh, with no attempts counted, and on the stream once that is committed."""
     with transaction.atomic():
         rows = list(deliveries.select_for_update().filter(status__in=[DeliveryStatus.FAILED, DeliveryStatus.EXPIRED]))
-        if not rows:
-            return 0
         now = timezone.now()
         for row in rows:
-            row.status, row.attempts, row.queued_at, row.claimed_until = DeliveryStatus.QUEUED, 0, now, None
+            row.status, row.attempts, row.queued_at, row.claimed_until = DeliveryStatus.QUEUED, 0, None, None
             # A new lease of life: the sweep's max age counts from here.
             row.created_at = now
         TelegramDelivery.objects.bulk_update(rows, ["status", "attempts", "queued_at", "claimed_until", "created_at"])
-        stream_add(rows)
+    if rows:
+        telegram_deliveries_enqueue()
     return len(rows)

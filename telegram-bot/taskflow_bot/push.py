@@ -8,7 +8,9 @@ Each stream entry names a delivery (`d`) and its chat (`c`). The loop:
 3. queues the ready ones per chat, in stream order. Each chat has its own sender task, so one
    slow chat (per-chat spacing, a 429, retries) never stalls the others; at most
    SEND_CONCURRENCY sends are in flight at once, all paced by `Pacer`;
-4. reports each outcome to django-core and only then XACKs. A skip is acknowledged at once.
+4. reports each outcome to django-core and only then XACKs. A skip is acknowledged at once,
+   except `in_progress` (another consumer's claim): that entry stays pending until the claim
+   is settled or lapses.
 
 At least once: anything not acknowledged (crash, shutdown mid-queue) is taken over by a live
 consumer and claimed again; django-core's delivery row makes the duplicate a `skip`.
@@ -31,6 +33,7 @@ from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError, Telegra
 from aiogram.types import LinkPreviewOptions
 from redis import exceptions as redis_errors
 from redis.asyncio import Redis
+
 from taskflow_bot.config import Settings
 from taskflow_bot.core_api import CoreApi, CoreApiError, CoreUnavailable
 from taskflow_bot.formatting import push_keyboard
@@ -241,6 +244,15 @@ class PushConsumer:
                         buttons=list(answer.get("buttons") or []),
                         entry_ids=entry_ids,
                     )
+                elif answer.get("reason") == "in_progress":
+                    # Another consumer holds the claim (a duplicate entry, or a consumer that died
+                    # mid-send): left pending, taken over again once the claim lapses, when the
+                    # claim answers `done` (acknowledged) or `ready` (it died: sent from here).
+                    del by_delivery[delivery_id]
+                    for entry_id in entry_ids:
+                        self._held.pop(entry_id, None)
+                    stats["held elsewhere"] += 1
+                    continue
                 else:
                     del by_delivery[delivery_id]
                     skipped += entry_ids

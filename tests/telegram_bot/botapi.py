@@ -92,6 +92,8 @@ class FakeBotApi:
     _messages: dict[int, dict[str, Any]] = field(default_factory=dict)
     _failures: list[_Failure] = field(default_factory=list)
     _blocked: set[int] = field(default_factory=set)
+    # Chats whose sends hang (a Telegram that does not answer), until released.
+    _held: set[int] = field(default_factory=set)
     _commands: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     _callback_answers: dict[str, dict[str, Any]] = field(default_factory=dict)
     _update_ids: itertools.count = field(default_factory=lambda: itertools.count(1))
@@ -275,6 +277,16 @@ class FakeBotApi:
         with self._lock:
             self._blocked.add(chat_id)
 
+    def hold_chat(self, chat_id: int) -> None:
+        """Sends to this chat get no answer until `release_chat` (a hung Telegram): the bot
+        waits on them, so a test can kill it mid-send."""
+        with self._lock:
+            self._held.add(chat_id)
+
+    def release_chat(self, chat_id: int) -> None:
+        with self._lock:
+            self._held.discard(chat_id)
+
     def unblock_chat(self, chat_id: int) -> None:
         with self._lock:
             self._blocked.discard(chat_id)
@@ -385,6 +397,13 @@ class FakeBotApi:
         call = Call(method=method, params=params, at=at)
         with self._lock:
             self._calls.append(call)
+        while method in _SEND_METHODS and params.get("chat_id") in self._held:
+            await asyncio.sleep(0.05)
+        if request.transport is None or request.transport.is_closing():
+            # The client went away while held (it was killed): the message never went out.
+            call.ok = False
+            return web.Response(status=499)
+        with self._lock:
             failure = self._take_failure(method, params)
         if failure is not None:
             return self._error(call, failure.status, failure.description, failure.retry_after)

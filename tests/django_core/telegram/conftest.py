@@ -45,3 +45,13 @@ def linked() -> Callable[[User], int]:
         return user.telegram_chat_id
 
     return link
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A failing test that ran the bot shows the end of the bot's log: it is what explains it."""
+    report = yield
+    bot = getattr(item, "funcargs", {}).get("bot")
+    if report.failed and hasattr(bot, "log_tail"):
+        report.sections.append(("bot log", bot.log_tail(6000)))
+    return report

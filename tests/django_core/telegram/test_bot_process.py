@@ -38,6 +38,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 DJANGO_CORE = Path(__file__).resolve().parents[3] / "django-core"
 _chats = iter(range(8_100_000_001, 8_199_999_999))
+# A word in Cyrillic: the text is in Russian (the catalogs' exact wording is theirs to change).
+RUSSIAN_WORD = re.compile("[\u0400-\u04ff]{4}")
 
 
 def new_chat() -> int:
@@ -158,7 +160,7 @@ def test_the_bot_reports_its_username_and_sets_localized_command_menus(live_serv
     assert {"help", "mytasks", "projects", "language", "unlink"} <= set(english)
     assert set(russian) == set(english)
     assert russian["mytasks"] != english["mytasks"]
-    assert re.search("[а-яА-Я]", russian["mytasks"])
+    assert RUSSIAN_WORD.search(russian["mytasks"])
 
 
 def test_start_with_a_valid_link_links_the_chat_and_greets_by_name_in_the_users_language(client_for, bot_api, bot):
@@ -168,8 +170,8 @@ def test_start_with_a_valid_link_links_the_chat_and_greets_by_name_in_the_users_
     bot_api.push_command(chat, "start", _link_token(client_for, user), language_code="en")
 
     greeting = bot_api.wait_for_message(chat)
-    assert "Ольга &lt;Admin&gt;" in greeting["text"] or "Ольга <Admin>" in greeting["text"]
-    assert re.search("[а-яА-Я]{4}", greeting["text"].replace("Ольга", ""))
+    assert "Ольга &lt;Admin&gt;" in greeting["text"]  # escaped: the text is HTML
+    assert RUSSIAN_WORD.search(greeting["text"].replace("Ольга", ""))
     user.refresh_from_db()
     assert user.telegram_chat_id == chat
     assert client_for(user).get("/api/users/me").json()["telegram_linked"] is True
@@ -261,7 +263,7 @@ def test_mytasks_lists_open_tasks_by_deadline_and_a_status_button_moves_the_task
     text = listing["text"]
     assert text.index("Fix login") < text.index("Write")
     assert "Old news" not in text
-    assert "<b>docs</b>" not in text.replace("&lt;b&gt;docs&lt;/b&gt;", "")  # the title is escaped
+    assert "Write &lt;b&gt;docs&lt;/b&gt;" in text  # the title is escaped
     data = [b.get("callback_data", "") for b in _buttons(listing)]
     move = next(d for d in data if d.startswith("mt:") and d.endswith(f":{soon.pk}:in_progress"))
 
@@ -308,7 +310,7 @@ def test_projects_lists_mine_with_roles(bot_api, bot, person):
     bot_api.push_command(chat, "projects")
 
     text = bot_api.wait_for_message(chat)["text"]
-    assert "Apollo &amp; Co" in text or "Apollo & Co" in text
+    assert "Apollo &amp; Co" in text
     assert "Admin" in text
 
 
@@ -323,7 +325,7 @@ def test_language_switches_the_accounts_language_and_the_bot_answers_in_it(bot_a
     assert wait_until(lambda: User.objects.get(pk=user.pk).language == "ru"), "the language change"
     count = len(bot_api.sent(chat))
     bot_api.push_command(chat, "help")
-    assert re.search("[а-яА-Я]{4}", bot_api.wait_for_message(chat, after=count)["text"])
+    assert RUSSIAN_WORD.search(bot_api.wait_for_message(chat, after=count)["text"])
 
 
 def test_unlink_ends_the_link(bot_api, bot, person):
@@ -362,9 +364,7 @@ def test_an_assignment_is_pushed_in_russian_with_buttons_and_a_reply_becomes_a_c
     _assign(team["task"], team["owner"], team["assignee"])
 
     push = bot_api.wait_for_message(team["chat"])
-    assert "Olga назначает вам задачу «Fuel &lt;the&gt; rocket»." in push["text"] or (
-        "Olga назначает вам задачу «Fuel <the> rocket»." in push["text"]
-    )
+    assert "Olga назначает вам задачу «Fuel &lt;the&gt; rocket»." in push["text"]
     data = [b.get("callback_data") for b in _buttons(push)]
     assert f"ts:{team['task'].pk}:in_progress" in data
     assert f"cm:{team['task'].pk}" in data
@@ -481,21 +481,22 @@ def test_a_403_unlinks_the_chat_and_stops_retrying(bot_api, bot, project_of):
 
 
 def test_a_killed_bots_entries_are_redelivered_by_another(live_server, bot_api, bot, relay, project_of, settings):
-    # given a second bot that reads the entry and dies before it could send (Telegram hangs)
+    # given a bot that claimed the delivery and died while Telegram had not answered its send
     settings.TELEGRAM_CLAIM_LEASE = 2
     bot.stop()  # the module's bot stays out of the way
     team = project_of()
-    bot_api.fail_next("sendMessage", chat_id=team["chat"], status=500)
+    bot_api.hold_chat(team["chat"])
     doomed = _start(live_server, bot_api)
     try:
         _assign(team["task"], team["owner"], team["assignee"])
         bot_api.wait_for_call("sendMessage", lambda c: c.params.get("chat_id") == team["chat"], timeout=15)
     finally:
         doomed.kill()
-    pending = redis_client().xpending(settings.TELEGRAM_STREAM, "bot")
-    assert pending["pending"] >= 1
+    bot_api.release_chat(team["chat"])
+    assert redis_client().xpending(settings.TELEGRAM_STREAM, "bot")["pending"] == 1
+    assert TelegramDelivery.objects.get(user=team["assignee"]).status == DeliveryStatus.SENDING
 
-    # when another bot starts, it takes the entry over and the message arrives once
+    # when another bot runs, it takes the entry over once the claim lapsed and sends it once
     bot.start()
     bot_api.wait_for_message(team["chat"], timeout=20)
     assert wait_until(lambda: TelegramDelivery.objects.get(user=team["assignee"]).status == "sent"), "sent"

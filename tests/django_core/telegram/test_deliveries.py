@@ -86,7 +86,7 @@ def test_nobody_with_telegram_off_or_unlinked_gets_a_delivery(team, linked, djan
     assert not TelegramDelivery.objects.exists()
 
 
-def test_with_redis_down_nothing_is_created_or_marked(assigned, monkeypatch):
+def test_with_redis_down_the_deliveries_wait_off_the_stream_until_it_is_back(assigned, monkeypatch):
     def refuse(deliveries):
         list(deliveries)
         raise RedisError("down")
@@ -95,10 +95,45 @@ def test_with_redis_down_nothing_is_created_or_marked(assigned, monkeypatch):
     with pytest.raises(RedisError):
         telegram_dispatch_pending()
 
-    assert not TelegramDelivery.objects.exists()
-    assert OutboxEvent.objects.get(type="task.assigned").telegram_dispatched_at is None
+    # the hand-off is committed (the row is not taken twice), the entry is not on the stream yet
+    delivery = TelegramDelivery.objects.get()
+    assert delivery.queued_at is None
+    assert OutboxEvent.objects.get(type="task.assigned").telegram_dispatched_at is not None
+    assert _stream() == []
     monkeypatch.undo()
-    assert telegram_dispatch_pending() == 1
+
+    assert telegram_dispatch_pending() == 0  # no new row, but the waiting delivery goes out
+    assert _stream() == [{"d": str(delivery.pk), "c": str(assigned["chat"])}]
+    delivery.refresh_from_db()
+    assert delivery.queued_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_entry_goes_on_the_stream_only_after_its_delivery_is_committed(assigned, monkeypatch):
+    seen: list[bool] = []
+
+    def check(deliveries):
+        # what a bot reading the entry right now would find (another connection)
+        from django.db import connections
+
+        rows = list(deliveries)
+        other = connections.create_connection("default")
+        try:
+            with other.cursor() as cursor:
+                cursor.execute(
+                    "SELECT count(*) FROM telegram_telegramdelivery WHERE id = ANY(%s)", [[d.pk for d in rows]]
+                )
+                seen.append(cursor.fetchone()[0] == len(rows))
+        finally:
+            other.close()
+        return original(rows)
+
+    original = dispatch.stream_add
+    monkeypatch.setattr(dispatch, "stream_add", check)
+
+    telegram_dispatch_pending()
+
+    assert seen == [True]
 
 
 def test_a_claim_renders_the_push_in_the_recipients_language_and_escapes_user_text(assigned):
