@@ -54,8 +54,8 @@ def telegram_dispatch_pending(limit: int = 200) -> int:
         )
         if rows:
             wanted = {user_id for row in rows for user_id in row.recipients.get("telegram", [])}
-            chats = dict(
-                User.objects.filter(pk__in=wanted, is_active=True, telegram_chat_id__isnull=False).values_list(
+            chats: dict[int, int] = dict(
+                User.objects.filter(pk__in=wanted, is_active=True, telegram_chat_id__isnull=False).values_list(  # type: ignore[arg-type]
                     "pk", "telegram_chat_id"
                 )
             )

@@ -172,6 +172,8 @@ class ReplyApi(ChatApi):
 
 class ProjectListApi(ChatApi):
     def get(self, request: Request) -> Response:
+        # Annotated with my_role and open_tasks (projects_with_open_tasks).
+        projects: list[Any] = list(selectors.projects_with_open_tasks(user=self.account))
         results = [
             {
                 "id": project.pk,
@@ -181,7 +183,7 @@ class ProjectListApi(ChatApi):
                 "open_tasks": project.open_tasks,
                 "url": links.app_url(),
             }
-            for project in selectors.projects_with_open_tasks(user=self.account)
+            for project in projects
         ]
         return Response({"results": results})
 
