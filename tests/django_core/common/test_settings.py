@@ -11,7 +11,7 @@ DJANGO_CORE = Path(__file__).resolve().parents[3] / "django-core"
 
 
 def _import_settings(**overrides: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "JWT_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "JWT_", "TELEGRAM_"))}
     env.update(overrides)
     return subprocess.run(
         [sys.executable, "-c", "import config.settings"],
@@ -52,9 +52,21 @@ def test_production_refuses_the_development_key_pair():
 
 
 def test_production_starts_with_real_secrets(production_keys):
-    result = _import_settings(DJANGO_ENV="production", DJANGO_SECRET_KEY="x" * 50, **production_keys)
+    result = _import_settings(
+        DJANGO_ENV="production", DJANGO_SECRET_KEY="x" * 50, TELEGRAM_SERVICE_TOKEN="t" * 40, **production_keys
+    )
 
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("token", [None, "dev-insecure-telegram-token-change-me", "short-token"])
+def test_production_refuses_a_placeholder_or_short_telegram_service_token(production_keys, token):
+    extra = {} if token is None else {"TELEGRAM_SERVICE_TOKEN": token}
+
+    result = _import_settings(DJANGO_ENV="production", DJANGO_SECRET_KEY="x" * 50, **production_keys, **extra)
+
+    assert result.returncode != 0
+    assert "TELEGRAM_SERVICE_TOKEN is a placeholder or shorter than 32 characters" in result.stderr
 
 
 def test_access_token_lifetime_above_15_minutes_is_refused():
