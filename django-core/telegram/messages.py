@@ -22,7 +22,7 @@ from taskflow_contracts import EventType
 from taskflow_contracts.events import EventBase, event_type_adapter
 
 from accounts.models import User
-from projects.models import Invite, InviteStatus, Project, Role, role_at_least
+from projects.models import Invite, InviteStatus, Membership, Project, Role, role_at_least
 from projects.selectors import membership_role
 from tasks.models import Task, TaskPriority, TaskStatus
 
@@ -126,31 +126,74 @@ def task_link(task_id: int) -> str:
     return f'<a href="{html.escape(links.task_url(task_id))}">{escape(_("Open task"))}</a>'
 
 
-def render_delivery(envelope: dict[str, Any], user: User) -> Rendered:
+@dataclass
+class RenderContext:
+    """What rendering a batch of deliveries reads, loaded in one query per kind (tasks with their
+    projects, the recipients' roles, projects, invites) instead of a few per delivery."""
+
+    tasks: dict[int, Task]
+    roles: dict[tuple[int, int], str]
+    projects: dict[int, Project]
+    invites: dict[int, tuple[str, Any]]
+
+    @classmethod
+    def load(cls, items: list[tuple[Any, User]]) -> "RenderContext":
+        """`items`: (envelope data as a dict, recipient) pairs."""
+        task_ids = {data["task"]["id"] for data, _user in items if "task" in data}
+        project_ids = {data["project"]["id"] for data, _user in items if "project" in data}
+        invite_ids = {data["invite"]["id"] for data, _user in items if "invite" in data}
+        tasks = {task.pk: task for task in Task.objects.select_related("project").filter(pk__in=task_ids)}
+        user_ids = {user.pk for _data, user in items}
+        projects_of_interest = {task.project_id for task in tasks.values()}
+        roles = {
+            (project_id, user_id): role
+            for project_id, user_id, role in Membership.objects.filter(
+                project_id__in=projects_of_interest, user_id__in=user_ids
+            ).values_list("project_id", "user_id", "role")
+        }
+        projects = (
+            {project.pk: project for project in Project.objects.filter(pk__in=project_ids)} if project_ids else {}
+        )
+        invites = (
+            {
+                pk: (status, expires)
+                for pk, status, expires in Invite.objects.filter(pk__in=invite_ids).values_list(
+                    "pk", "status", "expires_at"
+                )
+            }
+            if invite_ids
+            else {}
+        )
+        return cls(tasks=tasks, roles=roles, projects=projects, invites=invites)
+
+
+def render_delivery(envelope: dict[str, Any], user: User, context: RenderContext | None = None) -> Rendered:
     """The push for one delivery, as `user` reads it now: their language and time zone, the
     task's current title, status and buttons (none once the task is gone or they left it)."""
+    if context is None:
+        context = RenderContext.load([(envelope.get("data", {}), user)])
     event: EventBase = event_type_adapter.validate_python(envelope)
     data: Any = getattr(event, "data")  # noqa: B009 (every event type has data; the base declares none)
     with translation.override(user.language):
         task = project = None
         role: str | None = None
         if hasattr(data, "task"):
-            task = Task.objects.select_related("project").filter(pk=data.task.id).first()
+            task = context.tasks.get(data.task.id)
             if task is not None:
                 project = task.project
-                role = membership_role(project=project, user=user)
+                role = context.roles.get((project.pk, user.pk))
                 if role is None:  # no longer a member: only what the event said
-                    task = None
+                    task = project = None
         elif hasattr(data, "project"):
-            project = Project.objects.filter(pk=data.project.id).first()
-        context = MessageContext(
+            project = context.projects.get(data.project.id)
+        message_context = MessageContext(
             event_type=event.type,  # type: ignore[attr-defined]
             actor_name=event.actor.name if event.actor is not None else None,
             data=data,
             task=task or (_Named(title=data.task.title) if hasattr(data, "task") else None),
             project=project or (_Named(name=data.project.name) if hasattr(data, "project") else None),
         )
-        lines = [f"<b>{escape(render_message(context, user))}</b>"]
+        lines = [f"<b>{escape(render_message(message_context, user))}</b>"]
         buttons: Buttons = []
         if task is not None:
             lines.append(task_details(task, user))
@@ -158,12 +201,11 @@ def render_delivery(envelope: dict[str, Any], user: User) -> Rendered:
                 lines.append(task_link(task.pk))
             buttons = _task_buttons(task, user, role)
         elif event.type == EventType.PROJECT_INVITED:  # type: ignore[attr-defined]
-            buttons = _invite_buttons(data.invite.id)
+            buttons = _invite_buttons(context.invites.get(data.invite.id), data.invite.id)
         return Rendered(text="\n".join(lines), buttons=buttons)
 
 
-def _invite_buttons(invite_id: int) -> Buttons:
-    invite = Invite.objects.filter(pk=invite_id).values_list("status", "expires_at").first()
+def _invite_buttons(invite: tuple[str, Any] | None, invite_id: int) -> Buttons:
     if invite is None or invite[0] != InviteStatus.PENDING or invite[1] <= timezone.now():
         return []
     return [

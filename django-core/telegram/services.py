@@ -19,7 +19,7 @@ from rest_framework import exceptions
 from accounts.models import User
 from common.errors import ServiceUnavailable
 from telegram.dispatch import telegram_deliveries_enqueue
-from telegram.messages import Buttons, render_delivery
+from telegram.messages import Buttons, RenderContext, render_delivery
 from telegram.models import PENDING_STATUSES, DeliveryStatus, TelegramBot, TelegramDelivery, TelegramLinkToken
 
 logger = logging.getLogger(__name__)
@@ -133,61 +133,84 @@ class Claimed:
         return {"id": self.id, "status": "skip", "reason": self.reason}
 
 
-def _skip(delivery: TelegramDelivery, reason: str) -> Claimed:
-    delivery.status, delivery.skip_reason, delivery.claimed_until = DeliveryStatus.SKIPPED, reason, None
-    delivery.save(update_fields=["status", "skip_reason", "claimed_until"])
-    return Claimed(id=delivery.pk, status="skip", reason=reason)
-
-
 def telegram_deliveries_claim(*, ids: list[int]) -> list[Claimed]:
     """Claims deliveries for sending, in the order asked: each is rendered for its recipient as
     they are now, or skipped (unlinked, Telegram turned off for the type, deactivated), or left
-    alone because it is done or another consumer holds it (a duplicate stream entry)."""
+    alone because it is done or another consumer holds it (a duplicate stream entry). A batch
+    costs a fixed number of queries (the rows, preferences per event type, what rendering reads,
+    one update), whatever its size."""
     now = timezone.now()
     lease_until = now + timedelta(seconds=settings.TELEGRAM_CLAIM_LEASE)
     with transaction.atomic():
-        rows = {d.pk: d for d in TelegramDelivery.objects.select_for_update().select_related("user").filter(pk__in=ids)}
-        answers = []
-        for delivery_id in ids:
-            delivery = rows.get(delivery_id)
-            if delivery is None:
-                answers.append(Claimed(id=delivery_id, status="skip", reason="unknown"))
-                continue
+        rows = {
+            d.pk: d
+            for d in TelegramDelivery.objects.select_for_update(of=("self",)).select_related("user").filter(pk__in=ids)
+        }
+        answers: dict[int, Claimed] = {}
+        changed: list[TelegramDelivery] = []
+        candidates: list[TelegramDelivery] = []
+        for delivery in rows.values():
             if delivery.status not in PENDING_STATUSES:
-                answers.append(Claimed(id=delivery_id, status="skip", reason="done"))
-                continue
-            if delivery.status == DeliveryStatus.SENDING and delivery.claimed_until and delivery.claimed_until > now:
-                answers.append(Claimed(id=delivery_id, status="skip", reason="in_progress"))
-                continue
-            user = delivery.user
-            if not user.is_active:
-                answers.append(_skip(delivery, "inactive"))
-                continue
-            if user.telegram_chat_id is None:
-                answers.append(_skip(delivery, "unlinked"))
-                continue
-            wanted = preferences_of(
-                user_ids=[user.pk],
-                event_type=delivery.event_type,
-                customized=[user.pk] if user.has_notification_preferences else [],
-            )[user.pk]
-            if not wanted["telegram"]:
-                answers.append(_skip(delivery, "telegram_off"))
-                continue
-            rendered = render_delivery(delivery.envelope, user)
+                answers[delivery.pk] = Claimed(id=delivery.pk, status="skip", reason="done")
+            elif delivery.status == DeliveryStatus.SENDING and delivery.claimed_until and delivery.claimed_until > now:
+                answers[delivery.pk] = Claimed(id=delivery.pk, status="skip", reason="in_progress")
+            elif not delivery.user.is_active:
+                answers[delivery.pk] = _skipped(delivery, "inactive", changed)
+            elif delivery.user.telegram_chat_id is None:
+                answers[delivery.pk] = _skipped(delivery, "unlinked", changed)
+            else:
+                candidates.append(delivery)
+        wanted = _telegram_wanted(candidates)
+        sending = []
+        for delivery in candidates:
+            if wanted[delivery.pk]:
+                sending.append(delivery)
+            else:
+                answers[delivery.pk] = _skipped(delivery, "telegram_off", changed)
+        context = RenderContext.load([(d.envelope.get("data", {}), d.user) for d in sending])
+        for delivery in sending:
+            rendered = render_delivery(delivery.envelope, delivery.user, context)
             delivery.status, delivery.claimed_until = DeliveryStatus.SENDING, lease_until
-            delivery.chat_id = user.telegram_chat_id
-            delivery.save(update_fields=["status", "claimed_until", "chat_id"])
-            answers.append(
-                Claimed(
-                    id=delivery_id,
-                    status="ready",
-                    chat_id=delivery.chat_id,
-                    text=rendered.text,
-                    buttons=rendered.buttons,
-                )
+            delivery.chat_id = delivery.user.telegram_chat_id  # type: ignore[assignment]
+            changed.append(delivery)
+            answers[delivery.pk] = Claimed(
+                id=delivery.pk, status="ready", chat_id=delivery.chat_id, text=rendered.text, buttons=rendered.buttons
             )
-    return answers
+        if changed:
+            TelegramDelivery.objects.bulk_update(changed, ["status", "skip_reason", "claimed_until", "chat_id"])
+    result, seen = [], set()
+    for delivery_id in ids:
+        answer = answers.get(delivery_id, Claimed(id=delivery_id, status="skip", reason="unknown"))
+        if answer.status == "ready" and delivery_id in seen:
+            answer = Claimed(id=delivery_id, status="skip", reason="in_progress")  # asked twice: one send
+        seen.add(delivery_id)
+        result.append(answer)
+    return result
+
+
+def _skipped(delivery: TelegramDelivery, reason: str, changed: list[TelegramDelivery]) -> Claimed:
+    """Marks a delivery skipped (saved with the batch's update) and answers so."""
+    delivery.status, delivery.skip_reason, delivery.claimed_until = DeliveryStatus.SKIPPED, reason, None
+    changed.append(delivery)
+    return Claimed(id=delivery.pk, status="skip", reason=reason)
+
+
+def _telegram_wanted(deliveries: list[TelegramDelivery]) -> dict[int, bool]:
+    """Whether each delivery's recipient still has Telegram on for its event type: one query per
+    event type among the recipients who stored preferences, none for the others."""
+    by_type: dict[str, list[TelegramDelivery]] = {}
+    for delivery in deliveries:
+        by_type.setdefault(delivery.event_type, []).append(delivery)
+    wanted: dict[int, bool] = {}
+    for event_type, group in by_type.items():
+        users = [d.user for d in group]
+        channels = preferences_of(
+            user_ids=[u.pk for u in users],
+            event_type=event_type,
+            customized=[u.pk for u in users if u.has_notification_preferences],
+        )
+        wanted |= {d.pk: channels[d.user_id]["telegram"] for d in group}
+    return wanted
 
 
 @dataclass(frozen=True)

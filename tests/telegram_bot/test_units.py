@@ -300,6 +300,29 @@ def test_hold_after_a_429_delays_the_chat_and_everyone() -> None:
     assert min(at for at, _chat in log) >= 3.0
 
 
+def test_a_stalled_event_loop_does_not_let_sends_out_in_a_bunch() -> None:
+    # given senders for 50 chats at 25/s, and a clock that jumps 0.3 s while they wait (the event
+    # loop was busy elsewhere and woke everyone late)
+    clock = FakeClock()
+    pacer = Pacer(global_rate=25, per_chat_interval=1.0, clock=clock)
+    log: list[float] = []
+
+    async def sender(chat: int) -> None:
+        await pacer.acquire(chat, clock.sleep)
+        log.append(clock.now)
+
+    async def stall() -> None:
+        await clock.sleep(0.1)
+        clock.now += 0.3
+
+    asyncio.run(clock.run(stall(), *(sender(chat) for chat in range(50))))
+
+    # then, after the stall too, no two sends are closer than 1/25 s
+    times = sorted(log)
+    assert all(b - a >= 0.04 - 1e-9 for a, b in itertools.pairwise(times))
+    assert max(sum(1 for t in times if start <= t < start + 1 - 1e-6) for start in times) <= 25
+
+
 def test_pacing_off_leaves_the_global_rate() -> None:
     clock = FakeClock()
     pacer = Pacer(global_rate=4, per_chat_interval=0.0, clock=clock)

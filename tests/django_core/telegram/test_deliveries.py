@@ -17,7 +17,7 @@ from telegram import dispatch
 from telegram.dispatch import telegram_deliveries_sweep, telegram_dispatch_pending
 from telegram.models import DeliveryStatus, TelegramDelivery
 from telegram.services import telegram_deliveries_claim, telegram_deliveries_retry, telegram_delivery_result
-from tests.django_core.factories import TaskFactory
+from tests.django_core.factories import MembershipFactory, TaskFactory, UserFactory
 from tests.django_core.notifications.helpers import set_relay_watermark
 
 pytestmark = pytest.mark.django_db
@@ -175,6 +175,32 @@ def test_a_duplicate_entry_is_skipped_while_claimed_and_after_it_was_sent(assign
     assert (again.status, again.reason) == ("skip", "done")
     # a second report changes nothing
     assert telegram_delivery_result(delivery_id=delivery.pk, outcome="failed", error="x").status == "sent"
+
+
+def test_a_claim_costs_the_same_queries_for_one_delivery_or_many(
+    team, linked, django_capture_on_commit_callbacks, django_assert_max_num_queries
+):
+    # given 12 linked members with Telegram on, each assigned a task of their own
+    members = []
+    for _ in range(12):
+        member = UserFactory()
+        MembershipFactory(project=team["project"], user=member, role="member")
+        linked(member)
+        _telegram_on(member, "task.assigned")
+        members.append(member)
+    with django_capture_on_commit_callbacks(execute=True):
+        for member in members:
+            task = TaskFactory(project=team["project"], reporter=team["owner"])
+            task_services.task_update(task=task, actor=team["owner"], fields={"assignee": member})
+    telegram_dispatch_pending()
+    ids = list(TelegramDelivery.objects.values_list("pk", flat=True))
+
+    # then claiming all of them takes a handful of queries, not a few per delivery
+    with django_assert_max_num_queries(8):
+        claimed = telegram_deliveries_claim(ids=ids)
+
+    assert [c.status for c in claimed] == ["ready"] * 12
+    assert len({c.text for c in claimed}) == 12
 
 
 def test_a_lapsed_claim_can_be_taken_over(assigned):
