@@ -571,6 +571,25 @@ def optional_ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
+def latency_distribution(values: list[float], *, digits: int = 3) -> dict[str, float] | None:
+    """p50/p95/p99/min/max (nearest rank) of latencies in milliseconds, and how many."""
+    if not values:
+        return None
+    ordered = sorted(values)
+
+    def percentile(share: float) -> float:
+        return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+    return {
+        "p50_ms": round(percentile(0.50), digits),
+        "p95_ms": round(percentile(0.95), digits),
+        "p99_ms": round(percentile(0.99), digits),
+        "max_ms": round(ordered[-1], digits),
+        "min_ms": round(ordered[0], digits),
+        "count": len(ordered),
+    }
+
+
 def display_path(path: Path) -> Path:
     return path.relative_to(REPO_DIR) if path.is_relative_to(REPO_DIR) else path
 

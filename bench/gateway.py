@@ -44,6 +44,7 @@ from bench.common import (
     REPO_DIR,
     RESULTS_DIR,
     ensure_jwt_keys,
+    latency_distribution,
     report_machine_load,
     run_main,
     step,
@@ -86,23 +87,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if min(args.rate, args.duration, args.assignees, args.rounds, args.requests) <= 0:
         parser.error("counts, rate and duration must be positive")
     return args
-
-
-def distribution(values: list[float]) -> dict[str, float] | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-
-    def percentile(share: float) -> float:
-        return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
-
-    return {
-        "p50_ms": round(percentile(0.50), 3),
-        "p95_ms": round(percentile(0.95), 3),
-        "p99_ms": round(percentile(0.99), 3),
-        "max_ms": round(ordered[-1], 3),
-        "count": len(ordered),
-    }
 
 
 # --- People --------------------------------------------------------------------------------------
@@ -267,7 +251,7 @@ def assignment_round(
         "achieved_rate": round(achieved, 1),
         "failed_requests": failures,
         "not_delivered": missing,
-        "latency": distribution(latencies),
+        "latency": latency_distribution(latencies),
     }
 
 
@@ -293,7 +277,7 @@ def request_overhead(paths: dict[str, dict[str, str]], access: str, count: int) 
                     raise RuntimeError(f"{name} {path}: {response.status_code}")
                 if number >= 50:  # the first ones warm connections and caches
                     timings[name].append(elapsed)
-        gateway, direct = distribution(timings["gateway"]), distribution(timings["direct"])
+        gateway, direct = latency_distribution(timings["gateway"]), latency_distribution(timings["direct"])
         assert gateway is not None
         assert direct is not None
         results[label] = {

@@ -61,6 +61,7 @@ from bench.common import (
     bench_environment,
     ensure_jwt_keys,
     free_port,
+    latency_distribution,
     log_tail,
     machine_info,
     migrate,
@@ -342,24 +343,6 @@ def analyze() -> None:
 # --- Figures -------------------------------------------------------------------------------------
 
 
-def distribution(values: list[float]) -> dict[str, float] | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-
-    def percentile(share: float) -> float:
-        return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
-
-    return {
-        "p50_ms": round(percentile(0.50), 1),
-        "p95_ms": round(percentile(0.95), 1),
-        "p99_ms": round(percentile(0.99), 1),
-        "max_ms": round(ordered[-1], 1),
-        "min_ms": round(ordered[0], 1),
-        "count": len(ordered),
-    }
-
-
 def max_in_window(times: list[float], window: float = 1.0) -> tuple[int, float]:
     """The most timestamps in any half-open window [t, t + window), and where the first such
     window starts (seconds after the first timestamp)."""
@@ -533,7 +516,7 @@ def run_latency(stack: Stack, actor_id: int, args: argparse.Namespace, stopping:
         "delivered": len(pairs),
         "lost": lost,
         "unexpected_messages": extra,
-        "latency": distribution(latencies),
+        "latency": latency_distribution(latencies, digits=1),
         "deliveries": deliveries_by_status(LATENCY_CHATS, args.assignees),
         "cpu": cpu,
         "claimed_unknown": unknown,

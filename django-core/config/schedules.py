@@ -130,3 +130,13 @@ def schedules_install(
     if written:
         change_marker_model.objects.update_or_create(ident=1, defaults={"last_update": timezone.now()})
     return written
+
+
+def schedules_install_migration(apps: Any, schema_editor: Any) -> None:
+    """A RunPython step: installs the missing schedules with the migration's historical models
+    (the migrations of the apps whose jobs these are call it)."""
+    schedules_install(
+        periodic_task_model=apps.get_model("django_celery_beat", "PeriodicTask"),
+        crontab_model=apps.get_model("django_celery_beat", "CrontabSchedule"),
+        change_marker_model=apps.get_model("django_celery_beat", "PeriodicTasks"),
+    )

@@ -1,14 +1,6 @@
 from django.db import migrations
 
-
-def install(apps, schema_editor):
-    from config.schedules import schedules_install
-
-    schedules_install(
-        periodic_task_model=apps.get_model("django_celery_beat", "PeriodicTask"),
-        crontab_model=apps.get_model("django_celery_beat", "CrontabSchedule"),
-        change_marker_model=apps.get_model("django_celery_beat", "PeriodicTasks"),
-    )
+from config.schedules import schedules_install_migration
 
 
 class Migration(migrations.Migration):
@@ -20,4 +12,4 @@ class Migration(migrations.Migration):
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 
-    operations = [migrations.RunPython(install, migrations.RunPython.noop)]
+    operations = [migrations.RunPython(schedules_install_migration, migrations.RunPython.noop)]

@@ -100,23 +100,23 @@ def database_url() -> str:
     return f"postgres://{host}{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{quote(db['NAME'], safe='')}"
 
 
+def django_process_env(**overrides: str) -> dict[str, str]:
+    """The environment of a django-core process that shares this test's database and Redis."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": database_url(),
+        "DATABASE_POOL_MIN_SIZE": "1",
+        "DATABASE_POOL_MAX_SIZE": "2",
+        "REDIS_URL": settings.REDIS_URL,
+        "PYTHONUNBUFFERED": "1",
+        **overrides,
+    }
+
+
 @pytest.fixture
 def child_env() -> Callable[..., dict[str, str]]:
-    """The environment of a django-core process that shares this test's database and Redis."""
-
-    def make(**overrides: str) -> dict[str, str]:
-        return {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "DATABASE_URL": database_url(),
-            "DATABASE_POOL_MIN_SIZE": "1",
-            "DATABASE_POOL_MAX_SIZE": "2",
-            "REDIS_URL": settings.REDIS_URL,
-            "PYTHONUNBUFFERED": "1",
-            **overrides,
-        }
-
-    return make
+    return django_process_env
 
 
 def run_python(code: str, *args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:

@@ -29,7 +29,7 @@ from tasks import services as task_services
 from tasks.models import Comment, Task
 from telegram.models import DeliveryStatus, TelegramBot, TelegramDelivery
 from tests.django_core.factories import MembershipFactory, ProjectFactory, TaskFactory, UserFactory
-from tests.django_core.notifications_faults.conftest import database_url
+from tests.django_core.notifications_faults.conftest import django_process_env
 from tests.django_core.waiting import wait_until
 from tests.telegram_bot.botapi import BOT_USERNAME, FakeBotApi
 from tests.telegram_bot.support import BotProcess, start_bot
@@ -53,22 +53,6 @@ def bot_api() -> Iterator[FakeBotApi]:
     api.stop()
 
 
-def _relay_env() -> dict[str, str]:
-    import os
-
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DATABASE_URL": database_url(),
-        "DATABASE_POOL_MIN_SIZE": "1",
-        "DATABASE_POOL_MAX_SIZE": "2",
-        "REDIS_URL": settings.REDIS_URL,
-        "CELERY_BROKER_URL": settings.REDIS_URL,
-        "PYTHONUNBUFFERED": "1",
-        "LOG_LEVEL": "WARNING",
-    }
-
-
 @pytest.fixture(scope="module")
 def relay(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[subprocess.Popen[bytes]]:
     """The real outbox relay process on the test database: it hands events to the bot's stream."""
@@ -76,7 +60,7 @@ def relay(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> It
     process = subprocess.Popen(
         [sys.executable, "manage.py", "outbox_relay", "--interval", "0.05", "--grace", "0.5"],
         cwd=DJANGO_CORE,
-        env=_relay_env(),
+        env=django_process_env(CELERY_BROKER_URL=settings.REDIS_URL, LOG_LEVEL="WARNING"),
         stdout=log,
         stderr=subprocess.STDOUT,
     )
