@@ -5,8 +5,10 @@ Configuration is environment only (12-factor); every variable is listed with its
 (`DJANGO_ENV=production`) refuses to start on placeholder secrets or missing JWT keys.
 """
 
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -263,16 +265,31 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Internationalisation ------------------------------------------------------------------------
+# LANGUAGES is the one list of supported languages: translated model fields and their columns,
+# the API's `title_<lang>` fields, search, the admin's tabs and the user's `language` all derive
+# from it. Adding a language is a line here plus its catalogs (locales/<lang>/) and a migration.
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", _("English")), ("ru", _("Russian"))]
+LANGUAGES = [("en", _("English")), ("ru", _("Russian")), ("es", _("Spanish"))]
 LOCALE_PATHS = [REPO_DIR / "locales"]
 USE_I18N = True
 USE_TZ = True
 TIME_ZONE = "UTC"
-MODELTRANSLATION_DEFAULT_LANGUAGE = "en"
-MODELTRANSLATION_LANGUAGES = ("en", "ru")
-# A field missing in the requested language falls back to English, then to any language written.
-MODELTRANSLATION_FALLBACK_LANGUAGES = {"default": ("en", "ru")}
+
+
+def modeltranslation_languages(
+    languages: Sequence[tuple[str, Any]],
+) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
+    """(MODELTRANSLATION_LANGUAGES, MODELTRANSLATION_FALLBACK_LANGUAGES) for `languages`: a
+    settings module that extends LANGUAGES derives both again with this.
+
+    A field missing in the requested language falls back to English, then to any language
+    written (in LANGUAGES order)."""
+    codes = tuple(code for code, _label in languages)
+    return codes, {"default": (LANGUAGE_CODE, *(code for code in codes if code != LANGUAGE_CODE))}
+
+
+MODELTRANSLATION_DEFAULT_LANGUAGE = LANGUAGE_CODE
+MODELTRANSLATION_LANGUAGES, MODELTRANSLATION_FALLBACK_LANGUAGES = modeltranslation_languages(LANGUAGES)
 
 # --- Static files (served by WhiteNoise here, by nginx behind the gateway) ----------------------
 STATIC_URL = "/static/"

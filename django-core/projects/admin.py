@@ -1,6 +1,7 @@
 from django.contrib import admin
-from modeltranslation.admin import TranslationAdmin
+from modeltranslation.admin import TabbedTranslationAdmin
 
+from common.translation import translated_field_names
 from projects.models import Invite, Membership, Project
 
 
@@ -12,9 +13,9 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Project)
-class ProjectAdmin(TranslationAdmin):
+class ProjectAdmin(TabbedTranslationAdmin):
     list_display = ["name", "created_by", "created_at", "updated_at"]
-    search_fields = ["name_en", "name_ru", "description_en", "description_ru"]
+    search_fields = translated_field_names("name", "description")
     list_filter = ["created_at"]
     date_hierarchy = "created_at"
     readonly_fields = ["created_at", "updated_at"]
@@ -26,7 +27,7 @@ class ProjectAdmin(TranslationAdmin):
 class MembershipAdmin(admin.ModelAdmin):
     list_display = ["project", "user", "role", "joined_at"]
     list_filter = ["role"]
-    search_fields = ["user__email", "user__name", "project__name_en", "project__name_ru"]
+    search_fields = ["user__email", "user__name", *translated_field_names("project__name")]
     autocomplete_fields = ["project", "user"]
     list_select_related = ["project", "user"]
 
@@ -35,7 +36,7 @@ class MembershipAdmin(admin.ModelAdmin):
 class InviteAdmin(admin.ModelAdmin):
     list_display = ["email", "project", "role", "status", "invited_by", "created_at", "expires_at"]
     list_filter = ["status", "role"]
-    search_fields = ["email", "project__name_en", "project__name_ru"]
+    search_fields = ["email", *translated_field_names("project__name")]
     readonly_fields = ["token_hash", "created_at", "responded_at", "accepted_by"]
     autocomplete_fields = ["project", "invited_by"]
     list_select_related = ["project", "invited_by"]

@@ -23,7 +23,7 @@ def role_at_least(role: str | None, minimum: Role) -> bool:
 
 
 class Project(models.Model):
-    # `name` and `description` are translated (projects/translation.py): name_en, name_ru, ...
+    # `name` and `description` are translated (projects/translation.py): name_<lang> for each of LANGUAGES
     name = models.CharField(_("name"), max_length=200)
     description = models.TextField(_("description"), blank=True, default="", max_length=10_000)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")

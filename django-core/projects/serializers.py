@@ -21,7 +21,7 @@ class ProjectSerializer(serializers.ModelSerializer[Project]):
 
 
 class ProjectWriteSerializer(serializers.ModelSerializer[Project]):
-    """`name`/`description` write the request's language; `name_en`, `name_ru`, … one language each."""
+    """`name`/`description` write the request's language; `name_<lang>` (each of LANGUAGES) one language each."""
 
     class Meta:
         model = Project

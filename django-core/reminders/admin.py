@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.http import HttpRequest
 
+from common.translation import translated_field_names
 from reminders.models import DeadlineReminder
 
 
@@ -10,7 +11,7 @@ class DeadlineReminderAdmin(admin.ModelAdmin):
 
     list_display = ["task", "deadline", "kind", "status", "created_at", "processed_at"]
     list_filter = ["kind", "status"]
-    search_fields = ["task__title_en", "task__title_ru"]
+    search_fields = translated_field_names("task__title")
     list_select_related = ["task"]
     readonly_fields = ["task", "deadline", "kind", "status", "created_at", "processed_at"]
 

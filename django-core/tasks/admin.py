@@ -1,6 +1,7 @@
 from django.contrib import admin
-from modeltranslation.admin import TranslationAdmin
+from modeltranslation.admin import TabbedTranslationAdmin
 
+from common.translation import translated_field_names
 from tasks.models import Comment, Task, TaskWatcher
 
 
@@ -19,10 +20,10 @@ class WatcherInline(admin.TabularInline):
 
 
 @admin.register(Task)
-class TaskAdmin(TranslationAdmin):
+class TaskAdmin(TabbedTranslationAdmin):
     list_display = ["id", "title", "project", "status", "priority", "assignee", "deadline", "updated_at"]
     list_filter = ["status", "priority", "project", "deadline"]
-    search_fields = ["title_en", "title_ru", "description_en", "description_ru", "assignee__email"]
+    search_fields = [*translated_field_names("title", "description"), "assignee__email"]
     date_hierarchy = "created_at"
     readonly_fields = ["created_at", "updated_at", "completed_at"]
     autocomplete_fields = ["project", "assignee", "reporter"]

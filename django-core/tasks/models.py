@@ -6,6 +6,8 @@ from django.db import models
 from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
+from common.translation import translated_field_names
+
 
 class TaskStatus(models.TextChoices):
     TODO = "todo", _("To do")
@@ -33,7 +35,7 @@ def _trigram_index(field: str) -> GinIndex:
 
 class Task(models.Model):
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="tasks")
-    # `title` and `description` are translated (tasks/translation.py): title_en, title_ru, ...
+    # `title` and `description` are translated (tasks/translation.py): title_<lang> for each of LANGUAGES
     title = models.CharField(_("title"), max_length=300)
     description = models.TextField(_("description"), blank=True, default="", max_length=20_000)
     status = models.CharField(max_length=16, choices=TaskStatus.choices, default=TaskStatus.TODO)
@@ -67,10 +69,8 @@ class Task(models.Model):
             models.Index(fields=["project", "deadline"], name="tasks_task_project_deadline"),
             # Deadline scans (reminders, digests) only care about open tasks.
             models.Index(fields=["deadline"], name="tasks_task_open_deadline", condition=~models.Q(status="done")),
-            _trigram_index("title_en"),
-            _trigram_index("title_ru"),
-            _trigram_index("description_en"),
-            _trigram_index("description_ru"),
+            # Search (`?search=`) matches title and description in every language.
+            *[_trigram_index(column) for column in translated_field_names("title", "description")],
         ]
 
     def __str__(self) -> str:

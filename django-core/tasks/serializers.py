@@ -112,16 +112,28 @@ class TaskDetailSerializer(TaskSerializer):
 
 
 class _TaskWriteFields(serializers.Serializer[Task]):
+    """`title`/`description` write the request's language; `title_<lang>`/`description_<lang>`
+    (one pair per language of LANGUAGES, added by get_fields) one language each."""
+
     title = serializers.CharField(max_length=300, required=False)
     description = serializers.CharField(max_length=20_000, required=False, allow_blank=True)
-    title_en = serializers.CharField(max_length=300, required=False, allow_blank=True)
-    title_ru = serializers.CharField(max_length=300, required=False, allow_blank=True)
-    description_en = serializers.CharField(max_length=20_000, required=False, allow_blank=True)
-    description_ru = serializers.CharField(max_length=20_000, required=False, allow_blank=True)
     status = serializers.ChoiceField(choices=TaskStatus.choices, required=False)
     priority = serializers.ChoiceField(choices=TaskPriority.choices, required=False)
     assignee = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False, allow_null=True)
     deadline = AwareDateTimeField(required=False, allow_null=True)
+
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        fields = super().get_fields()
+        plain = {name: fields.pop(name) for name in ("title", "description")}
+        translated: dict[str, serializers.Field[Any, Any, Any, Any]] = {
+            column: serializers.CharField(max_length=300, required=False, allow_blank=True)
+            for column in translated_field_names("title")
+        }
+        translated.update(
+            (column, serializers.CharField(max_length=20_000, required=False, allow_blank=True))
+            for column in translated_field_names("description")
+        )
+        return {**plain, **translated, **fields}
 
 
 class TaskCreateSerializer(_TaskWriteFields):
