@@ -2,7 +2,7 @@
 
 from dataclasses import asdict
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -19,7 +19,7 @@ LinkSerializer = inline_serializer(
 class TelegramLinkApi(APIView):
     @extend_schema(
         request=None,
-        responses={201: LinkSerializer},
+        responses={201: LinkSerializer, 503: OpenApiResponse(description="No Telegram bot is set up yet.")},
         description=(
             "A single-use `https://t.me/<bot>?start=<token>` deep link, valid at most 15 minutes; "
             "asking again revokes the previous one. 503 `telegram_unavailable` when no bot is set up."

@@ -32,6 +32,7 @@ from accounts.models import User
 from accounts.services import token_pair_for
 from projects.models import Invite, Role
 from projects.services import invite_create
+from telegram.services import telegram_bot_register
 from tests.django_core.factories import (
     DEFAULT_PASSWORD,
     CommentFactory,
@@ -154,6 +155,9 @@ def build_fuzz_world() -> FuzzWorld:
     TaskFactory(id=FOREIGN_TASK_ID, project=foreign, reporter=outsider)
     incoming = invite_create(project=foreign, actor=outsider, email=user.email, role=Role.MEMBER).invite
     _renumber(incoming, INCOMING_INVITE_ID, token_hash=hashlib.sha256(INCOMING_INVITE_TOKEN.encode()).hexdigest())
+
+    # A deployment with its Telegram bot running (it reported its username at start-up).
+    telegram_bot_register(username="taskflow_fuzz_bot")
 
     pair = token_pair_for(user)
     return FuzzWorld(user=user, access=pair.access, refresh=pair.refresh)
