@@ -5,6 +5,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from accounts import services
 from accounts.models import User
@@ -35,11 +36,15 @@ class UserAdmin(DjangoUserAdmin):
 
     @admin.action(description=_("Deactivate and sign out everywhere"))
     def deactivate_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        count = 0
         for user in queryset:
             services.user_deactivate(user=user, actor=request.user)  # type: ignore[arg-type]
-        self.message_user(request, _("%d users deactivated.") % queryset.count(), messages.SUCCESS)
+            count += 1
+        message = ngettext("%(count)d user deactivated.", "%(count)d users deactivated.", count) % {"count": count}
+        self.message_user(request, message, messages.SUCCESS)
 
     @admin.action(description=_("Unlock after failed logins"))
     def unlock_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         count = services.users_unlock(users=queryset)
-        self.message_user(request, _("%d users unlocked.") % count, messages.SUCCESS)
+        message = ngettext("%(count)d user unlocked.", "%(count)d users unlocked.", count) % {"count": count}
+        self.message_user(request, message, messages.SUCCESS)

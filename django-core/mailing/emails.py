@@ -174,6 +174,8 @@ def compose_digest_email(digest: Digest, *, user: User, day: date, key: uuid.UUI
         "overdue": rows(digest.overdue),
         "due_soon": rows(digest.due_soon),
         "assigned": rows(digest.assigned),
+        # A task may be in more than one section: count it once.
+        "open_count": len({task.pk for task in [*digest.overdue, *digest.due_soon, *digest.assigned]}),
         "preferences_url": links.preferences_url(),
     }
     text, html = _render("digest", context, language=language, zone=zone, address=user.email)
