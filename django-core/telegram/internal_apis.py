@@ -71,7 +71,8 @@ class BotApi(InternalApi):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         services.telegram_bot_register(username=data.validated_data["username"])
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        # The one list of languages (settings.LANGUAGES): the bot offers those it has catalogs for.
+        return Response({"languages": [code for code, _name in settings.LANGUAGES]})
 
 
 class ChatAccountApi(ChatApi):

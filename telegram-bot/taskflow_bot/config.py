@@ -66,9 +66,8 @@ class Settings(BaseSettings):
     # A loop failing for longer than this makes /health answer 503.
     bot_health_grace: float = Field(default=30.0, gt=0)
 
-    # Languages the bot speaks (catalogs locales/<lang>/LC_MESSAGES/bot.mo); the first is the
-    # fallback. English is the source language of the catalogs.
-    bot_languages: str = "en,ru,es"
+    # The bot's catalogs (locales/<lang>/LC_MESSAGES/bot.mo). It speaks English (the source
+    # language) and each language it has a catalog for that django-core's LANGUAGES lists.
     bot_locales_dir: Path = REPO_DIR / "locales"
 
     log_level: str = "INFO"
@@ -76,10 +75,6 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env == "production"
-
-    @property
-    def languages(self) -> tuple[str, ...]:
-        return tuple(code.strip().lower() for code in self.bot_languages.split(",") if code.strip())
 
     @property
     def per_chat_interval(self) -> float:
@@ -103,8 +98,6 @@ class Settings(BaseSettings):
     def _refuse_unsafe_production(self) -> "Settings":
         if self.env not in {"development", "test", "production"}:
             raise ValueError(f"ENV/DJANGO_ENV must be development, test or production, not {self.env!r}")
-        if not self.languages:
-            raise ValueError("BOT_LANGUAGES must name at least one language (e.g. en,ru,es)")
         if self.is_production:
             token = self.telegram_service_token
             if token == PLACEHOLDER_SERVICE_TOKEN or len(token) < MIN_PRODUCTION_TOKEN_LENGTH:

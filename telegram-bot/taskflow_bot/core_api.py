@@ -121,8 +121,10 @@ class CoreApi:
 
     # --- Service calls ------------------------------------------------------------------------
 
-    async def report_username(self, username: str) -> None:
-        await self.request("PUT", "/bot", json={"username": username})
+    async def report_username(self, username: str) -> list[str]:
+        """Tells django-core the bot's username; answers the languages it supports."""
+        body = await self.request("PUT", "/bot", json={"username": username}) or {}
+        return [str(code) for code in body.get("languages", [])]
 
     async def claim(self, delivery_ids: list[int]) -> list[dict[str, Any]]:
         body = await self.request("POST", "/deliveries/claim", json={"ids": delivery_ids})

@@ -29,10 +29,17 @@ _catalogs: dict[str, stdlib_gettext.NullTranslations] = {}
 _supported: tuple[str, ...] = (SOURCE_LANGUAGE,)
 
 
-def configure(locales_dir: Path, languages: tuple[str, ...]) -> None:
-    """Loads the catalogs once, at start-up. A missing catalog is logged, and that language
-    then falls back to English rather than stopping the bot."""
+def catalog_languages(locales_dir: Path) -> tuple[str, ...]:
+    """English (the source language) and every language with a compiled bot catalog."""
+    found = sorted(path.parent.parent.name for path in locales_dir.glob(f"*/LC_MESSAGES/{DOMAIN}.mo"))
+    return (SOURCE_LANGUAGE, *(code for code in found if code != SOURCE_LANGUAGE))
+
+
+def configure(locales_dir: Path, languages: tuple[str, ...] | None = None) -> None:
+    """Loads the catalogs once, at start-up: `languages`, or every catalog there is. A missing
+    catalog is logged, and that language then falls back to English rather than stopping the bot."""
     global _supported
+    languages = languages or catalog_languages(locales_dir)
     _catalogs.clear()
     for code in languages:
         if code == SOURCE_LANGUAGE:
@@ -41,9 +48,21 @@ def configure(locales_dir: Path, languages: tuple[str, ...]) -> None:
         try:
             _catalogs[code] = stdlib_gettext.translation(DOMAIN, localedir=locales_dir, languages=[code])
         except FileNotFoundError:
-            logger.warning("No %s catalog at %s/%s/LC_MESSAGES (run `make` or msgfmt)", DOMAIN, locales_dir, code)
+            logger.warning("No %s catalog at %s/%s/LC_MESSAGES (run `make messages`)", DOMAIN, locales_dir, code)
             _catalogs[code] = stdlib_gettext.NullTranslations()
     _supported = tuple(languages)
+
+
+def restrict(languages: list[str]) -> None:
+    """Offers only the languages django-core supports (its LANGUAGES setting, the one list), of
+    those the bot has catalogs for; English stays."""
+    global _supported
+    allowed = {code.lower() for code in languages}
+    kept = tuple(code for code in _supported if code == SOURCE_LANGUAGE or code in allowed)
+    missing = sorted(allowed - set(_supported))
+    if missing:
+        logger.warning("django-core supports %s, for which the bot has no catalog (English instead)", missing)
+    _supported = kept
 
 
 def supported_languages() -> tuple[str, ...]:

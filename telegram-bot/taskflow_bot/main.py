@@ -148,7 +148,7 @@ def build_dispatcher(storage: RedisStorage, core: CoreApi) -> Dispatcher:
 
 
 async def run(settings: Settings) -> int:
-    i18n.configure(settings.bot_locales_dir, settings.languages)
+    i18n.configure(settings.bot_locales_dir)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -189,7 +189,7 @@ async def run(settings: Settings) -> int:
             asyncio.create_task(
                 retry_until(
                     "Reporting the bot's username to django-core",
-                    lambda: core.report_username(username),
+                    lambda: _register(core, username),
                     stop,
                     errors=(CoreUnavailable, CoreApiError),
                 )
@@ -220,6 +220,11 @@ async def run(settings: Settings) -> int:
         if health_runner is not None:
             await health_runner.cleanup()
         logger.info("Stopped")
+
+
+async def _register(core: CoreApi, username: str) -> None:
+    """Reports the username (deep links) and keeps only the languages django-core supports."""
+    i18n.restrict(await core.report_username(username))
 
 
 async def _connect(bot: Bot) -> User:

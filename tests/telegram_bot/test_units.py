@@ -65,7 +65,21 @@ def test_defaults_follow_the_contract(monkeypatch: pytest.MonkeyPatch) -> None:
     assert config.telegram_stream == "telegram:deliveries"
     assert config.bot_health_port == 8002
     assert config.per_chat_interval == 1.0
-    assert config.languages == ("en", "ru", "es")
+
+
+def test_the_bot_speaks_its_catalogs_languages_that_django_core_supports() -> None:
+    i18n.configure(LOCALES_DIR)
+    try:
+        assert i18n.supported_languages()[0] == "en"
+        assert {"ru", "es"} <= set(i18n.supported_languages())
+
+        # django-core's one list decides: a catalog for a language it does not offer is not offered
+        i18n.restrict(["en", "ru"])
+
+        assert i18n.supported_languages() == ("en", "ru")
+        assert i18n.negotiate("es", None) == "en"
+    finally:
+        i18n.configure(LOCALES_DIR)
 
 
 def test_pacing_off_drops_only_the_per_chat_spacing() -> None:
@@ -152,7 +166,7 @@ def test_translations_keep_the_placeholders(language: str) -> None:
 
 @pytest.fixture
 def catalogs_loaded() -> None:
-    i18n.configure(LOCALES_DIR, ("en", "ru", "es"))
+    i18n.configure(LOCALES_DIR)
 
 
 @pytest.mark.usefixtures("catalogs_loaded")

@@ -5,6 +5,7 @@ translations). Ids are swapped between users: another account's objects are 404.
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 from notifications.models import OutboxEvent
 
@@ -50,7 +51,10 @@ def test_a_chat_call_without_a_chat_is_a_400(bot_client):
 
 
 def test_the_bot_reports_its_username(bot_client, client_for, user):
-    assert bot_client().put("/internal/telegram/bot", {"username": "@taskflow_bot"}, format="json").status_code == 204
+    reported = bot_client().put("/internal/telegram/bot", {"username": "@taskflow_bot"}, format="json")
+
+    assert reported.status_code == 200
+    assert reported.json() == {"languages": [code for code, _name in settings.LANGUAGES]}
     assert client_for(user).post("/api/telegram/link").json()["url"].startswith("https://t.me/taskflow_bot?start=")
     assert bot_client().put("/internal/telegram/bot", {"username": "a b"}, format="json").status_code == 400
 
