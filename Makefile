@@ -12,13 +12,14 @@ STAMP := $(VENV)/.deps-installed
 REQUIREMENTS := requirements-dev.txt django-core/requirements.txt fastapi-realtime/requirements.txt telegram-bot/requirements.txt contracts/pyproject.toml
 MANAGE := cd django-core && ../$(PY) manage.py
 
-.PHONY: run test test-e2e lint fmt migrate shell bench keys deps services tools db messages demo static gateway schema compose-config docker-env help
+.PHONY: run test test-e2e lint fmt migrate shell bench keys deps services tools db messages catalogs demo static gateway schema compose-config docker-env help
 
 help:
 	@echo "make run     start the whole stack (sets everything up first)"
 	@echo "make test    run every test suite against the real PostgreSQL and Redis"
 	@echo "make lint    ruff + mypy;  make fmt  format the code"
 	@echo "make bench   benchmarks (figures printed, never asserted)"
+	@echo "make messages  extract and compile every translation catalog (locales/)"
 	@echo "make migrate | make shell | make keys | make demo | make gateway (render + check nginx config)"
 	@echo "make test-e2e  only the end-to-end suite (the whole stack behind nginx)"
 	@echo "make compose-config  validate docker-compose.yml;  make docker-env  secrets for docker compose"
@@ -49,8 +50,23 @@ tools:
 db: services
 	@$(PY) scripts/ensure_database.py
 
+# Every catalog in locales/ (Django's django.po, the bot's bot.po, the web client's web.po): extract
+# the messages from the sources, merge them into each language's catalog, then compile. New
+# entries come out empty: `manage.py catalogs_check` (in `make test`) lists what to translate.
 messages: deps
-	@$(MANAGE) compilemessages --ignore=.venv -v 0 && echo "==> Compiled translations (locales/)"
+	@echo "==> Extracting messages (django-core, telegram-bot, gateway/web) into locales/"
+	@$(MANAGE) makemessages --all --ignore=.venv --no-obsolete -v 0
+	@cd telegram-bot && xgettext --language=Python --from-code=UTF-8 --no-location --keyword=_ --keyword=__ \
+		--keyword=ngettext:1,2 -o ../locales/bot.pot $$(find taskflow_bot -name '*.py' | sort)
+	@for po in locales/*/LC_MESSAGES/bot.po; do msgmerge --quiet --update --no-fuzzy-matching --backup=none "$$po" locales/bot.pot; done
+	@$(PY) scripts/web_catalogs.py --extract
+	@$(MAKE) --no-print-directory catalogs
+
+# Compiles the catalogs (.mo for Django and the bot, JSON for the web client): build output.
+catalogs: deps
+	@$(MANAGE) compilemessages --ignore=.venv -v 0
+	@$(PY) scripts/web_catalogs.py
+	@echo "==> Compiled translations (locales/)"
 
 migrate: keys db
 	@echo "==> Applying migrations"
@@ -68,7 +84,7 @@ gateway: deps tools
 
 GATEWAY_URL = http://$${GATEWAY_HOST:-127.0.0.1}:$${GATEWAY_PORT:-8080}
 
-run: keys db messages migrate demo static gateway
+run: keys db catalogs migrate demo static gateway
 	@echo ""
 	@echo "==> Starting TaskFlow (Ctrl-C stops everything)"
 	@echo "    Gateway      $(GATEWAY_URL)/   (one origin for everything below)"
@@ -88,9 +104,11 @@ run: keys db messages migrate demo static gateway
 	@if [ -n "$${TELEGRAM_BOT_TOKEN:-}" ]; then exec $(VENV)/bin/honcho -f Procfile start; \
 	else exec $(VENV)/bin/honcho -f Procfile start $$(grep -oE '^[a-z_]+' Procfile | grep -vx bot | tr '\n' ' '); fi
 
-test: keys services tools messages
+test: keys services tools catalogs
 	@echo "==> Lint (ruff)"
 	@$(VENV)/bin/ruff check .
+	@echo "==> Translations (every language, every catalog)"
+	@$(MANAGE) catalogs_check
 	@echo "==> Test suites (PostgreSQL + Redis, for real)"
 	@$(VENV)/bin/pytest -n 2 -m "not fuzz and not e2e" $(PYTEST_ARGS)
 	@echo "==> Schema-driven fuzzing of the API (schemathesis)"
