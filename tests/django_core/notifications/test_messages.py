@@ -269,3 +269,61 @@ def test_a_long_comment_is_cut_to_an_excerpt_on_one_line(scene):
     assert excerpt.startswith("First line word word")
     assert excerpt.endswith("…")
     assert "\n" not in message
+
+
+def test_task_and_project_messages_in_spanish_with_the_spanish_title(scene):
+    Task.objects.filter(pk=scene["task"].pk).update(title_es="Enviarlo")
+    Project.objects.filter(pk=scene["project"].pk).update(name_es="Alfa")
+    scene["task"].refresh_from_db()
+    scene["project"].refresh_from_db()
+    reader, other, ref = scene["reader"], scene["other"], task_ref(scene["task"])
+    project = ProjectRef(id=scene["project"].pk, name="Alpha")
+    invite = InviteRef(id=1, email=reader.email, role="viewer", expires_at=datetime(2030, 1, 1, tzinfo=UTC))
+    cases = [
+        ("task.created", "task", TaskCreatedData(task=ref), "Ada ha creado «Enviarlo»."),
+        (
+            "task.assigned",
+            "task",
+            TaskAssignedData(task=ref, assignee=user_ref(reader)),
+            "Ada te ha asignado «Enviarlo».",
+        ),
+        (
+            "task.assigned",
+            "task",
+            TaskAssignedData(task=ref, assignee=user_ref(other)),
+            "Ada ha asignado «Enviarlo» a Ann.",
+        ),
+        (
+            "task.status_changed",
+            "task",
+            TaskStatusChangedData(task=ref, **{"from": "in_progress"}, to="review"),
+            "Ada ha movido «Enviarlo» de En curso a En revisión.",
+        ),
+        (
+            "task.commented",
+            "task",
+            TaskCommentedData(task=ref, comment=CommentRef(id=1, body="Bien", author_id=None)),
+            "Ada ha comentado en «Enviarlo»: Bien",
+        ),
+        (
+            "task.deadline_approaching",
+            "task",
+            TaskDeadlineApproachingData(task=ref, window="1h"),
+            "«Enviarlo» vence en menos de una hora.",
+        ),
+        ("task.overdue", "task", TaskOverdueData(task=ref), "«Enviarlo» está vencida."),
+        (
+            "project.invited",
+            "project",
+            ProjectInvitedData(project=project, invite=invite),
+            "Ada te ha invitado a «Alfa» como lector.",
+        ),
+        (
+            "project.member_removed",
+            "project",
+            ProjectMemberRemovedData(project=project, member=user_ref(reader)),
+            "Ya no eres miembro de «Alfa».",
+        ),
+    ]
+    for event_type, about, data, spanish in cases:
+        assert render(scene, event_type, data, language="es", about=about) == spanish

@@ -184,3 +184,68 @@ def test_ordering_by_title_sorts_fallback_titles_as_shown(team, client_for):
         shown = [t["title"] for t in results]
 
         assert shown == sorted(shown, reverse=reverse), ordering
+
+
+# --- Spanish, and every language alike -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("missing", [None, ""])
+def test_spanish_falls_back_to_english(team, client_for, missing):
+    task = TaskFactory(
+        project=team["project"], reporter=team["member"], title_en="Only English", title_ru="Русский", title_es=missing
+    )
+
+    body = client_for(team["member"]).get(f"/api/tasks/{task.pk}", HTTP_ACCEPT_LANGUAGE="es").json()
+
+    assert body["title"] == "Only English"
+    assert body["title_es"] == missing
+
+
+def test_a_spanish_title_wins_in_spanish_once_written(team, client_for):
+    task = TaskFactory(project=team["project"], reporter=team["member"], title_en="Fix the server")
+    client = client_for(team["member"])
+
+    response = client.patch(f"/api/tasks/{task.pk}", {"title_es": "Arreglar el servidor"}, format="json")
+
+    assert response.status_code == 200, response.json()
+    assert client.get(f"/api/tasks/{task.pk}", HTTP_ACCEPT_LANGUAGE="es").json()["title"] == "Arreglar el servidor"
+    assert client.get(f"/api/tasks/{task.pk}", HTTP_ACCEPT_LANGUAGE="en").json()["title"] == "Fix the server"
+    task.refresh_from_db()
+    assert (task.title_en, task.title_es) == ("Fix the server", "Arreglar el servidor")
+
+
+def test_a_title_written_in_spanish_lands_in_title_es(team, client_for):
+    response = client_for(team["member"]).post(
+        "/api/tasks",
+        {"project": team["project"].pk, "title": "Escribir pruebas", "description": "Muchas"},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="es",
+    )
+
+    assert response.status_code == 201, response.json()
+    task = Task.objects.get(pk=response.json()["id"])
+    assert (task.title_es, task.description_es) == ("Escribir pruebas", "Muchas")
+    assert not task.title_en
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("title_en", "Invoice"),
+        ("title_ru", "Счёт-фактура"),
+        ("title_es", "Factura"),
+        ("description_es", "Pagar la factura"),
+    ],
+)
+@pytest.mark.parametrize("reader_language", ["en", "ru", "es"])
+def test_search_finds_a_task_by_its_text_in_any_language_whatever_the_readers(
+    team, client_for, column, value, reader_language
+):
+    hit = TaskFactory(project=team["project"], reporter=team["member"], **{column: value})
+    TaskFactory(project=team["project"], reporter=team["member"], title_en="Other", title_es="Otra")
+
+    response = client_for(team["member"]).get(
+        "/api/tasks", {"search": value[2:8].upper()}, HTTP_ACCEPT_LANGUAGE=reader_language
+    )
+
+    assert [task["id"] for task in response.json()["results"]] == [hit.pk]
