@@ -40,6 +40,8 @@ DJANGO_CORE = Path(__file__).resolve().parents[3] / "django-core"
 _chats = iter(range(8_100_000_001, 8_199_999_999))
 # A word in Cyrillic: the text is in Russian (the catalogs' exact wording is theirs to change).
 RUSSIAN_WORD = re.compile("[\u0400-\u04ff]{4}")
+# Words only Spanish has among the three languages (the bot's help, whatever its exact wording).
+SPANISH_WORD = re.compile(r"\b(tus|tareas|proyectos|idioma|ayuda|cuenta|vincular|desvincular)\b", re.IGNORECASE)
 
 
 def new_chat() -> int:
@@ -359,6 +361,23 @@ def test_an_assignment_is_pushed_in_russian_with_buttons_and_a_reply_becomes_a_c
     bot_api.push_message(team["chat"], "On my way", reply_to=push["message_id"])
     assert wait_until(lambda: Comment.objects.filter(task=team["task"], body="On my way").exists()), "the comment"
     assert Comment.objects.get(task=team["task"]).author == team["assignee"]
+
+
+def test_an_assignment_is_pushed_in_spanish_and_the_bot_answers_in_spanish(bot_api, bot, project_of):
+    team = project_of("es")
+
+    _assign(team["task"], team["owner"], team["assignee"])
+
+    push = bot_api.wait_for_message(team["chat"])
+    assert "Olga te ha asignado «Fuel &lt;the&gt; rocket»." in push["text"]
+    labels = [b["text"] for b in _buttons(push)]
+    assert "En curso" in labels
+    assert "Comentar" in labels
+    count = len(bot_api.sent(team["chat"]))
+    bot_api.push_command(team["chat"], "help", language_code="en")  # the account's language wins
+    answer = bot_api.wait_for_message(team["chat"], after=count)["text"]
+    assert "/mytasks" in answer
+    assert SPANISH_WORD.search(answer)
 
 
 def test_a_status_button_on_a_push_moves_the_task_and_updates_the_message(bot_api, bot, project_of):
