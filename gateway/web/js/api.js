@@ -1,5 +1,9 @@
 // The TaskFlow HTTP API, as the web client uses it: JSON over the gateway's /api, the access and
-// refresh tokens kept in localStorage, one transparent refresh on a 401.
+// refresh tokens kept in localStorage, one transparent refresh on a 401. Every call says the
+// client's language in Accept-Language (the browser would send its own otherwise, and the API
+// answers that before the account's language), so the API's messages match the page.
+
+import { currentLanguage, t } from "./i18n.js";
 
 const ACCESS_KEY = "taskflow.access";
 const REFRESH_KEY = "taskflow.refresh";
@@ -26,8 +30,8 @@ function describe(status, body) {
     }
     if (parts.length) return parts.join(" ");
   }
-  if (status === 0) return "The server cannot be reached. Check your connection and try again.";
-  return `The request failed (HTTP ${status}).`;
+  if (status === 0) return t("The server cannot be reached. Check your connection and try again.");
+  return t("The request failed (HTTP {status}).", { status });
 }
 
 export const tokens = {
@@ -55,7 +59,7 @@ export function signedIn() {
 export const SIGNED_OUT = "taskflow:signed-out";
 
 async function send(method, path, body, access) {
-  const headers = { Accept: "application/json" };
+  const headers = { Accept: "application/json", "Accept-Language": currentLanguage() };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (access) headers.Authorization = `Bearer ${access}`;
   let response;
@@ -77,7 +81,7 @@ async function send(method, path, body, access) {
     try {
       data = JSON.parse(text);
     } catch {
-      data = { detail: `Unexpected answer from the server (HTTP ${response.status}).` };
+      data = { detail: t("Unexpected answer from the server (HTTP {status}).", { status: response.status }) };
     }
   }
   if (!response.ok) throw new ApiError(response.status, data);
@@ -92,7 +96,7 @@ export function refreshSession() {
   if (!refreshing) {
     const presented = tokens.refresh;
     refreshing = (async () => {
-      if (!presented) throw new ApiError(401, { detail: "Please sign in.", code: "not_authenticated" });
+      if (!presented) throw new ApiError(401, { detail: t("Please sign in."), code: "not_authenticated" });
       try {
         tokens.save(await send("POST", "/api/auth/refresh", { refresh: presented }));
       } catch (error) {
