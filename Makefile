@@ -117,7 +117,7 @@ test: keys services tools catalogs
 
 # The whole stack (nginx, gunicorn, uvicorn, the outbox relay, ...) on free ports with its own
 # database and Redis database, driven through the gateway only; one process (it starts servers).
-test-e2e: keys services tools
+test-e2e: keys services tools catalogs
 	@echo "==> End-to-end suite (the whole stack behind nginx)"
 	@$(VENV)/bin/pytest -m e2e -p no:xdist tests/e2e $(PYTEST_ARGS)
 
