@@ -291,6 +291,11 @@ def modeltranslation_languages(
 MODELTRANSLATION_DEFAULT_LANGUAGE = LANGUAGE_CODE
 MODELTRANSLATION_LANGUAGES, MODELTRANSLATION_FALLBACK_LANGUAGES = modeltranslation_languages(LANGUAGES)
 
+# The admin's language tabs (modeltranslation) use jQuery UI: served from our own static files
+# (jquery-ui 1.14.2 from the npm registry, MIT, vendored under common/static/vendor/), never from
+# a CDN, so a self-hosted instance works offline and its admin loads no third-party script.
+JQUERY_UI_URL = "vendor/jquery-ui/jquery-ui.min.js"
+
 # --- Static files (served by WhiteNoise here, by nginx behind the gateway) ----------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = _repo_path(env.str("STATIC_ROOT", default="django-core/staticfiles"))

@@ -67,3 +67,13 @@ def test_non_staff_cannot_open_the_task_admin(client, team, task):
 
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def test_the_language_tabs_load_no_third_party_script(admin_client, task):
+    page = admin_client.get(f"/admin/tasks/task/{task.pk}/change/")
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "/static/vendor/jquery-ui/jquery-ui.min.js" in html
+    assert "googleapis" not in html
+    assert "title_es" in html  # a tab per language
