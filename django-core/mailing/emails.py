@@ -20,6 +20,7 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from notifications.messages import MessageContext, render_message
+from notifications.preferences import EMAILED_TYPES
 from taskflow_contracts import EventType
 from taskflow_contracts.events import EventBase
 
@@ -32,7 +33,8 @@ from tasks.models import Task
 
 # The event types that are mailed (their recipients' `email` channel), and the digest.
 TASK_EVENT_TYPES = (EventType.TASK_ASSIGNED, EventType.TASK_DEADLINE_APPROACHING, EventType.TASK_OVERDUE)
-MAILED_EVENT_TYPES = (EventType.PROJECT_INVITED, *TASK_EVENT_TYPES)
+# What is mailed is what preferences offer email for: one list (notifications.preferences).
+MAILED_EVENT_TYPES = EMAILED_TYPES
 DIGEST_KIND = "digest"
 
 

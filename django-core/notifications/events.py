@@ -169,7 +169,7 @@ def event_emit(
                 if on and (channel != Channel.TELEGRAM or user.telegram_chat_id is not None):
                     channels[channel].append(user.pk)
     email_addresses = []
-    if audience.email_addresses and DEFAULT_PREFERENCES[event_type][Channel.EMAIL]:
+    if audience.email_addresses and DEFAULT_PREFERENCES[event_type].get(Channel.EMAIL, False):
         # People without an account have no preferences yet: the default decides.
         email_addresses = sorted(set(audience.email_addresses))
     if not (email_addresses or any(channels.values())):

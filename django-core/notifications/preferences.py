@@ -7,22 +7,30 @@ from taskflow_contracts import EventType
 
 from notifications.models import NotificationPreference
 
-_WEB_AND_EMAIL = {"web": True, "email": True, "telegram": False}
-_WEB_ONLY = {"web": True, "email": False, "telegram": False}
+# Every type is shown in the web app and can go to Telegram (the bot renders any of them); email
+# is sent for these only (mailing's templates). A user is offered exactly the channels a type is
+# delivered on: no toggle that does nothing.
+EMAILED_TYPES: frozenset[str] = frozenset(
+    {
+        EventType.PROJECT_INVITED.value,
+        EventType.TASK_ASSIGNED.value,
+        EventType.TASK_DEADLINE_APPROACHING.value,
+        EventType.TASK_OVERDUE.value,
+    }
+)
 
-# Assignment, invites and deadlines matter enough for email by default; the rest stays in-app.
+
+def channels_offered(event_type: str) -> tuple[str, ...]:
+    return ("web", "email", "telegram") if event_type in EMAILED_TYPES else ("web", "telegram")
+
+
+def _defaults(event_type: EventType) -> dict[str, bool]:
+    # Assignment, invites and deadlines matter enough for email by default; the rest stays in-app.
+    return {channel: channel == "web" or channel == "email" for channel in channels_offered(event_type.value)}
+
+
 DEFAULT_PREFERENCES: dict[str, dict[str, bool]] = {  # keyed by EventType values
-    EventType.PROJECT_INVITED.value: _WEB_AND_EMAIL,
-    EventType.PROJECT_MEMBER_JOINED.value: _WEB_ONLY,
-    EventType.PROJECT_MEMBER_REMOVED.value: _WEB_ONLY,
-    EventType.TASK_CREATED.value: _WEB_ONLY,
-    EventType.TASK_ASSIGNED.value: _WEB_AND_EMAIL,
-    EventType.TASK_UNASSIGNED.value: _WEB_ONLY,
-    EventType.TASK_STATUS_CHANGED.value: _WEB_ONLY,
-    EventType.TASK_UPDATED.value: _WEB_ONLY,
-    EventType.TASK_COMMENTED.value: _WEB_ONLY,
-    EventType.TASK_DEADLINE_APPROACHING.value: _WEB_AND_EMAIL,
-    EventType.TASK_OVERDUE.value: _WEB_AND_EMAIL,
+    event_type.value: _defaults(event_type) for event_type in EventType if event_type != EventType.USER_REVOKED
 }
 USER_FACING_TYPES: tuple[str, ...] = tuple(DEFAULT_PREFERENCES)
 
@@ -52,4 +60,4 @@ def preferences_table(*, user_id: int) -> dict[str, dict[str, bool]]:
 
 
 def _channels(row: NotificationPreference) -> dict[str, bool]:
-    return {"web": row.web, "email": row.email, "telegram": row.telegram}
+    return {channel: getattr(row, channel) for channel in channels_offered(row.event_type)}

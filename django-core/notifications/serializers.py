@@ -4,7 +4,7 @@ from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from notifications.models import Notification
-from notifications.preferences import USER_FACING_TYPES
+from notifications.preferences import USER_FACING_TYPES, channels_offered
 
 
 class NotificationSerializer(serializers.ModelSerializer[Notification]):
@@ -38,7 +38,8 @@ class ChannelsSerializer(serializers.Serializer[None]):
 
 
 class PreferencesSerializer(serializers.Serializer[None]):
-    """`{<event type>: {web, email, telegram}}`; on PUT any subset of types and channels."""
+    """`{<event type>: {web, email?, telegram}}` (email only for the types that are mailed); on
+    PUT any subset of types and of their channels."""
 
     def to_internal_value(self, data: Any) -> dict[str, dict[str, bool]]:
         if not isinstance(data, dict):
@@ -50,8 +51,12 @@ class PreferencesSerializer(serializers.Serializer[None]):
                 errors[str(event_type)] = [_("Unknown event type.")]
                 continue
             channel_serializer = ChannelsSerializer(data=channels)
-            if not isinstance(channels, dict) or set(channels) - {"web", "email", "telegram"}:
-                errors[event_type] = [_("Use an object with web, email and/or telegram set to true or false.")]
+            offered = channels_offered(event_type)
+            if not isinstance(channels, dict) or set(channels) - set(offered):
+                # Only the channels this type is delivered on (no email for most types).
+                errors[event_type] = [
+                    _("Use an object with %(channels)s set to true or false.") % {"channels": " / ".join(offered)}
+                ]
             elif not channel_serializer.is_valid():
                 errors[event_type] = channel_serializer.errors
             else:

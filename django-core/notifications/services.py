@@ -27,11 +27,13 @@ def notifications_mark_all_read(*, user: User) -> int:
 
 def preferences_update(*, user: User, changes: dict[str, dict[str, bool]]) -> dict[str, dict[str, bool]]:
     """Stores the given event types' channels (a channel left out keeps its current value) and
-    returns the full table. Types are validated by the caller (serializer)."""
+    returns the full table. Types and their offered channels are validated by the caller
+    (serializer)."""
     current = preferences_table(user_id=user.pk)
     with transaction.atomic():
         for event_type, channels in changes.items():
-            merged = {**current[event_type], **channels}
+            # A channel the type is not delivered on is stored off (the column exists for all).
+            merged = {"email": False, **current[event_type], **channels}
             NotificationPreference.objects.update_or_create(user=user, event_type=event_type, defaults=merged)
         if changes and not user.has_notification_preferences:
             user.has_notification_preferences = True

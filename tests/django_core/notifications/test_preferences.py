@@ -20,7 +20,8 @@ pytestmark = pytest.mark.django_db
 
 URL = "/api/notifications/preferences"
 WEB_AND_EMAIL = {"web": True, "email": True, "telegram": False}
-WEB_ONLY = {"web": True, "email": False, "telegram": False}
+# Types that are not mailed offer no email channel at all (no toggle that does nothing).
+WEB_ONLY = {"web": True, "telegram": False}
 DEFAULTS = {
     "project.invited": WEB_AND_EMAIL,
     "project.member_joined": WEB_ONLY,
@@ -60,15 +61,15 @@ def test_the_defaults_cover_every_user_facing_type(user, client_for):
 def test_a_partial_update_merges_with_what_was_there(user, other_user, client_for):
     client = client_for(user)
 
-    first = client.put(URL, {"task.commented": {"email": True}}, format="json")
+    first = client.put(URL, {"task.commented": {"telegram": True}}, format="json")
     second = client.put(URL, {"task.commented": {"web": False}, "task.assigned": {"telegram": True}}, format="json")
 
     assert first.status_code == 200
-    assert first.json() == {**DEFAULTS, "task.commented": WEB_AND_EMAIL}
+    assert first.json() == {**DEFAULTS, "task.commented": {"web": True, "telegram": True}}
     assert second.status_code == 200
     expected = {
         **DEFAULTS,
-        "task.commented": {"web": False, "email": True, "telegram": False},
+        "task.commented": {"web": False, "telegram": True},
         "task.assigned": {"web": True, "email": True, "telegram": True},
     }
     assert second.json() == expected
@@ -80,7 +81,7 @@ def test_preferences_accept_a_trailing_slash(user, client_for):
     response = client_for(user).put(f"{URL}/", {"task.updated": {"web": False}}, format="json")
 
     assert response.status_code == 200
-    assert response.json()["task.updated"] == {"web": False, "email": False, "telegram": False}
+    assert response.json()["task.updated"] == {"web": False, "telegram": False}
 
 
 @pytest.mark.parametrize(
@@ -90,8 +91,11 @@ def test_preferences_accept_a_trailing_slash(user, client_for):
         ({"user.revoked": {"web": False}}, "user.revoked"),
         ({"task.commented": {"web": "sometimes"}}, "task.commented"),
         ({"task.commented": {"web": None}}, "task.commented"),
-        ({"task.commented": {"email": 2}}, "task.commented"),
-        ({"task.commented": {"email": 1}}, "task.commented"),
+        ({"task.assigned": {"email": 2}}, "task.assigned"),
+        ({"task.assigned": {"email": 1}}, "task.assigned"),
+        # comments are not mailed: their email channel is not offered, on or off
+        ({"task.commented": {"email": True}}, "task.commented"),
+        ({"task.commented": {"email": False}}, "task.commented"),
         ({"task.commented": {"web": "true"}}, "task.commented"),
         ({"task.commented": {"web": "yes"}}, "task.commented"),
         ({"task.commented": {"sms": True}}, "task.commented"),
@@ -105,6 +109,8 @@ def test_preferences_accept_a_trailing_slash(user, client_for):
         "null",
         "number",
         "one",
+        "email-of-an-unmailed-type",
+        "email-off-of-an-unmailed-type",
         "string-true",
         "string-yes",
         "unknown-channel",
@@ -114,11 +120,11 @@ def test_preferences_accept_a_trailing_slash(user, client_for):
 )
 def test_a_bad_update_is_400_and_changes_nothing(user, client_for, body, field):
     client = client_for(user)
-    client.put(URL, {"task.updated": {"email": True}}, format="json")
+    client.put(URL, {"task.updated": {"telegram": True}}, format="json")
     before = list(NotificationPreference.objects.values())
 
     # A valid change next to the bad one must not be stored either.
-    response = client.put(URL, {"task.assigned": {"email": False}, **body}, format="json")
+    response = client.put(URL, {"task.overdue": {"email": False}, **body}, format="json")
 
     assert response.status_code == 400
     assert list(response.json()) == [field]
@@ -159,23 +165,25 @@ def test_by_default_assignment_goes_to_web_and_email_and_a_comment_to_web_only(
 def test_web_off_means_no_notification_and_no_realtime_message_but_email_still_goes(
     crew, client_for, subscriber, django_capture_on_commit_callbacks
 ):
-    # Given the reporter wants comments by email and not in the app
-    response = client_for(crew.reporter).put(URL, {"task.commented": {"web": False, "email": True}}, format="json")
+    # Given the reporter wants assignments by email and not in the app
+    response = client_for(crew.reporter).put(URL, {"task.assigned": {"web": False, "email": True}}, format="json")
     assert response.status_code == 200
     listening = subscriber.listen(*crew.everyone)
 
-    # When someone comments
+    # When the task is given to someone else
     with django_capture_on_commit_callbacks(execute=True):
-        client_for(crew.owner).post(comments_url(crew.task), {"body": "By mail"}, format="json")
+        client_for(crew.owner).patch(f"/api/tasks/{crew.task.pk}", {"assignee": crew.commenter.pk}, format="json")
 
     # Then the reporter is in the email channel only
-    row = only_outbox("task.commented")
+    # (the old assignee's task.unassigned reaches the reporter in the app as usual)
+    row = only_outbox("task.assigned")
     others = [crew.assignee, crew.watcher, crew.commenter]
-    assert row.recipients == {**NO_RECIPIENTS, "web": pks(others), "email": [crew.reporter.pk]}
+    assert row.recipients["web"] == pks(others)
+    assert crew.reporter.pk in row.recipients["email"]
     assert notified(row) == pks(others)
-    assert not Notification.objects.filter(recipient=crew.reporter).exists()
+    assert not Notification.objects.filter(recipient=crew.reporter, type="task.assigned").exists()
     assert_published(row, listening.receive(), to=others)
-    assert stream_entries(crew.reporter) == []
+    assert [m["event"]["type"] for _cursor, m in stream_entries(crew.reporter)] == ["task.unassigned"]
 
 
 def test_every_channel_off_leaves_the_user_out_of_the_event(crew, client_for, django_capture_on_commit_callbacks):
@@ -197,7 +205,7 @@ def test_telegram_goes_only_to_linked_users_who_turned_it_on(crew, client_for, d
         person.save(update_fields=["telegram_chat_id"])
     for person in (linked_and_on, not_linked_but_on):
         response = client_for(person).put(URL, {"task.commented": {"telegram": True}}, format="json")
-        assert response.json()["task.commented"] == {"web": True, "email": False, "telegram": True}
+        assert response.json()["task.commented"] == {"web": True, "telegram": True}
 
     with django_capture_on_commit_callbacks(execute=True):
         client_for(crew.owner).post(comments_url(crew.task), {"body": "Ping"}, format="json")
@@ -208,14 +216,15 @@ def test_telegram_goes_only_to_linked_users_who_turned_it_on(crew, client_for, d
 
 
 def test_one_users_preference_changes_nobody_elses_channels(crew, client_for, django_capture_on_commit_callbacks):
-    prefer(crew.watcher, "task.commented", web=False, email=True)
+    prefer(crew.watcher, "task.assigned", web=False, email=False)
 
     with django_capture_on_commit_callbacks(execute=True):
-        client_for(crew.owner).post(comments_url(crew.task), {"body": "Hello"}, format="json")
+        client_for(crew.owner).patch(f"/api/tasks/{crew.task.pk}", {"assignee": crew.commenter.pk}, format="json")
 
-    row = only_outbox("task.commented")
-    assert row.recipients["email"] == [crew.watcher.pk]
-    assert row.recipients["web"] == pks([crew.reporter, crew.assignee, crew.commenter])
+    row = only_outbox("task.assigned")
+    others = pks([crew.reporter, crew.assignee, crew.commenter])
+    assert row.recipients["email"] == others
+    assert row.recipients["web"] == others
 
 
 def test_a_preference_for_one_type_leaves_the_others_at_their_defaults(

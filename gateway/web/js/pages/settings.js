@@ -33,19 +33,23 @@ function preferencesForm(preferences) {
             "tr",
             {},
             h("th", { scope: "row" }, label),
+            // Only the channels the event type is delivered on (the API lists those): no
+            // checkbox that would do nothing.
             columns.map(([channel, channelLabel]) =>
-              h(
-                "td",
-                {},
-                h("input", {
-                  type: "checkbox",
-                  name: `${type}:${channel}`,
-                  "aria-label": t("{event}: {channel}", { event: label, channel: channelLabel }),
-                  "data-type": type,
-                  "data-channel": channel,
-                  checked: Boolean(preferences[type]?.[channel]),
-                }),
-              ),
+              channel in preferences[type]
+                ? h(
+                    "td",
+                    {},
+                    h("input", {
+                      type: "checkbox",
+                      name: `${type}:${channel}`,
+                      "aria-label": t("{event}: {channel}", { event: label, channel: channelLabel }),
+                      "data-type": type,
+                      "data-channel": channel,
+                      checked: Boolean(preferences[type][channel]),
+                    }),
+                  )
+                : h("td", { className: "not-offered", title: t("Not sent on this channel") }, "—"),
             ),
           );
         }),
