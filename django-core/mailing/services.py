@@ -9,6 +9,7 @@ and twice only if the process died between the SMTP server's acceptance and the 
 """
 
 import logging
+import re
 import smtplib
 import uuid
 from collections.abc import Callable, Iterable
@@ -68,6 +69,15 @@ def _is_permanent(exc: Exception) -> bool:
     return False
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def one_line(text: str) -> str:
+    """`text` as one header line: control characters (newlines included) become spaces, runs of
+    spaces one."""
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
 def _describe(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"[:2000]
 
@@ -112,11 +122,14 @@ def email_deliver(
     if email is None:
         record(DeliveryStatus.SKIPPED, error="")
         return Outcome.SKIPPED
+    # A header is one line: a title or name holding a newline (or another control character)
+    # would make Django refuse the whole message.
+    subject = one_line(email.subject)
     EmailDelivery.objects.filter(pk=delivery.pk).update(
-        subject=email.subject[:300], message_id=email.headers.get("Message-ID", "")
+        subject=subject[:300], message_id=email.headers.get("Message-ID", "")
     )
     message = EmailMultiAlternatives(
-        subject=email.subject,
+        subject=subject,
         body=email.text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[address],
@@ -131,6 +144,12 @@ def email_deliver(
         record(status, error=_describe(exc))
         logger.warning("sending %s to %s failed (%s): %s", kind, address, status, exc)
         return Outcome.FAILED if status == DeliveryStatus.FAILED else Outcome.RETRY
+    except Exception as exc:
+        # Anything else (a header Django refuses, a backend bug) will not change on a retry: the
+        # delivery is failed, recorded, and the other recipients still get theirs.
+        logger.exception("sending %s to %s failed for good", kind, address)
+        record(DeliveryStatus.FAILED, error=_describe(exc))
+        return Outcome.FAILED
     record(DeliveryStatus.SENT, sent_at=timezone.now(), error="")
     logger.info("sent %s to %s (%s)", kind, address, key)
     return Outcome.SENT
