@@ -22,6 +22,7 @@ from accounts.serializers import (
     UserUpdateSerializer,
 )
 from common.http import user_of
+from common.throttling import WriteRateThrottle, client_address
 
 
 class AnonymousApi(APIView):
@@ -37,6 +38,10 @@ class AnonymousApi(APIView):
 
 
 class RegisterApi(AnonymousApi):
+    # Anyone may register: accounts are created at a bounded rate per client address (429).
+    throttle_classes = [WriteRateThrottle]
+    throttle_scope = "register"
+
     @extend_schema(request=RegisterSerializer, responses={201: RegisteredSerializer})
     def post(self, request: Request) -> Response:
         if not settings.REGISTRATION_OPEN:
@@ -61,7 +66,7 @@ class LoginApi(AnonymousApi):
     def post(self, request: Request) -> Response:
         serializer = LoginSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        pair = services.auth_login(**serializer.validated_data)
+        pair = services.auth_login(**serializer.validated_data, client_address=client_address(request))
         return Response(asdict(pair))
 
 

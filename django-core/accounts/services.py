@@ -1,5 +1,6 @@
 """Writes for accounts and authentication. Every function is keyword-only and atomic."""
 
+import hashlib
 import logging
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ from taskflow_contracts import EventType
 from taskflow_contracts.events import UserRevokedData
 
 from accounts.models import User, normalize_email
+from common import throttling
 
 logger = logging.getLogger(__name__)
 
@@ -86,16 +88,45 @@ def token_pair_for(user: User) -> TokenPair:
     return TokenPair(access=str(refresh.access_token), refresh=str(refresh))
 
 
-def auth_login(*, email: str, password: str) -> TokenPair:
-    """Checks credentials with lockout: after LOGIN_MAX_FAILURES failures in a row the account is
-    locked for LOGIN_LOCKOUT. The failure counter is committed before the error is raised."""
+def _login_throttle_keys(*, email: str, client_address: str) -> tuple[str, str]:
+    # The email is hashed: no address book of guessed emails sits in Redis.
+    digest = hashlib.sha256(email.encode()).hexdigest()[:32]
+    return f"login:addr:{client_address}", f"login:acct:{digest}"
+
+
+def auth_authenticate(*, email: str, password: str, client_address: str) -> User:
+    """Checks credentials for the API's login and the admin's sign-in form alike, throttled:
+
+    - per client address: more than LOGIN_FAILURES_PER_ADDRESS failed attempts within
+      LOGIN_THROTTLE_WINDOW seconds and the address is refused (429 `throttled`) until the
+      window ends;
+    - per account: an existing account locks after LOGIN_MAX_FAILURES failures in a row for
+      LOGIN_LOCKOUT (the database lock staff can lift in the admin); an email with no account
+      is refused after LOGIN_FAILURES_PER_ACCOUNT failures within the window, with the same
+      answer (429 `account_locked`), so the lock reveals nothing about which emails exist.
+
+    Every lock ends by itself (a cool-off, never a permanent lock-out); attempts while refused do
+    not extend it. Counters live in Redis (common.throttling); with Redis down sign-in fails
+    closed with a 503. The attempt is counted before the password is checked, so a burst of
+    parallel guesses cannot all slip under the limit; a success gives its count back."""
+    email = normalize_email(email)
+    window = settings.LOGIN_THROTTLE_WINDOW
+    address_key, account_key = _login_throttle_keys(email=email, client_address=client_address)
+    by_address = throttling.counter_hit(address_key, window=window)
+    by_account = throttling.counter_hit(account_key, window=window)
+    if by_address.count > settings.LOGIN_FAILURES_PER_ADDRESS:
+        logger.warning("sign-in throttled for a client address")
+        raise throttling.throttled(retry_after=by_address.retry_after)
     now = timezone.now()
     locked_for: float | None = None
     authenticated: User | None = None
     with transaction.atomic():
-        user = User.objects.select_for_update().filter(email=normalize_email(email)).first()
+        user = User.objects.select_for_update().filter(email=email).first()
         if user is None:
-            make_password(_TIMING_DUMMY_PASSWORD)
+            if by_account.count > settings.LOGIN_FAILURES_PER_ACCOUNT:
+                locked_for = by_account.retry_after
+            else:
+                make_password(_TIMING_DUMMY_PASSWORD)
         elif user.is_locked(now):
             locked_for = (user.locked_until - now).total_seconds()  # type: ignore[operator]
         elif user.check_password(password) and user.is_active:
@@ -112,11 +143,20 @@ def auth_login(*, email: str, password: str) -> TokenPair:
                 logger.warning("account locked after repeated failed logins user=%s", user.id)
             user.save(update_fields=["failed_login_count", "locked_until"])
     if locked_for is not None:
-        raise AccountLocked(wait=locked_for)
+        raise AccountLocked(detail=_("Too many failed logins; the account is locked for a while."), wait=locked_for)
     if authenticated is None:
         raise exceptions.AuthenticationFailed(_("Email or password is wrong."), "invalid_credentials")
-    User.objects.filter(pk=authenticated.pk).update(last_login=now)
-    return token_pair_for(authenticated)
+    throttling.counter_release(address_key)
+    throttling.counter_clear(account_key)
+    return authenticated
+
+
+def auth_login(*, email: str, password: str, client_address: str) -> TokenPair:
+    """Signs in through the API: auth_authenticate's checks and throttles, then a token pair.
+    The failure counter is committed before the error is raised."""
+    user = auth_authenticate(email=email, password=password, client_address=client_address)
+    User.objects.filter(pk=user.pk).update(last_login=timezone.now())
+    return token_pair_for(user)
 
 
 class _PresentedRefreshToken(RefreshToken):
@@ -223,6 +263,15 @@ def user_deactivate(*, user: User, actor: User | None = None) -> User:
         user_tokens_revoke(user=user)
         _emit_revoked(user=user, actor=actor, reason="deactivated")
     return user
+
+
+def user_password_changed_by_staff(*, user: User, actor: User) -> None:
+    """After staff set (or disabled) the user's password in the Django admin's password form:
+    every token revoked, every live socket closed, as user_change_password does for the user.
+    Precondition: inside the transaction that saved the new password."""
+    with transaction.atomic():
+        user_tokens_revoke(user=user)
+        _emit_revoked(user=user, actor=actor, reason="password_change")
 
 
 def users_unlock(*, users: QuerySet[User]) -> int:

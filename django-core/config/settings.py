@@ -175,6 +175,19 @@ REGISTRATION_OPEN = env.bool("REGISTRATION_OPEN", default=True)
 LOGIN_MAX_FAILURES = env.int("LOGIN_MAX_FAILURES", default=10)
 LOGIN_LOCKOUT = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
 INVITE_TTL = timedelta(days=env.int("INVITE_TTL_DAYS", default=7))
+# Failed sign-ins (API and admin alike, accounts.services.auth_authenticate), counted in Redis in
+# windows of LOGIN_THROTTLE_WINDOW seconds: a client address past LOGIN_FAILURES_PER_ADDRESS, or
+# an email with no account past LOGIN_FAILURES_PER_ACCOUNT, is refused (429) until its window
+# ends. Existing accounts lock after LOGIN_MAX_FAILURES in a row (above).
+LOGIN_FAILURES_PER_ADDRESS = env.int("LOGIN_FAILURES_PER_ADDRESS", default=30)
+LOGIN_FAILURES_PER_ACCOUNT = env.int("LOGIN_FAILURES_PER_ACCOUNT", default=LOGIN_MAX_FAILURES)
+LOGIN_THROTTLE_WINDOW = env.int("LOGIN_THROTTLE_WINDOW", default=int(LOGIN_LOCKOUT.total_seconds()))
+# The request header holding the client's address as the gateway saw it (nginx overwrites it);
+# empty: the peer address (django-core reached directly, no proxy in front).
+CLIENT_ADDRESS_HEADER = env.str("CLIENT_ADDRESS_HEADER", default="X-Real-IP")
+# A refresh token presented again within this many seconds of its rotation (two tabs refreshing
+# at once) gets the same new pair instead of counting as theft.
+REFRESH_REUSE_GRACE = env.int("REFRESH_REUSE_GRACE", default=10)
 
 
 DEV_KEY_DIR = REPO_DIR / "var" / "keys"
@@ -245,6 +258,11 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "common.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "COERCE_DECIMAL_TO_STRING": False,
+    # Rates of common.throttling.WriteRateThrottle (counted in Redis), by the view's throttle_scope.
+    "DEFAULT_THROTTLE_RATES": {
+        "register": env.str("THROTTLE_RATE_REGISTER", default="10/hour"),
+        "invite": env.str("THROTTLE_RATE_INVITE", default="50/hour"),
+    },
 }
 
 SPECTACULAR_SETTINGS = {

@@ -3,9 +3,13 @@ from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from accounts.forms import AdminLoginForm
 from common.apis import HealthApi
 from common.errors import page_not_found
 from common.urls import optional_slash
+
+# Admin sign-in goes through the API's throttled credentials check (one lockout for both).
+admin.site.login_form = AdminLoginForm
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -7,6 +7,7 @@ from rest_framework.views import APIView
 
 from common.http import user_of
 from common.pagination import PageNumberPagination, paginated_response
+from common.throttling import WriteRateThrottle
 from projects import selectors, services
 from projects.models import Invite, Membership, Project, Role
 from projects.serializers import (
@@ -110,6 +111,9 @@ class MemberDetailApi(APIView):
 
 
 class ProjectInviteListApi(APIView):
+    # Each invite sends an email: creating them is rate-limited per user (429), listing is not.
+    throttle_classes = [WriteRateThrottle]
+    throttle_scope = "invite"
     pagination_class = PageNumberPagination  # documents the list envelope in the schema
 
     @extend_schema(responses=InviteSerializer(many=True))

@@ -109,6 +109,19 @@ def _fresh_outbox_sequence() -> None:
     client.delete(OUTBOX_PUBLISHED_SEQ, *client.keys(f"{OUTBOX_HELD_PREFIX}*"))
 
 
+@pytest.fixture(autouse=True)
+def _fresh_throttle_counters() -> None:
+    """Failed-login and rate-limit counters (common.throttling) outlive a test's rollback: each
+    test starts with none, so earlier tests' sign-ins never throttle this one's."""
+    from common.redis import redis_client
+    from common.throttling import KEY_PREFIX
+
+    client = redis_client()
+    keys = client.keys(f"{KEY_PREFIX}*")
+    if keys:
+        client.delete(*keys)
+
+
 def _worker_number(worker_id: str) -> int:
     return 0 if worker_id == "master" else int(worker_id[2:])
 
