@@ -133,3 +133,15 @@ def test_nginx_runs_it_and_stops_cleanly(tmp_path: Path, env: dict[str, str]) ->
     finally:
         process.terminate()
         assert process.wait(timeout=10) == 0
+
+
+def test_admin_sign_in_has_the_auth_rate_limit(tmp_path: Path, env: dict[str, str]) -> None:
+    completed = nginx_test(tmp_path / "conf", env)
+
+    assert completed.returncode == 0, completed.stderr
+    text = (tmp_path / "conf" / "nginx.conf").read_text()
+    location = re.search(r"location = /admin/login/ \{(.*?)\}", text, re.DOTALL)
+    assert location, "no exact location for the admin's sign-in form"
+    assert "limit_req zone=taskflow_auth burst=20 nodelay;" in location.group(1)
+    assert "error_page 429 = @taskflow_429;" in location.group(1)
+    assert "proxy_pass http://taskflow_django;" in location.group(1)
