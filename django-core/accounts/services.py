@@ -1,9 +1,16 @@
 """Writes for accounts and authentication. Every function is keyword-only and atomic."""
 
+import base64
 import hashlib
+import hmac
+import json
 import logging
-from dataclasses import dataclass
+import secrets
+from dataclasses import asdict, dataclass
+from datetime import timedelta
 
+import redis
+from celery import current_app
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
@@ -21,8 +28,10 @@ from rest_framework_simplejwt.utils import datetime_from_epoch, get_md5_hash_pas
 from taskflow_contracts import EventType
 from taskflow_contracts.events import UserRevokedData
 
-from accounts.models import User, normalize_email
+from accounts.models import AccountToken, AccountTokenPurpose, User, normalize_email
 from common import throttling
+from common.errors import BadRequest, ServiceUnavailable
+from common.redis import redis_client
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +70,7 @@ def user_create(*, email: str, password: str, name: str, language: str = "", tim
     except IntegrityError as exc:
         raise exceptions.ValidationError({"email": [_("A user with this email already exists.")]}) from exc
     logger.info("user registered id=%s", user.id)
+    email_verification_send(user=user)
     return user
 
 
@@ -175,35 +185,73 @@ def _refresh_token_from(raw: str) -> RefreshToken:
         raise exceptions.AuthenticationFailed(_("The refresh token is invalid or expired."), "token_not_valid") from exc
 
 
+def _refresh_grace_key(jti: str) -> str:
+    return f"refresh-grace:{jti}"
+
+
+def _refresh_grace_remember(*, jti: str, pair: TokenPair) -> None:
+    """Keeps a rotation's result for REFRESH_REUSE_GRACE seconds. Best effort: with Redis down a
+    second tab's refresh is refused like any reuse (below)."""
+    try:
+        redis_client().set(_refresh_grace_key(jti), json.dumps(asdict(pair)), ex=max(settings.REFRESH_REUSE_GRACE, 1))
+    except redis.RedisError as exc:
+        logger.warning("refresh rotation not remembered for the reuse grace (Redis): %s", exc)
+
+
+def _refresh_grace_recall(jti: str) -> TokenPair | None:
+    """The pair a rotation of `jti` answered within the grace window, else None. With Redis down
+    a reuse cannot be told from a second tab: ServiceUnavailable, and nothing is revoked."""
+    if settings.REFRESH_REUSE_GRACE <= 0:
+        return None
+    try:
+        raw = redis_client().get(_refresh_grace_key(jti))
+    except redis.RedisError as exc:
+        logger.warning("refresh reuse grace unavailable (Redis): %s", exc)
+        raise ServiceUnavailable(_("Sessions cannot be refreshed for a moment; try again shortly.")) from exc
+    return TokenPair(**json.loads(raw)) if raw else None
+
+
 def auth_refresh(*, refresh: str) -> TokenPair:
     """Rotates a refresh token: the presented one is blacklisted and a new pair is issued.
 
     The outstanding-token row is locked so two concurrent refreshes with one token cannot both
-    succeed. A token that was already used signals theft: every token of that user is revoked."""
+    rotate it. The rotation's pair is remembered for REFRESH_REUSE_GRACE seconds (written before
+    the lock is released, so a refresh waiting on the lock finds it): the same token presented
+    again within that window (two tabs refreshing at once) gets the same pair. Presented again
+    later, a used token signals theft: every token of that user is revoked."""
     token = _refresh_token_from(refresh)
     user_id: int = token.payload["user_id"]
+    jti: str = token["jti"]
+    pair: TokenPair | None = None
     with transaction.atomic():
         outstanding, _created = OutstandingToken.objects.select_for_update().get_or_create(
-            jti=token["jti"],
+            jti=jti,
             defaults={"user_id": user_id, "token": refresh, "expires_at": datetime_from_epoch(token["exp"])},
         )
-        if BlacklistedToken.objects.filter(token=outstanding).exists():
-            reused = True
-        else:
-            reused = False
-            BlacklistedToken.objects.create(token=outstanding)
+        reused = BlacklistedToken.objects.filter(token=outstanding).exists()
         user = User.objects.filter(pk=user_id).first()
-    # A token already dead by deactivation or a password change proves nothing about the
-    # current sessions (a second device after a password change): refuse it, revoke nothing.
-    if user is None or not user.is_active or token.get("hash_password") != get_md5_hash_password(user.password):
+        # A token already dead by deactivation or a password change proves nothing about the
+        # current sessions (a second device after a password change): refuse it, revoke nothing.
+        valid = (
+            user is not None and user.is_active and token.get("hash_password") == get_md5_hash_password(user.password)
+        )
+        if valid and not reused:
+            BlacklistedToken.objects.create(token=outstanding)
+            pair = token_pair_for(user)  # type: ignore[arg-type]
+            _refresh_grace_remember(jti=jti, pair=pair)
+    if user is None or not valid:
         raise exceptions.AuthenticationFailed(_("The refresh token is no longer valid."), "token_not_valid")
-    if reused:
-        logger.warning("refresh token reused; revoking every token of user=%s", user.id)
-        with transaction.atomic():
-            user_tokens_revoke(user=user)
-            _emit_revoked(user=user, actor=None, reason="logout")
-        raise exceptions.AuthenticationFailed(_("The refresh token was already used."), "token_not_valid")
-    return token_pair_for(user)
+    if pair is not None:
+        return pair
+    again = _refresh_grace_recall(jti)
+    if again is not None:
+        logger.info("refresh token presented again within the grace window user=%s", user.id)
+        return again
+    logger.warning("refresh token reused; revoking every token of user=%s", user.id)
+    with transaction.atomic():
+        user_tokens_revoke(user=user)
+        _emit_revoked(user=user, actor=None, reason="logout")
+    raise exceptions.AuthenticationFailed(_("The refresh token was already used."), "token_not_valid")
 
 
 def auth_logout(*, refresh: str) -> User | None:
@@ -286,3 +334,153 @@ def tokens_prune_expired() -> int:
     with transaction.atomic():
         deleted, _ = OutstandingToken.objects.filter(expires_at__lte=timezone.now()).delete()
     return deleted
+
+
+# --- Mailed account tokens: email verification, password reset -----------------------------------
+
+# The Celery task that mails an account token (mailing.tasks.account_email_send), named rather
+# than imported: mailing depends on accounts, not the other way round.
+ACCOUNT_EMAIL_TASK = "mailing.account_email_send"
+
+
+class AccountTokenRefused(BadRequest):
+    default_code = "token_invalid"
+
+
+def account_token_value(*, salt: str) -> str:
+    """The mailed token of an AccountToken, recomputed from its salt and the server secret (the
+    mail worker calls this). Only SHA-256(token) is stored, for lookup."""
+    digest = hmac.new(settings.SECRET_KEY.encode(), f"account:{salt}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def _account_token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def account_token_issue(*, user: User, purpose: AccountTokenPurpose, ttl: timedelta) -> AccountToken:
+    """Stores a new single-use token for the user and, after commit, has the Celery worker mail
+    it (through mailing's EmailDelivery: once, retried on temporary SMTP errors). A broker that
+    is down loses only the mail, never the request: the user can ask again."""
+    salt = secrets.token_urlsafe(24)
+    with transaction.atomic():
+        token = AccountToken.objects.create(
+            user=user,
+            purpose=purpose,
+            salt=salt,
+            token_hash=_account_token_hash(account_token_value(salt=salt)),
+            expires_at=timezone.now() + ttl,
+        )
+        transaction.on_commit(lambda: current_app.send_task(ACCOUNT_EMAIL_TASK, args=[token.pk]), robust=True)
+    return token
+
+
+def _account_token_consume(*, token: str, purpose: AccountTokenPurpose) -> AccountToken:
+    """Locks and checks a presented token; the caller marks it used in the same transaction.
+    Precondition: inside a transaction."""
+    row = (
+        AccountToken.objects.select_for_update()
+        .select_related("user")
+        .filter(token_hash=_account_token_hash(token), purpose=purpose)
+        .first()
+    )
+    if row is None or not row.user.is_active:
+        raise AccountTokenRefused(_("This link is not valid."), "token_invalid")
+    if row.used_at is not None:
+        raise AccountTokenRefused(_("This link was already used."), "token_used")
+    if row.is_expired():
+        raise AccountTokenRefused(_("This link has expired; ask for a new one."), "token_expired")
+    return row
+
+
+def user_email_mark_verified(*, user: User) -> User:
+    """Records that the user reads mail sent to their address (kept from the first proof)."""
+    with transaction.atomic():
+        if user.email_verified_at is None:
+            user.email_verified_at = timezone.now()
+            User.objects.filter(pk=user.pk, email_verified_at__isnull=True).update(
+                email_verified_at=user.email_verified_at
+            )
+    return user
+
+
+def email_verification_send(*, user: User) -> AccountToken:
+    """Mails the user a link that verifies their address (valid EMAIL_VERIFICATION_TTL)."""
+    return account_token_issue(user=user, purpose=AccountTokenPurpose.VERIFY_EMAIL, ttl=settings.EMAIL_VERIFICATION_TTL)
+
+
+def email_verification_resend(*, user: User) -> AccountToken:
+    """Another verification mail, at most one per EMAIL_VERIFICATION_RESEND_INTERVAL seconds per
+    user (429 with Retry-After). 400 `already_verified` once the address is verified."""
+    if user.email_verified:
+        raise BadRequest(_("Your email address is already verified."), "already_verified")
+    window = throttling.counter_hit(f"verify-email:{user.pk}", window=settings.EMAIL_VERIFICATION_RESEND_INTERVAL)
+    if window.count > 1:
+        raise throttling.throttled(retry_after=window.retry_after)
+    return email_verification_send(user=user)
+
+
+def email_verify(*, token: str) -> User:
+    """Verifies the address the token was mailed to. 400 `token_invalid`, `token_used` or
+    `token_expired` otherwise. The user's other verification tokens stay valid until they expire
+    (each says the same thing)."""
+    with transaction.atomic():
+        row = _account_token_consume(token=token, purpose=AccountTokenPurpose.VERIFY_EMAIL)
+        row.used_at = timezone.now()
+        row.save(update_fields=["used_at"])
+        user = user_email_mark_verified(user=row.user)
+    logger.info("email verified user=%s", user.pk)
+    return user
+
+
+def _password_reset_throttle_keys(*, email: str, client_address: str) -> tuple[str, str]:
+    digest = hashlib.sha256(email.encode()).hexdigest()[:32]
+    return f"reset:addr:{client_address}", f"reset:acct:{digest}"
+
+
+def password_reset_request(*, email: str, client_address: str) -> None:
+    """Mails a password reset link (valid PASSWORD_RESET_TTL) when an active account has the
+    address; says nothing either way, so the answer reveals no account. Throttled per client
+    address (429 past PASSWORD_RESETS_PER_ADDRESS per window) and per email (past
+    PASSWORD_RESETS_PER_EMAIL the request is accepted and nothing is mailed: nobody's inbox is
+    flooded, and the answer stays the same for addresses with and without an account)."""
+    email = normalize_email(email)
+    window = settings.PASSWORD_RESET_THROTTLE_WINDOW
+    address_key, account_key = _password_reset_throttle_keys(email=email, client_address=client_address)
+    by_address = throttling.counter_hit(address_key, window=window)
+    if by_address.count > settings.PASSWORD_RESETS_PER_ADDRESS:
+        raise throttling.throttled(retry_after=by_address.retry_after)
+    if throttling.counter_hit(account_key, window=window).count > settings.PASSWORD_RESETS_PER_EMAIL:
+        logger.warning("password reset mails for one address throttled")
+        return
+    user = User.objects.filter(email=email, is_active=True).first()
+    if user is None:
+        return
+    account_token_issue(user=user, purpose=AccountTokenPurpose.PASSWORD_RESET, ttl=settings.PASSWORD_RESET_TTL)
+    logger.info("password reset mailed user=%s", user.pk)
+
+
+def password_reset_confirm(*, token: str, password: str) -> User:
+    """Sets a new password with a mailed reset token: the token and the user's other reset tokens
+    are spent, every session ends (refresh tokens blacklisted, `user.revoked` closes the
+    sockets), a sign-in lock is lifted, and the address counts as verified (the mail was read).
+    400 `token_*` for a bad token, field errors for a weak password (the token stays usable)."""
+    with transaction.atomic():
+        row = _account_token_consume(token=token, purpose=AccountTokenPurpose.PASSWORD_RESET)
+        user = row.user
+        try:
+            validate_password(password, user)
+        except DjangoValidationError as exc:
+            raise exceptions.ValidationError({"password": exc.messages}) from exc
+        user.set_password(password)
+        user.failed_login_count = 0
+        user.locked_until = None
+        user.save(update_fields=["password", "failed_login_count", "locked_until"])
+        AccountToken.objects.filter(user=user, purpose=AccountTokenPurpose.PASSWORD_RESET, used_at__isnull=True).update(
+            used_at=timezone.now()
+        )
+        user_email_mark_verified(user=user)
+        user_tokens_revoke(user=user)
+        _emit_revoked(user=user, actor=user, reason="password_change")
+    logger.info("password reset user=%s", user.pk)
+    return user

@@ -5,6 +5,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 
 from accounts.models import User
 from accounts.services import token_pair_for, user_deactivate
+from common.redis import redis_client
 from tests.django_core.accounts.paths import ME_URL, REFRESH_URL
 
 
@@ -47,11 +48,19 @@ def test_refresh_accepts_a_trailing_slash(post_json, user):
     assert response.status_code == 200
 
 
+def _end_reuse_grace() -> None:
+    """What REFRESH_REUSE_GRACE seconds passing does: every remembered rotation is gone."""
+    client = redis_client()
+    for key in client.keys("refresh-grace:*"):
+        client.delete(key)
+
+
 @pytest.mark.django_db
 def test_used_refresh_token_is_rejected(refresh, user):
-    # given a refresh token that was rotated once
+    # given a refresh token that was rotated once, longer ago than the grace window
     used = token_pair_for(user).refresh
     assert refresh(used).status_code == 200
+    _end_reuse_grace()
 
     # when it is presented again
     response = refresh(used)
@@ -75,8 +84,9 @@ def test_reusing_a_refresh_token_revokes_every_token_of_that_user(refresh, user,
     second = token_pair_for(user)
     bystander = token_pair_for(other_user)
     rotated = refresh(first.refresh).json()
+    _end_reuse_grace()
 
-    # when the already-used token comes back (theft)
+    # when the already-used token comes back (theft), after the grace window
     reuse = refresh(first.refresh)
 
     # then every outstanding refresh token of that user is dead, and only of that user
@@ -138,3 +148,61 @@ def test_refresh_without_a_token_is_400_field_error(post_json):
 
     assert response.status_code == 400
     assert list(response.json()) == ["refresh"]
+
+
+@pytest.mark.django_db
+def test_a_token_presented_again_within_the_grace_window_gets_the_same_pair(refresh, bearer, user, settings):
+    # given two tabs holding the same refresh token
+    shared = token_pair_for(user).refresh
+    other_session = token_pair_for(user)
+
+    # when both refresh it, one just after the other
+    first = refresh(shared)
+    second = refresh(shared)
+
+    # then both get the same working pair, and no session was revoked
+    assert first.status_code == second.status_code == 200
+    assert second.json() == first.json()
+    assert bearer(second.json()["access"]).get(ME_URL).status_code == 200
+    assert refresh(second.json()["refresh"]).status_code == 200
+    assert refresh(other_session.refresh).status_code == 200
+    ttl = redis_client().ttl(f"refresh-grace:{_jti(shared)}")
+    assert 0 < ttl <= settings.REFRESH_REUSE_GRACE
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_tabs_refreshing_at_once_are_not_treated_as_theft(user, settings):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connections
+    from rest_framework.test import APIClient
+
+    shared = token_pair_for(user).refresh
+
+    def send(_: int):
+        try:
+            return APIClient().post(REFRESH_URL, {"refresh": shared}, format="json")
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        responses = list(pool.map(send, range(2)))
+
+    assert [response.status_code for response in responses] == [200, 200]
+    assert responses[0].json() == responses[1].json()
+
+
+@pytest.mark.django_db
+def test_a_reuse_after_a_password_change_is_refused_even_within_the_grace_window(refresh, user):
+    shared = token_pair_for(user).refresh
+    assert refresh(shared).status_code == 200
+    user.set_password("a brand new passphrase")
+    user.save()
+
+    _assert_token_not_valid(refresh(shared))
+
+
+def _jti(raw: str) -> str:
+    from rest_framework_simplejwt.tokens import UntypedToken
+
+    return str(UntypedToken(raw)["jti"])  # type: ignore[arg-type]
