@@ -2,6 +2,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from accounts.models import User, validate_timezone
+from common.fields import SingleLineCharField
 
 
 class UserSerializer(serializers.ModelSerializer[User]):
@@ -24,7 +25,7 @@ class UserPublicSerializer(serializers.ModelSerializer[User]):
 class RegisterSerializer(serializers.Serializer[User]):
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
-    name = serializers.CharField(max_length=150)
+    name = SingleLineCharField(max_length=150)
     language = serializers.ChoiceField(choices=settings.LANGUAGES, required=False)
     timezone = serializers.CharField(max_length=64, required=False, validators=[validate_timezone])
 
@@ -36,7 +37,7 @@ class RegisteredSerializer(serializers.ModelSerializer[User]):
 
 
 class UserUpdateSerializer(serializers.Serializer[User]):
-    name = serializers.CharField(max_length=150, required=False)
+    name = SingleLineCharField(max_length=150, required=False)
     language = serializers.ChoiceField(choices=settings.LANGUAGES, required=False)
     timezone = serializers.CharField(max_length=64, required=False, validators=[validate_timezone])
 

@@ -5,6 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.serializers import UserPublicSerializer
+from common.fields import validate_single_line
 from common.translation import translated_field_names
 from projects.models import Invite, InviteStatus, Membership, Project, Role
 
@@ -26,7 +27,13 @@ class ProjectWriteSerializer(serializers.ModelSerializer[Project]):
     class Meta:
         model = Project
         fields = ["name", "description", *TRANSLATED]
-        extra_kwargs = {field: {"required": False} for field in ["name", "description", *TRANSLATED]}
+        extra_kwargs = {
+            **{field: {"required": False} for field in ["description", *translated_field_names("description")]},
+            **{
+                field: {"required": False, "validators": [validate_single_line]}
+                for field in ["name", *translated_field_names("name")]
+            },
+        }
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         names = [attrs.get(field) for field in ["name", *translated_field_names("name")]]

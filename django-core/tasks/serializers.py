@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from accounts.serializers import UserPublicSerializer
+from common.fields import SingleLineCharField
 from common.serialization import iso_datetime
 from common.translation import translated_field_names
 from tasks.filters import MAX_ID
@@ -115,7 +116,7 @@ class _TaskWriteFields(serializers.Serializer[Task]):
     """`title`/`description` write the request's language; `title_<lang>`/`description_<lang>`
     (one pair per language of LANGUAGES, added by get_fields) one language each."""
 
-    title = serializers.CharField(max_length=300, required=False)
+    title = SingleLineCharField(max_length=300, required=False)
     description = serializers.CharField(max_length=20_000, required=False, allow_blank=True)
     status = serializers.ChoiceField(choices=TaskStatus.choices, required=False)
     priority = serializers.ChoiceField(choices=TaskPriority.choices, required=False)
@@ -126,7 +127,7 @@ class _TaskWriteFields(serializers.Serializer[Task]):
         fields = super().get_fields()
         plain = {name: fields.pop(name) for name in ("title", "description")}
         translated: dict[str, serializers.Field[Any, Any, Any, Any]] = {
-            column: serializers.CharField(max_length=300, required=False, allow_blank=True)
+            column: SingleLineCharField(max_length=300, required=False, allow_blank=True)
             for column in translated_field_names("title")
         }
         translated.update(
