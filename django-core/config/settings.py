@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt.token_blacklist",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served as our static files (no CDN)
     "common",
     "accounts",
     "projects",
@@ -275,11 +276,18 @@ SPECTACULAR_SETTINGS = {
     "PREPROCESSING_HOOKS": ["common.schema.drop_trailing_slash_duplicates"],
     "ENUM_NAME_OVERRIDES": {
         "RoleEnum": "projects.models.Role",
+# /api/docs (Swagger UI) and /api/schema: on by default outside production; off there unless
+# enabled (then both answer a JSON 404).
+API_DOCS_ENABLED = env.bool("API_DOCS_ENABLED", default=not IS_PRODUCTION)
+
         "TaskStatusEnum": "tasks.models.TaskStatus",
         "TaskPriorityEnum": "tasks.models.TaskPriority",
         "InviteStatusEnum": "projects.models.InviteStatus",
         "LanguageEnum": "config.settings.LANGUAGES",
     },
+    # Swagger UI from drf-spectacular-sidecar's static files, never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
 # --- Internationalisation ------------------------------------------------------------------------

@@ -1,10 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.forms import AdminLoginForm
 from common.apis import HealthApi
+from common.docs import SchemaApi, SwaggerUiApi
 from common.errors import page_not_found
 from common.urls import optional_slash
 
@@ -14,8 +14,8 @@ admin.site.login_form = AdminLoginForm
 urlpatterns = [
     path("admin/", admin.site.urls),
     *optional_slash("api/health", HealthApi.as_view(), name="health"),
-    *optional_slash("api/schema", SpectacularAPIView.as_view(), name="schema"),
-    *optional_slash("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    *optional_slash("api/schema", SchemaApi.as_view(), name="schema"),
+    *optional_slash("api/docs", SwaggerUiApi.as_view(url_name="schema"), name="docs"),
     path("api/", include("accounts.urls")),
     path("api/", include("projects.urls")),
     path("api/", include("tasks.urls")),

@@ -145,3 +145,20 @@ def test_admin_sign_in_has_the_auth_rate_limit(tmp_path: Path, env: dict[str, st
     assert "limit_req zone=taskflow_auth burst=20 nodelay;" in location.group(1)
     assert "error_page 429 = @taskflow_429;" in location.group(1)
     assert "proxy_pass http://taskflow_django;" in location.group(1)
+
+
+def test_swagger_ui_gets_the_same_strict_policy_as_django_cores(tmp_path: Path, env: dict[str, str]) -> None:
+    text = render.render(render.settings_from(env))
+
+    docs_csp = re.search(r'"~\^/api/docs/\?\$" "([^"]*)";', text)
+    assert docs_csp, "no policy for /api/docs"
+    assert "script-src 'self';" in docs_csp.group(1)
+    assert "http" not in docs_csp.group(1)  # no CDN
+    assert "'unsafe-eval'" not in docs_csp.group(1)
+    settings_text = (REPO_DIR / "django-core" / "common" / "docs.py").read_text()
+    assert "".join(re.findall(r'^\s+"(.*?)"$', settings_text.split("API_DOCS_CSP = (")[1].split(")")[0], re.M)) == (
+        docs_csp.group(1)
+    )
+    api = re.search(r"location /api \{(.*?)\n        \}", text, re.DOTALL)
+    assert api
+    assert "proxy_hide_header Content-Security-Policy;" in api.group(1)

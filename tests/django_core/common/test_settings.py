@@ -1,4 +1,5 @@
-"""Production refuses to start on placeholder secrets or the development key pair."""
+"""Production refuses to start on placeholder secrets or the development key pair, and keeps
+the API docs off unless enabled."""
 
 import os
 import subprocess
@@ -81,3 +82,30 @@ def test_missing_key_pair_says_how_to_create_one(tmp_path):
 
     assert result.returncode != 0
     assert "make keys" in result.stderr
+
+
+def _api_docs_enabled(**overrides: str) -> str:
+    """API_DOCS_ENABLED as a fresh process computes it from this environment (no API_DOCS_* or
+    DJANGO_* variables inherited)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "JWT_", "TELEGRAM_", "API_DOCS_"))}
+    completed = subprocess.run(
+        [sys.executable, "-c", "import config.settings as s; print(s.API_DOCS_ENABLED)"],
+        cwd=DJANGO_CORE,
+        env={**env, **overrides},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert completed.returncode == 0, completed.stderr
+    return completed.stdout.strip()
+
+
+def test_docs_are_on_by_default_outside_production():
+    assert _api_docs_enabled(DJANGO_ENV="development") == "True"
+
+
+def test_docs_are_off_by_default_in_production_and_can_be_enabled(production_keys):
+    production = {"DJANGO_ENV": "production", "DJANGO_SECRET_KEY": "x" * 50, "TELEGRAM_SERVICE_TOKEN": "t" * 40}
+
+    assert _api_docs_enabled(**production, **production_keys) == "False"
+    assert _api_docs_enabled(**production, **production_keys, API_DOCS_ENABLED="true") == "True"
