@@ -37,7 +37,7 @@ class ThrottleUnavailable(ServiceUnavailable):
     default_code = "throttle_unavailable"
 
     def __init__(self) -> None:
-        super().__init__(_("Sign-in and sign-up are unavailable for a moment; try again shortly."))
+        super().__init__(_("This is unavailable for a moment; try again shortly."))
         self.wait = UNAVAILABLE_RETRY_AFTER
 
 
