@@ -12,8 +12,12 @@ from rest_framework.views import APIView
 from accounts import services
 from accounts.authentication import UserJWTAuthentication
 from accounts.serializers import (
+    AccountTokenSerializer,
+    EmailVerifiedSerializer,
     LoginSerializer,
     PasswordChangeSerializer,
+    PasswordResetConfirmSerializer,
+    PasswordResetSerializer,
     RefreshSerializer,
     RegisteredSerializer,
     RegisterSerializer,
@@ -118,3 +122,48 @@ class PasswordChangeApi(APIView):
         serializer.is_valid(raise_exception=True)
         pair = services.user_change_password(user=user_of(request), **serializer.validated_data)
         return Response(asdict(pair))
+
+
+class VerifyEmailApi(AnonymousApi):
+    """Verifies the address a verification link was mailed to: the token is the credential."""
+
+    @extend_schema(request=AccountTokenSerializer, responses={200: EmailVerifiedSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = AccountTokenSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.email_verify(token=serializer.validated_data["token"])
+        return Response({"email_verified": True})
+
+
+class VerifyEmailResendApi(APIView):
+    """Mails the signed-in user another verification link (one a minute at most)."""
+
+    @extend_schema(request=None, responses={202: None})
+    def post(self, request: Request) -> Response:
+        services.email_verification_resend(user=user_of(request))
+        return Response(status=status.HTTP_202_ACCEPTED)
+
+
+class PasswordResetApi(AnonymousApi):
+    """Asks for a password reset mail. Always 202: the answer says nothing about whether an
+    account has the address."""
+
+    @extend_schema(request=PasswordResetSerializer, responses={202: None})
+    def post(self, request: Request) -> Response:
+        serializer = PasswordResetSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.password_reset_request(
+            email=serializer.validated_data["email"], client_address=client_address(request)
+        )
+        return Response(status=status.HTTP_202_ACCEPTED)
+
+
+class PasswordResetConfirmApi(AnonymousApi):
+    """Sets a new password with a mailed reset token; every session of the account ends."""
+
+    @extend_schema(request=PasswordResetConfirmSerializer, responses={204: None})
+    def post(self, request: Request) -> Response:
+        serializer = PasswordResetConfirmSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.password_reset_confirm(**serializer.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -44,6 +44,8 @@ class UserManager(BaseUserManager["User"]):
         extra.setdefault("is_staff", True)
         extra.setdefault("is_superuser", True)
         extra.setdefault("name", email.split("@")[0])
+        # Whoever runs `createsuperuser` on the server vouches for the address.
+        extra.setdefault("email_verified_at", django_timezone.now())
         return self.create_user(email, password, **extra)
 
 
@@ -62,6 +64,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     # True once the user stored any notification preference: until then the defaults apply and
     # emitting an event needs no preference lookup for them (one query less on every write).
     has_notification_preferences = models.BooleanField(default=False, editable=False)
+    # When the user proved they read mail sent to `email` (a verification link, an emailed invite
+    # token); null: never. Invites addressed to the email are shown and accepted only once set.
+    email_verified_at = models.DateTimeField(_("email verified at"), null=True, blank=True)
 
     objects: ClassVar[UserManager] = UserManager()
 
@@ -84,3 +89,38 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def is_locked(self, at: Any = None) -> bool:
         return self.locked_until is not None and self.locked_until > (at or django_timezone.now())
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
+
+
+class AccountTokenPurpose(models.TextChoices):
+    VERIFY_EMAIL = "verify_email", "Verify email"
+    PASSWORD_RESET = "password_reset", "Password reset"
+
+
+class AccountToken(models.Model):
+    """A single-use token mailed to a user: an email verification or a password reset link.
+
+    Only SHA-256(token) is stored, for lookup; the mail worker recomputes the token from `salt`
+    and the server secret (as invite tokens are), so neither the database nor the broker holds a
+    usable token."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="account_tokens")
+    purpose = models.CharField(max_length=32, choices=AccountTokenPurpose.choices)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    salt = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(default=django_timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "purpose"], name="accounts_token_user_purpose")]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} token of user {self.user_id}"
+
+    def is_expired(self, at: Any = None) -> bool:
+        return self.expires_at <= (at or django_timezone.now())

@@ -7,11 +7,12 @@ from common.fields import SingleLineCharField
 
 class UserSerializer(serializers.ModelSerializer[User]):
     telegram_linked = serializers.BooleanField(read_only=True)
+    email_verified = serializers.BooleanField(read_only=True)
 
     class Meta:
         model = User
-        fields = ["id", "email", "name", "language", "timezone", "telegram_linked"]
-        read_only_fields = ["id", "email", "telegram_linked"]
+        fields = ["id", "email", "name", "language", "timezone", "telegram_linked", "email_verified"]
+        read_only_fields = ["id", "email", "telegram_linked", "email_verified"]
 
 
 class UserPublicSerializer(serializers.ModelSerializer[User]):
@@ -59,3 +60,20 @@ class TokenPairSerializer(serializers.Serializer[None]):
 class PasswordChangeSerializer(serializers.Serializer[None]):
     current_password = serializers.CharField(max_length=128, trim_whitespace=False)
     new_password = serializers.CharField(max_length=128, trim_whitespace=False)
+
+
+class AccountTokenSerializer(serializers.Serializer[None]):
+    token = serializers.CharField(max_length=256)
+
+
+class EmailVerifiedSerializer(serializers.Serializer[None]):
+    email_verified = serializers.BooleanField()
+
+
+class PasswordResetSerializer(serializers.Serializer[None]):
+    email = serializers.EmailField(max_length=254)
+
+
+class PasswordResetConfirmSerializer(serializers.Serializer[None]):
+    token = serializers.CharField(max_length=256)
+    password = serializers.CharField(max_length=128, trim_whitespace=False)

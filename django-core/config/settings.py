@@ -189,6 +189,16 @@ CLIENT_ADDRESS_HEADER = env.str("CLIENT_ADDRESS_HEADER", default="X-Real-IP")
 # A refresh token presented again within this many seconds of its rotation (two tabs refreshing
 # at once) gets the same new pair instead of counting as theft.
 REFRESH_REUSE_GRACE = env.int("REFRESH_REUSE_GRACE", default=10)
+# Mailed single-use links (accounts.services): verifying the address, resetting the password. A
+# verification mail may be asked for again once per EMAIL_VERIFICATION_RESEND_INTERVAL seconds;
+# reset mails go out at most PASSWORD_RESETS_PER_EMAIL times per address (and requests from one
+# client address are refused past PASSWORD_RESETS_PER_ADDRESS) per PASSWORD_RESET_THROTTLE_WINDOW.
+EMAIL_VERIFICATION_TTL = timedelta(hours=48)
+EMAIL_VERIFICATION_RESEND_INTERVAL = 60
+PASSWORD_RESET_TTL = timedelta(hours=1)
+PASSWORD_RESET_THROTTLE_WINDOW = 3600
+PASSWORD_RESETS_PER_EMAIL = 3
+PASSWORD_RESETS_PER_ADDRESS = 20
 
 
 DEV_KEY_DIR = REPO_DIR / "var" / "keys"

@@ -24,7 +24,8 @@ from notifications.preferences import EMAILED_TYPES
 from taskflow_contracts import EventType
 from taskflow_contracts.events import EventBase
 
-from accounts.models import User
+from accounts.models import AccountToken, AccountTokenPurpose, User
+from accounts.services import account_token_value
 from mailing import links
 from mailing.selectors import Digest
 from projects.models import Invite, InviteStatus, Role
@@ -184,4 +185,29 @@ def compose_digest_email(digest: Digest, *, user: User, day: date, key: uuid.UUI
     with translation.override(language):
         subject = _("Your TaskFlow digest for %(date)s") % {"date": date_format(day, "DATE_FORMAT")}
     headers = {**_list_headers(with_preferences=True), "Message-ID": message_id_for(key, user.email)}
+    return Email(subject=subject, text=text, html=html, headers=headers)
+
+
+def compose_account_email(token: AccountToken, *, key: uuid.UUID) -> Email | None:
+    """The mail of an account token (verify the address, reset the password), in the user's
+    language; None when it is not worth sending any more (used, expired, the account
+    deactivated, the address verified meanwhile)."""
+    user = token.user
+    if token.used_at is not None or token.is_expired() or not user.is_active:
+        return None
+    verifying = token.purpose == AccountTokenPurpose.VERIFY_EMAIL
+    if verifying and user.email_verified:
+        return None
+    value = account_token_value(salt=token.salt)
+    language = user.language
+    context = {
+        "recipient": user,
+        "link": links.verify_email_url(value) if verifying else links.reset_password_url(value),
+        "expires_at": token.expires_at,
+    }
+    name = "verify_email" if verifying else "password_reset"
+    text, html = _render(name, context, language=language, zone=user.timezone, address=user.email)
+    with translation.override(language):
+        subject = _("Confirm your email address for TaskFlow") if verifying else _("Reset your TaskFlow password")
+    headers = {**_list_headers(with_preferences=False), "Message-ID": message_id_for(key, user.email)}
     return Email(subject=subject, text=text, html=html, headers=headers)

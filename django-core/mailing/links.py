@@ -8,6 +8,8 @@ from django.conf import settings
 TASK_PATH = "/tasks/{id}"
 PREFERENCES_PATH = "/settings/notifications"
 INVITE_ACCEPT_PATH = "/invite/accept"
+VERIFY_EMAIL_PATH = "/verify-email"
+RESET_PASSWORD_PATH = "/reset-password"  # noqa: S105 (a page path, not a credential)
 
 
 def app_url() -> str:
@@ -26,3 +28,13 @@ def invite_accept_url(token: str) -> str:
     """The page that accepts an invite (it calls POST /api/invites/accept with the token, after
     sign-up or log-in)."""
     return settings.PUBLIC_URL + INVITE_ACCEPT_PATH + "?" + urlencode({"token": token})
+
+
+def verify_email_url(token: str) -> str:
+    """The page that verifies the address (it calls POST /api/auth/verify-email with the token)."""
+    return settings.PUBLIC_URL + VERIFY_EMAIL_PATH + "?" + urlencode({"token": token})
+
+
+def reset_password_url(token: str) -> str:
+    """The page that sets a new password (POST /api/auth/password-reset/confirm with the token)."""
+    return settings.PUBLIC_URL + RESET_PASSWORD_PATH + "?" + urlencode({"token": token})

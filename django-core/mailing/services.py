@@ -25,11 +25,12 @@ from notifications.models import NotificationPreference, OutboxEvent
 from taskflow_contracts import EventType
 from taskflow_contracts.events import EventBase, event_type_adapter
 
-from accounts.models import User
+from accounts.models import AccountToken, User
 from mailing.emails import (
     DIGEST_KIND,
     MAILED_EVENT_TYPES,
     Email,
+    compose_account_email,
     compose_digest_email,
     compose_event_email,
 )
@@ -46,6 +47,7 @@ DIGEST_WINDOW_HOURS = 3
 # A digest is about these events' subjects: someone who mails none of them gets no digest.
 DIGEST_EVENT_TYPES = (EventType.TASK_ASSIGNED, EventType.TASK_DEADLINE_APPROACHING, EventType.TASK_OVERDUE)
 _DIGEST_NAMESPACE = uuid.UUID("6f1c1d52-9a49-4d6e-8a8e-1f4f0b1f5d3a")
+_ACCOUNT_TOKEN_NAMESPACE = uuid.UUID("0d4f3c8e-5b7a-4f1e-9c2d-7a6b5e4d3c2b")
 
 
 class Outcome(StrEnum):
@@ -248,6 +250,23 @@ def digest_send(*, user_id: int, day: date, final_attempt: bool = False) -> Outc
         address=user.email,
         user=user,
         compose=lambda: compose_digest_email(digest_for(user=user, now=timezone.now()), user=user, day=day, key=key),
+        final_attempt=final_attempt,
+    )
+
+
+def account_email_send(*, token_id: int, final_attempt: bool = False) -> Outcome:
+    """Mails one account token (accounts.services.account_token_issue) to its user, once: the
+    delivery key is derived from the token, so a redelivered task never mails twice."""
+    token = AccountToken.objects.select_related("user").filter(pk=token_id).first()
+    if token is None:
+        return Outcome.SKIPPED
+    key = uuid.uuid5(_ACCOUNT_TOKEN_NAMESPACE, f"account-token:{token.pk}")
+    return email_deliver(
+        key=key,
+        kind=token.purpose,
+        address=token.user.email,
+        user=token.user,
+        compose=lambda: compose_account_email(token, key=key),
         final_attempt=final_attempt,
     )
 

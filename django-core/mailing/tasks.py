@@ -43,6 +43,14 @@ def digest_send(self: Task, user_id: int, day: str) -> None:
     _retry_if_needed(self, [outcome])
 
 
+@shared_task(bind=True, name="mailing.account_email_send", max_retries=None)
+def account_email_send(self: Task, token_id: int) -> None:
+    """Mails one account token (email verification, password reset), enqueued after commit by
+    accounts.services.account_token_issue."""
+    final = self.request.retries >= settings.EMAIL_MAX_RETRIES
+    _retry_if_needed(self, [services.account_email_send(token_id=token_id, final_attempt=final)])
+
+
 @shared_task(name="mailing.digests_send_due")
 def digests_send_due() -> int:
     """From beat (every 15 minutes): enqueues the digests due now in users' own time zones."""

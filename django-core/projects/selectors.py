@@ -4,7 +4,8 @@ from typing import Any
 
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
-from rest_framework.exceptions import NotFound
+from django.utils.translation import gettext as _
+from rest_framework.exceptions import NotFound, PermissionDenied
 
 from accounts.models import User, normalize_email
 from projects.models import Invite, InviteStatus, Membership, Project
@@ -38,6 +39,10 @@ def membership_list(*, project: Project) -> QuerySet[Membership]:
 
 
 def invite_list_pending_for_user(*, user: User) -> QuerySet[Invite]:
+    """The pending invites addressed to the user's email; none until the address is verified
+    (registering someone else's address must not reveal or earn their invites)."""
+    if not user.email_verified:
+        return Invite.objects.none()
     return (
         Invite.objects.filter(
             email=normalize_email(user.email), status=InviteStatus.PENDING, expires_at__gt=timezone.now()
@@ -52,7 +57,17 @@ def invite_list_for_project(*, project: Project) -> QuerySet[Invite]:
 
 
 def invite_get_for_invitee(*, invite_id: int, user: User) -> Invite:
-    """An invite addressed to the user's email; NotFound for anyone else's."""
+    """An invite addressed to the user's email; NotFound for anyone else's. PermissionDenied
+    (`email_unverified`) while the user's address is unverified, whatever the invite: matching
+    the address proves nothing until then (the emailed token still works, invite_accept_by_token)."""
+    if not user.email_verified:
+        raise PermissionDenied(
+            _(
+                "Verify your email address first: open the link we mailed you, or accept the "
+                "invitation from the link in its email."
+            ),
+            "email_unverified",
+        )
     invite = Invite.objects.filter(pk=invite_id, email=normalize_email(user.email)).select_related("project").first()
     if invite is None:
         raise NotFound()

@@ -23,6 +23,7 @@ from taskflow_contracts.events import (
 )
 
 from accounts.models import User, normalize_email
+from accounts.services import user_email_mark_verified
 from common.errors import BadRequest, Conflict
 from common.translation import translated_field_names
 from projects.models import ROLE_RANK, Invite, InviteStatus, Membership, Project, Role, role_at_least
@@ -274,10 +275,16 @@ def invite_accept(*, invite: Invite, user: User) -> Membership:
 
 
 def invite_accept_by_token(*, token: str, user: User) -> Membership:
+    """Accepts the invite whose emailed token is presented. The token was mailed to the invite's
+    address: accepted by the account with that address, it verifies the address too."""
     invite = Invite.objects.filter(token_hash=_token_hash(token)).first()
     if invite is None:
         raise exceptions.NotFound(_("No invite matches this token."), "invite_not_found")
-    return invite_accept(invite=invite, user=user)
+    with transaction.atomic():
+        membership = invite_accept(invite=invite, user=user)
+        if normalize_email(invite.email) == normalize_email(user.email):
+            user_email_mark_verified(user=user)
+    return membership
 
 
 def invite_decline(*, invite: Invite, user: User) -> Invite:

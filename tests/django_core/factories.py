@@ -1,5 +1,6 @@
 import factory
 from django.utils import timezone
+from django.utils.timezone import now
 
 from accounts.models import User
 from projects.models import Membership, Project, Role
@@ -17,6 +18,9 @@ class UserFactory(factory.django.DjangoModelFactory):
     name = factory.Faker("name")
     language = "en"
     timezone = "UTC"
+    # Verified by default, as every account was before verification existed; tests of unverified
+    # accounts say so (email_verified_at=None).
+    email_verified_at = factory.LazyFunction(now)
     password = factory.PostGenerationMethodCall("set_password", DEFAULT_PASSWORD)
 
     @factory.post_generation

@@ -52,6 +52,8 @@ MATRIX: tuple[Cell, ...] = (
     Cell("GET", "api/users/me", everyone(200)),
     Cell("PATCH", "api/users/me", everyone(200), {"name": "Renamed"}),
     Cell("POST", "api/users/me/password", everyone(400), {"current_password": "wrong", "new_password": "x"}),
+    # Every account of the matrix is verified: nothing to resend.
+    Cell("POST", "api/users/me/verify-email", everyone(400)),
     Cell("GET", "api/projects", everyone(200)),
     Cell("POST", "api/projects", everyone(201), {"name": "Mine"}),
     Cell("GET", "api/projects/<int:project_id>", by_role(200, 200, 200, 200, 404)),
@@ -111,6 +113,16 @@ PUBLIC: dict[tuple[str, str], str] = {
         "POST",
         "api/invites/accept",
     ): "the emailed token is the credential (tests/django_core/projects/test_invites_api.py)",
+    (
+        "POST",
+        "api/auth/verify-email",
+    ): "the emailed token is the credential (tests/django_core/accounts/test_verify_email.py)",
+    ("POST", "api/auth/password-reset"): "anonymous by design, answers the same for any address "
+    "(tests/django_core/accounts/test_password_reset.py)",
+    (
+        "POST",
+        "api/auth/password-reset/confirm",
+    ): "the emailed token is the credential (tests/django_core/accounts/test_password_reset.py)",
 }
 # The bot's internal API: the service token, never a user's token (its own tests cover the chat
 # accounts behind it: tests/django_core/telegram/test_internal_api.py).

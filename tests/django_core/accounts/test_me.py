@@ -19,6 +19,7 @@ def test_me_returns_exactly_my_profile(client_for):
         "language": "ru",
         "timezone": "Europe/Moscow",
         "telegram_linked": False,
+        "email_verified": True,
     }
 
 
