@@ -142,6 +142,24 @@ def test_auth_endpoints_are_rate_limited_per_address(stack: Stack) -> None:
     assert requests.get(f"{url}/api/health", timeout=10).status_code == 200
 
 
+def test_admin_sign_in_is_rate_limited_per_address_like_the_api(stack: Stack) -> None:
+    url = stack.gateways["limits"].url
+
+    def sign_in_page(_: int) -> requests.Response:
+        return requests.get(f"{url}/admin/login/", timeout=10)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        responses = list(pool.map(sign_in_page, range(60)))
+
+    # (the zone is /api/auth/'s: an earlier test may have used up this address's burst)
+    statuses = [response.status_code for response in responses]
+    assert set(statuses) <= {200, 429}, statuses
+    throttled = [response for response in responses if response.status_code == 429]
+    assert throttled, statuses
+    assert throttled[0].json()["code"] == "throttled"
+    assert throttled[0].headers["Retry-After"] == "1"
+
+
 def test_websocket_connections_per_address_are_limited(stack: Stack) -> None:
     gateway = stack.gateways["limits"]  # GATEWAY_WS_CONNECTIONS_PER_IP=3
     # Signed up through another gateway: test_auth_endpoints_are_rate_limited_per_address may just
