@@ -271,33 +271,33 @@ REST_FRAMEWORK = {
     "COERCE_DECIMAL_TO_STRING": False,
     # Rates of common.throttling.WriteRateThrottle (counted in Redis), by the view's throttle_scope.
     "DEFAULT_THROTTLE_RATES": {
-        "register": env.str("THROTTLE_RATE_REGISTER", default="10/hour"),
+        "register": env.str("THROTTLE_RATE_REGISTER", default="30/hour"),
         "invite": env.str("THROTTLE_RATE_INVITE", default="50/hour"),
     },
 }
+
+# /api/docs (Swagger UI) and /api/schema: on by default outside production; off there unless
+# enabled (then both answer a JSON 404).
+API_DOCS_ENABLED = env.bool("API_DOCS_ENABLED", default=not IS_PRODUCTION)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "TaskFlow API",
     "DESCRIPTION": "The django-core HTTP API. Authenticate with `Authorization: Bearer <access>`.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from drf-spectacular-sidecar's static files, never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api",
     "PREPROCESSING_HOOKS": ["common.schema.drop_trailing_slash_duplicates"],
     "ENUM_NAME_OVERRIDES": {
         "RoleEnum": "projects.models.Role",
-# /api/docs (Swagger UI) and /api/schema: on by default outside production; off there unless
-# enabled (then both answer a JSON 404).
-API_DOCS_ENABLED = env.bool("API_DOCS_ENABLED", default=not IS_PRODUCTION)
-
         "TaskStatusEnum": "tasks.models.TaskStatus",
         "TaskPriorityEnum": "tasks.models.TaskPriority",
         "InviteStatusEnum": "projects.models.InviteStatus",
         "LanguageEnum": "config.settings.LANGUAGES",
     },
-    # Swagger UI from drf-spectacular-sidecar's static files, never from a CDN.
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
 # --- Internationalisation ------------------------------------------------------------------------
@@ -338,6 +338,8 @@ STATIC_ROOT = _repo_path(env.str("STATIC_ROOT", default="django-core/staticfiles
 
 # Bodies above this size get a 413 JSON error before any parsing.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
+# JSON bodies nested deeper than this many levels get a 400 (common.parsers).
+JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=64)
 
 # --- Email (Django's names; with no EMAIL_HOST mail goes to the console) ------------------------
 EMAIL_HOST = env.str("EMAIL_HOST", default="")
@@ -348,8 +350,6 @@ EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="TaskFlow <noreply@taskflow.localhost>")
 EMAIL_BACKEND = (
-# JSON bodies nested deeper than this many levels get a 400 (common.parsers).
-JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=64)
     "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend"
 )
 

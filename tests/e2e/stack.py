@@ -182,6 +182,10 @@ class Stack:
             PYTHONUNBUFFERED="1",
             # Mail goes to the console unless the mail sink is set up (EMAIL_HOST in extra_env).
             EMAIL_HOST="",
+            # Every e2e client signs up and signs in from 127.0.0.1: the per-address limits are
+            # checked by tests/django_core (and the gateway's by test_gateway.py), not tripped here.
+            THROTTLE_RATE_REGISTER="10000/hour",
+            LOGIN_FAILURES_PER_ADDRESS="10000",
         )
         if self.gateways:
             env["DJANGO_CSRF_TRUSTED_ORIGINS"] = self.origins()
