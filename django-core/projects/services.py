@@ -34,9 +34,16 @@ logger = logging.getLogger(__name__)
 TRANSLATED_PROJECT_FIELDS = ("name", "description")
 
 
-def project_require_role(*, project: Project, user: User, minimum: Role) -> str:
+def project_require_role(*, project: Project, user: User, minimum: Role, staff: bool = False) -> str:
     """The user's role in the project. NotFound for outsiders (no existence leak),
-    PermissionDenied for members below `minimum`."""
+    PermissionDenied for members below `minimum`.
+
+    Staff writes: `staff=True` says the caller is the Django admin acting for `user`. For an
+    active staff account membership is then not checked and the role counts as `owner`; every
+    other rule of the calling service (one owner, assignees are members, events emitted with
+    `user` as their actor) still applies. For anyone else the flag changes nothing."""
+    if staff and user.is_staff and user.is_active:
+        return Role.OWNER
     role = membership_role(project=project, user=user)
     if role is None:
         raise exceptions.NotFound()
@@ -63,9 +70,10 @@ def project_create(
     return project
 
 
-def project_update(*, project: Project, actor: User, fields: dict[str, str]) -> Project:
-    """Updates name/description (in the active language) and their per-language columns; admin+."""
-    project_require_role(project=project, user=actor, minimum=Role.ADMIN)
+def project_update(*, project: Project, actor: User, fields: dict[str, str], staff: bool = False) -> Project:
+    """Updates name/description (in the active language) and their per-language columns; admin+
+    (or staff, see project_require_role)."""
+    project_require_role(project=project, user=actor, minimum=Role.ADMIN, staff=staff)
     with transaction.atomic():
         for field, value in fields.items():
             setattr(project, field, value)
@@ -75,23 +83,27 @@ def project_update(*, project: Project, actor: User, fields: dict[str, str]) -> 
     return project
 
 
-def project_delete(*, project: Project, actor: User) -> None:
-    project_require_role(project=project, user=actor, minimum=Role.OWNER)
+def project_delete(*, project: Project, actor: User, staff: bool = False) -> None:
+    """Deletes the project with its tasks; the owner (or staff, see project_require_role)."""
+    project_require_role(project=project, user=actor, minimum=Role.OWNER, staff=staff)
     with transaction.atomic():
         project.delete()
     logger.info("project deleted id=%s by user=%s", project.pk, actor.pk)
 
 
-def membership_change_role(*, project: Project, actor: User, member: Membership, role: Role) -> Membership:
-    """Changes a member's role; admin+.
+def membership_change_role(
+    *, project: Project, actor: User, member: Membership, role: Role, staff: bool = False
+) -> Membership:
+    """Changes a member's role; admin+ (or staff, who act as the owner: see project_require_role).
 
     An admin manages members and viewers (and may make them admins); only the owner changes
-    admins, and giving `owner` transfers ownership (the previous owner becomes an admin).
+    admins, and giving `owner` transfers ownership (the previous owner becomes an admin). The
+    owner's own role changes only by such a transfer: a project always has one owner.
     Nobody changes their own role. Role changes in a project are serialized (its row is locked),
     so the checks see the roles as they are when the change is written."""
     with transaction.atomic():
         _lock_project(project)
-        actor_role = project_require_role(project=project, user=actor, minimum=Role.ADMIN)
+        actor_role = project_require_role(project=project, user=actor, minimum=Role.ADMIN, staff=staff)
         if member.user_id == actor.pk:
             raise exceptions.PermissionDenied(_("You cannot change your own role."), "own_role")
         _reload_role(member)
@@ -100,9 +112,14 @@ def membership_change_role(*, project: Project, actor: User, member: Membership,
             raise exceptions.PermissionDenied(_("Only the owner can transfer ownership."), "insufficient_role")
         if ROLE_RANK[role] > ROLE_RANK[Role(actor_role)]:
             raise exceptions.PermissionDenied(_("You cannot grant a role above your own."), "insufficient_role")
+        if member.role == Role.OWNER and role != Role.OWNER:
+            raise exceptions.PermissionDenied(
+                _("The owner keeps the role until ownership is transferred to someone else."), "owner_role"
+            )
         if role == Role.OWNER:
-            # Demote first: the database allows one owner per project at any moment.
-            Membership.objects.filter(project=project, user=actor).update(role=Role.ADMIN)
+            # Demote first: the database allows one owner per project at any moment. The owner is
+            # the actor, unless staff make the transfer.
+            Membership.objects.filter(project=project, role=Role.OWNER).exclude(pk=member.pk).update(role=Role.ADMIN)
         member.role = role
         member.save(update_fields=["role"])
     return member
@@ -129,8 +146,9 @@ def _require_outranks(actor_role: str, target_role: str) -> None:
         raise exceptions.PermissionDenied(_("You can only manage members below your own role."), "insufficient_role")
 
 
-def membership_remove(*, project: Project, actor: User, member: Membership) -> None:
-    """Removes a member (admin+, below the actor's role) or lets a member leave. The owner cannot
+def membership_remove(*, project: Project, actor: User, member: Membership, staff: bool = False) -> None:
+    """Removes a member (admin+, below the actor's role; or staff, see project_require_role) or
+    lets a member leave. The owner cannot
     leave without transferring ownership first. The removed user's tasks in the project are
     unassigned and their watches dropped. Serialized with role changes (the project row is locked):
     a member cannot leave while being made the owner."""
@@ -144,7 +162,7 @@ def membership_remove(*, project: Project, actor: User, member: Membership) -> N
             if member.role == Role.OWNER:
                 raise Conflict(_("The owner cannot leave; transfer ownership first."), "owner_cannot_leave")
         else:
-            actor_role = project_require_role(project=project, user=actor, minimum=Role.ADMIN)
+            actor_role = project_require_role(project=project, user=actor, minimum=Role.ADMIN, staff=staff)
             _reload_role(member)
             if member.role == Role.OWNER:
                 raise exceptions.PermissionDenied(_("The owner cannot be removed."), "insufficient_role")
@@ -157,6 +175,31 @@ def membership_remove(*, project: Project, actor: User, member: Membership) -> N
         events.event_emit(
             event_type=EventType.PROJECT_MEMBER_REMOVED, actor=actor, data=data, audience=audience, project=project
         )
+
+
+def membership_add(*, project: Project, actor: User, user: User, role: Role, staff: bool = False) -> Membership:
+    """Adds a user to the project directly, without an invite: staff only (the admin's add form;
+    members join through invites). Never as `owner`: a project has one, changed by a transfer
+    (membership_change_role). The project's admins hear of it (`project.member_joined`)."""
+    if not (staff and actor.is_staff):
+        raise exceptions.PermissionDenied()
+    if role == Role.OWNER:
+        raise exceptions.ValidationError({"role": [_("A project has one owner; transfer ownership to change it.")]})
+    with transaction.atomic():
+        _lock_project(project)
+        if Membership.objects.filter(project=project, user=user).exists():
+            raise Conflict(_("This person is already a member of the project."), "already_member")
+        membership = Membership.objects.create(project=project, user=user, role=role)
+        data = ProjectMemberJoinedData(project=events.project_ref(project), member=events.user_ref(user), role=role)
+        events.event_emit(
+            event_type=EventType.PROJECT_MEMBER_JOINED,
+            actor=actor,
+            data=data,
+            audience=events.Audience(users=events.project_admins(project=project)),
+            project=project,
+        )
+    logger.info("member added project=%s user=%s by staff user=%s", project.pk, user.pk, actor.pk)
+    return membership
 
 
 @dataclass(frozen=True)
@@ -184,10 +227,11 @@ def _token_from_salt(salt: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def invite_create(*, project: Project, actor: User, email: str, role: Role) -> CreatedInvite:
-    """Invites an email address with a role; admin+, never `owner`, never above the actor's role.
-    Inviting an address with a pending invite replaces it (new token, new expiry)."""
-    actor_role = project_require_role(project=project, user=actor, minimum=Role.ADMIN)
+def invite_create(*, project: Project, actor: User, email: str, role: Role, staff: bool = False) -> CreatedInvite:
+    """Invites an email address with a role; admin+ (or staff, see project_require_role), never
+    `owner`, never above the actor's role. Inviting an address with a pending invite replaces it
+    (new token, new expiry)."""
+    actor_role = project_require_role(project=project, user=actor, minimum=Role.ADMIN, staff=staff)
     if role == Role.OWNER or ROLE_RANK[role] > ROLE_RANK[Role(actor_role)]:
         raise exceptions.ValidationError({"role": [_("You cannot invite with this role.")]})
     email = normalize_email(email)
@@ -224,8 +268,9 @@ def invite_create(*, project: Project, actor: User, email: str, role: Role) -> C
     return CreatedInvite(invite=invite, token=token)
 
 
-def invite_revoke(*, invite: Invite, actor: User) -> Invite:
-    project_require_role(project=invite.project, user=actor, minimum=Role.ADMIN)
+def invite_revoke(*, invite: Invite, actor: User, staff: bool = False) -> Invite:
+    """Revokes a pending (or expired) invite; admin+ (or staff, see project_require_role)."""
+    project_require_role(project=invite.project, user=actor, minimum=Role.ADMIN, staff=staff)
     with transaction.atomic():
         invite = Invite.objects.select_for_update().get(pk=invite.pk)
         _require_pending(invite, allow_expired=True)

@@ -79,9 +79,11 @@ def task_create(
     priority: str = "medium",
     assignee: User | None = None,
     deadline: datetime | None = None,
+    staff: bool = False,
 ) -> Task:
-    """Creates a task reported by `actor` (member+). Reporter and assignee start watching it."""
-    project_require_role(project=project, user=actor, minimum=Role.MEMBER)
+    """Creates a task reported by `actor` (member+, or staff: see projects.services.
+    project_require_role). Reporter and assignee start watching it."""
+    project_require_role(project=project, user=actor, minimum=Role.MEMBER, staff=staff)
     with transaction.atomic():
         task_assignee_validate(project=project, assignee=assignee)
         task = Task(
@@ -122,11 +124,11 @@ def task_create(
     return task
 
 
-def task_update(*, task: Task, actor: User, fields: dict[str, Any]) -> Task:
-    """Edits a task (member+). `fields` may hold title, description (both in the active
-    language), their per-language columns, status, priority, deadline and `assignee` (a User or
-    None)."""
-    project_require_role(project=task.project, user=actor, minimum=Role.MEMBER)
+def task_update(*, task: Task, actor: User, fields: dict[str, Any], staff: bool = False) -> Task:
+    """Edits a task (member+, or staff: see projects.services.project_require_role). `fields` may
+    hold title, description (both in the active language), their per-language columns, status,
+    priority, deadline and `assignee` (a User or None)."""
+    project_require_role(project=task.project, user=actor, minimum=Role.MEMBER, staff=staff)
     with transaction.atomic():
         if "assignee" in fields:
             task_assignee_validate(project=task.project, assignee=fields["assignee"])
@@ -192,9 +194,10 @@ def _emit_changes(*, task: Task, actor: User, before: dict[str, Any], previous_a
         _emit(EventType.TASK_UPDATED, task=task, actor=actor, data=TaskUpdatedData(task=ref, changes=changed))
 
 
-def task_delete(*, task: Task, actor: User) -> None:
-    """Deletes a task: its reporter (still member+) or a project admin."""
-    role = project_require_role(project=task.project, user=actor, minimum=Role.MEMBER)
+def task_delete(*, task: Task, actor: User, staff: bool = False) -> None:
+    """Deletes a task: its reporter (still member+), a project admin or staff (see
+    projects.services.project_require_role)."""
+    role = project_require_role(project=task.project, user=actor, minimum=Role.MEMBER, staff=staff)
     if task.reporter_id != actor.pk and not role_at_least(role, Role.ADMIN):
         raise exceptions.PermissionDenied(
             _("Only the reporter or a project admin may delete a task."), "insufficient_role"
@@ -215,9 +218,10 @@ def task_unwatch(*, task: Task, user: User) -> None:
         TaskWatcher.objects.filter(task=task, user=user).delete()
 
 
-def comment_create(*, task: Task, author: User, body: str) -> Comment:
-    """Adds a comment (member+); the author starts watching the task."""
-    project_require_role(project=task.project, user=author, minimum=Role.MEMBER)
+def comment_create(*, task: Task, author: User, body: str, staff: bool = False) -> Comment:
+    """Adds a comment (member+, or staff: see projects.services.project_require_role); the author
+    starts watching the task."""
+    project_require_role(project=task.project, user=author, minimum=Role.MEMBER, staff=staff)
     with transaction.atomic():
         comment = Comment.objects.create(task=task, author=author, body=body)
         _watch(task, [author])
