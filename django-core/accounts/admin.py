@@ -1,14 +1,19 @@
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db import transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts import services
 from accounts.models import User
+
+# Change-form fields saved by user_update, with its argument names.
+_PROFILE = {"name": "name", "language": "language", "timezone": "timezone_name"}
 
 
 @admin.register(User)
@@ -28,11 +33,35 @@ class UserAdmin(DjangoUserAdmin):
     actions = ["deactivate_users", "unlock_users"]
 
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
-        """Unticking "active" in the form goes through the service: tokens revoked, sockets closed."""
-        deactivating = change and not obj.is_active and User.objects.filter(pk=obj.pk, is_active=True).exists()
-        super().save_model(request, obj, form, change)
+        """Staff edits go through the services: name, language and timezone through user_update;
+        unticking "active" through user_deactivate (tokens revoked, sockets closed). The other
+        fields (email, staff flags, Telegram chat, lock) have no service and are saved as they are."""
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        changed = set(form.changed_data)
+        deactivating = not obj.is_active and User.objects.filter(pk=obj.pk, is_active=True).exists()
+        services.user_update(
+            user=obj, **{arg: getattr(obj, field) for field, arg in _PROFILE.items() if field in changed}
+        )
+        rest = changed - set(_PROFILE) - {"is_active", "password", "groups", "user_permissions"}
+        if "is_active" in changed and not deactivating:
+            rest.add("is_active")
+        if rest:
+            obj.save(update_fields=sorted(rest))
         if deactivating:
             services.user_deactivate(user=obj, actor=request.user)  # type: ignore[arg-type]
+
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> HttpResponse:
+        """Django's password form, then every session of the user ended (tokens revoked,
+        `user.revoked` so their sockets close) when it set or disabled the password."""
+        with transaction.atomic():
+            before = User.objects.filter(pk=unquote(id)).values_list("password", flat=True).first()
+            response = super().user_change_password(request, id, form_url)
+            user = User.objects.filter(pk=unquote(id)).first()
+            if request.method == "POST" and user is not None and user.password != before:
+                services.user_password_changed_by_staff(user=user, actor=request.user)  # type: ignore[arg-type]
+        return response
 
     @admin.action(description=_("Deactivate and sign out everywhere"))
     def deactivate_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
