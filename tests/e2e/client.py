@@ -4,6 +4,7 @@ gateway origin."""
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -12,6 +13,8 @@ from typing import Any
 import requests
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
+
+from tests.e2e.mail_sink import MailSink
 
 TIMEOUT = 10.0
 PASSWORD = "e2e-Secret-pass-1"
@@ -50,6 +53,18 @@ def sign_up(base_url: str, label: str) -> Person:
     tokens = person.ok("POST", "/api/auth/login", {"email": person.email, "password": PASSWORD})
     person.access, person.refresh = tokens["access"], tokens["refresh"]
     return person
+
+
+VERIFY_LINK = re.compile(r"/verify-email\?token=([\w.~%-]+)")
+
+
+def verify_email(person: Person, mail_sink: MailSink) -> None:
+    """Verifies the person's address with the token of their verification mail (invites are
+    listed and answered by id only for verified addresses)."""
+    mail = mail_sink.wait_for(person.email, "Confirm your email address")
+    found = VERIFY_LINK.search(mail.get_body(("plain",)).get_content())
+    assert found, "no verification link in the mail"
+    person.ok("POST", "/api/auth/verify-email", {"token": found.group(1)})
 
 
 class Socket:

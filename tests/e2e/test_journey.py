@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from tests.e2e.client import Person, Socket, sign_up
+from tests.e2e.client import Person, Socket, sign_up, verify_email
 from tests.e2e.mail_sink import MailSink
 from tests.e2e.stack import Stack
 
@@ -21,6 +21,7 @@ def test_invite_assign_notify_logout(stack: Stack, mail_sink: MailSink, gateway_
     # Given two people who signed up through the gateway
     ada = sign_up(gateway.url, "ada")
     bob = sign_up(gateway.url, "bob")
+    verify_email(bob, mail_sink)
     assert bob.ok("GET", "/api/users/me")["email"] == bob.email
 
     # When Ada creates a project and invites Bob, and Bob accepts

@@ -7,7 +7,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.client import PASSWORD, sign_up
+from tests.e2e.client import PASSWORD, sign_up, verify_email
+from tests.e2e.mail_sink import MailSink
 from tests.e2e.stack import Stack
 from tests.telegram_bot.botapi import BOT_USERNAME, FakeBotApi
 
@@ -17,11 +18,12 @@ CHAT = 9_300_000_001
 
 
 def test_link_from_the_web_client_then_an_assignment_reaches_the_chat(
-    stack: Stack, bot_api: FakeBotApi, page: Page
+    stack: Stack, bot_api: FakeBotApi, mail_sink: MailSink, page: Page
 ) -> None:
     gateway = stack.gateways["single"]
     ada = sign_up(gateway.url, "ada")
     bob = sign_up(gateway.url, "bob")
+    verify_email(bob, mail_sink)
 
     # Given Bob signs in to the web client and asks for a Telegram link on his settings page
     page.goto(f"{gateway.url}/settings/notifications")

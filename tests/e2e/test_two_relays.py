@@ -5,7 +5,8 @@ and miss nothing."""
 
 import pytest
 
-from tests.e2e.client import Socket, sign_up
+from tests.e2e.client import Socket, sign_up, verify_email
+from tests.e2e.mail_sink import MailSink
 from tests.e2e.stack import Stack
 
 pytestmark = pytest.mark.e2e
@@ -15,10 +16,11 @@ def connections(stack: Stack) -> dict[str, int]:
     return {name: relay.health()["connections"] for name, relay in stack.relays.items()}
 
 
-def test_sockets_spread_over_both_instances_and_each_gets_the_event(stack: Stack) -> None:
+def test_sockets_spread_over_both_instances_and_each_gets_the_event(stack: Stack, mail_sink: MailSink) -> None:
     gateway = stack.gateways["pair"]
     ada = sign_up(gateway.url, "ada")
     bob = sign_up(gateway.url, "bob")
+    verify_email(bob, mail_sink)
     project = ada.ok("POST", "/api/projects", {"name": "Two relays"}, status=201)
     invite = ada.ok("POST", f"/api/projects/{project['id']}/invites", {"email": bob.email, "role": "member"}, 201)
     bob.ok("POST", f"/api/invites/{invite['id']}/accept", status=201)
@@ -41,10 +43,11 @@ def test_sockets_spread_over_both_instances_and_each_gets_the_event(stack: Stack
         tab.close()
 
 
-def test_an_instance_going_away_loses_no_event(stack: Stack) -> None:
+def test_an_instance_going_away_loses_no_event(stack: Stack, mail_sink: MailSink) -> None:
     gateway = stack.gateways["pair"]
     ada = sign_up(gateway.url, "ada")
     bob = sign_up(gateway.url, "bob")
+    verify_email(bob, mail_sink)
     project = ada.ok("POST", "/api/projects", {"name": "Failover"}, status=201)
     invite = ada.ok("POST", f"/api/projects/{project['id']}/invites", {"email": bob.email, "role": "member"}, 201)
     bob.ok("POST", f"/api/invites/{invite['id']}/accept", status=201)

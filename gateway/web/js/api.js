@@ -126,6 +126,11 @@ export async function api(method, path, body) {
   return send(method, path, body, tokens.access);
 }
 
+/** Calls an endpoint that needs no session (a mailed token is the credential). */
+export function anonymous(method, path, body) {
+  return send(method, path, body, "");
+}
+
 export async function signIn(email, password) {
   tokens.save(await send("POST", "/api/auth/login", { email, password }));
 }

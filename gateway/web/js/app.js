@@ -4,21 +4,24 @@
 //   /tasks/{id}                a task and its comments
 //   /settings/notifications    notification preferences (event type x channel), Telegram, language
 //   /invite/accept?token=...   accepts an emailed invitation
+//   /verify-email?token=...    verifies the account's address; /forgot-password and
+//   /reset-password?token=...  reset a forgotten password (signed in or not: pages/account.js)
 //
-// The paths of the last three are linked from emails (django-core/mailing/links.py). This
+// The paths of /tasks, /settings, /invite, /verify-email and /reset-password are linked from emails (django-core/mailing/links.py). This
 // module holds the session, the live socket and the routing; the pages are in pages/.
 
-import { SIGNED_OUT, api, signOut, signedIn } from "./api.js";
+import { SIGNED_OUT, api, signOut, signedIn, tokens } from "./api.js";
 import { h, notify } from "./dom.js";
 import { drawFrame, liveStateLabel } from "./frame.js";
 import { loadLanguages, onLanguageChange, setLanguage, signedOutLanguage, t } from "./i18n.js";
+import { forgotPasswordPage, resetPasswordPage, verifyEmailPage } from "./pages/account.js";
 import { authPage } from "./pages/auth.js";
 import { homePage } from "./pages/home.js";
 import { invitePage } from "./pages/invite.js";
 import { settingsPage } from "./pages/settings.js";
 import { taskPage } from "./pages/task.js";
 import { LiveNotifications } from "./realtime.js";
-import { INVITE_TOKEN_KEY, session, setPage, setUnread, view } from "./state.js";
+import { INVITE_TOKEN_KEY, RESET_TOKEN_KEY, VERIFY_TOKEN_KEY, session, setPage, setUnread, view } from "./state.js";
 
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
@@ -123,6 +126,16 @@ function notFoundPage() {
 
 // --- Routing ----------------------------------------------------------------------------------
 
+// Pages open whether signed in or not (linked from account emails, or from the sign-in page).
+const ACCOUNT_PATHS = new Set(["/verify-email", "/forgot-password", "/reset-password"]);
+
+/** After a password reset every session has ended, this tab's too: sign in with the new one. */
+function passwordReset() {
+  tokens.clear();
+  history.pushState(null, "", "/");
+  endSession(() => t("Your password was changed. Sign in with the new one."));
+}
+
 /** @param {() => string} [notice]  a status line for the sign-in page */
 async function render(notice) {
   view.renders += 1;
@@ -135,6 +148,32 @@ async function render(notice) {
     // surfing); this tab keeps it until it is used.
     sessionStorage.setItem(INVITE_TOKEN_KEY, query.get("token"));
     history.replaceState(null, "", "/invite/accept");
+  }
+  // Mailed account tokens leave the address bar at once too.
+  for (const [tokenPath, key] of [
+    ["/verify-email", VERIFY_TOKEN_KEY],
+    ["/reset-password", RESET_TOKEN_KEY],
+  ]) {
+    if (path === tokenPath && query.has("token")) {
+      sessionStorage.setItem(key, query.get("token"));
+      history.replaceState(null, "", tokenPath);
+    }
+  }
+  if (ACCOUNT_PATHS.has(path)) {
+    if (signedIn()) {
+      await startSession();
+      if (thisRender !== view.renders) return;
+      drawFrame(true);
+      setUnread(session.unread);
+    } else {
+      await setLanguage(signedOutLanguage(), { quiet: true });
+      if (thisRender !== view.renders) return;
+      drawFrame(false);
+    }
+    if (path === "/verify-email") await verifyEmailPage(sessionStorage.getItem(VERIFY_TOKEN_KEY));
+    else if (path === "/forgot-password") forgotPasswordPage();
+    else resetPasswordPage(sessionStorage.getItem(RESET_TOKEN_KEY), passwordReset);
+    return;
   }
   if (!signedIn()) {
     await setLanguage(signedOutLanguage(), { quiet: true });

@@ -4,6 +4,8 @@ import { fill } from "./dom.js";
 import { formatNumber, nt, t } from "./i18n.js";
 
 export const INVITE_TOKEN_KEY = "taskflow.invite-token";
+export const VERIFY_TOKEN_KEY = "taskflow.verify-token";
+export const RESET_TOKEN_KEY = "taskflow.reset-token";
 
 /** me: GET /api/users/me (null until known); ready: the session's start, once signed in. */
 export const session = { me: null, unread: 0, started: false, ready: null };

@@ -35,6 +35,9 @@ export function authPage(intro, notice, onSignedIn) {
       }),
       box,
       h("button", { type: "submit", className: "primary" }, registering ? t("Create account") : t("Sign in")),
+      registering
+        ? null
+        : h("p", { className: "switch" }, h("a", { href: "/forgot-password", "data-link": true }, t("Forgot your password?"))),
     );
     onSubmit(form, box, async (data) => {
       const email = String(data.get("email")).trim();

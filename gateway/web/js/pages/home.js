@@ -43,6 +43,31 @@ function notificationItem(notification, onRead) {
   return item;
 }
 
+/** While the address is unverified: why it matters, and a button that mails another link. */
+function verifyNotice() {
+  if (!session.me || session.me.email_verified !== false) return null;
+  const resend = h("button", { type: "button", className: "small" }, t("Send the link again"));
+  const text = h(
+    "p",
+    {},
+    t("Please verify your email address {email}: open the link we mailed to it. Until then, invitations to this address are not shown here.", {
+      email: session.me.email,
+    }),
+  );
+  resend.addEventListener("click", async () => {
+    resend.disabled = true;
+    try {
+      await api("POST", "/api/users/me/verify-email");
+      text.textContent = t("We mailed a new link to {email}.", { email: session.me.email });
+      resend.remove();
+    } catch (error) {
+      resend.disabled = false;
+      notify(error.message);
+    }
+  });
+  return h("section", { className: "notice", id: "verify-notice", role: "status" }, text, resend);
+}
+
 export async function homePage() {
   const box = errorBox();
   const list = h("ul", { className: "notifications", id: "notifications", "aria-live": "polite" });
@@ -95,6 +120,7 @@ export async function homePage() {
 
   setPage(
     t("Notifications"),
+    verifyNotice(),
     h(
       "section",
       { "aria-labelledby": "notifications-title" },
