@@ -322,15 +322,6 @@ def user_password_changed_by_staff(*, user: User, actor: User) -> None:
         _emit_revoked(user=user, actor=actor, reason="password_change")
 
 
-def user_password_changed_by_staff(*, user: User, actor: User) -> None:
-    """After staff set (or disabled) the user's password in the Django admin's password form:
-    every token revoked, every live socket closed, as user_change_password does for the user.
-    Precondition: inside the transaction that saved the new password."""
-    with transaction.atomic():
-        user_tokens_revoke(user=user)
-        _emit_revoked(user=user, actor=actor, reason="password_change")
-
-
 def users_unlock(*, users: QuerySet[User]) -> int:
     with transaction.atomic():
         return users.update(locked_until=None, failed_login_count=0)
