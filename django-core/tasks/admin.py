@@ -91,7 +91,8 @@ class TaskAdmin(ServiceAdminMixin, TabbedTranslationAdmin):
 @admin.register(Comment)
 class CommentAdmin(ServiceAdminMixin, admin.ModelAdmin):
     """Comments are added through comment_create (by the staff user, as author) and never edited
-    here (there is no service for it); the change page is read-only."""
+    or deleted here (there is no service for either, and no event a client would hear); the
+    change page is read-only."""
 
     list_display = ["id", "task", "author", "created_at"]
     search_fields = ["body", "author__email"]
@@ -104,6 +105,9 @@ class CommentAdmin(ServiceAdminMixin, admin.ModelAdmin):
         return ("task", "author", "body", "created_at") if obj is not None else self.fields
 
     def has_change_permission(self, request: HttpRequest, obj: Comment | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Comment | None = None) -> bool:
         return False
 
     def save_model(self, request: HttpRequest, obj: Comment, form: Any, change: bool) -> None:

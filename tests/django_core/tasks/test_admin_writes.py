@@ -6,7 +6,7 @@ from django.urls import reverse
 from notifications.models import OutboxEvent
 
 from tasks.models import Comment, Task
-from tests.django_core.factories import TaskFactory
+from tests.django_core.factories import CommentFactory, TaskFactory
 
 
 def _form(task, **changes):
@@ -158,3 +158,14 @@ def test_deleting_tasks_in_bulk_goes_through_the_service(admin_client, task, mon
     assert response.status_code == 302
     assert not Task.objects.filter(pk=task.pk).exists()
     assert [call["staff"] for call in calls] == [True]
+
+
+def test_comments_cannot_be_deleted_or_edited_in_the_admin(admin_client, team):
+    # (no service deletes a comment, and no event would tell anyone: staff cannot bypass that here)
+    comment = CommentFactory(task=TaskFactory(project=team["project"], reporter=team["owner"]), author=team["member"])
+
+    assert admin_client.post(f"/admin/tasks/comment/{comment.pk}/delete/", {"post": "yes"}).status_code == 403
+    admin_client.post(
+        "/admin/tasks/comment/", {"action": "delete_selected", "_selected_action": [comment.pk], "post": "yes"}
+    )
+    assert Comment.objects.filter(pk=comment.pk).exists()
