@@ -41,7 +41,8 @@ def test_registering_mails_a_working_verification_link_in_the_users_language(
     assert wait_until(lambda: smtp_sink.to("lena@example.com")), EmailDelivery.objects.values()
     [message] = smtp_sink.to("lena@example.com")
     # rendered in Russian (the catalogs' wording is theirs: the subject is whatever they say)
-    assert message["Subject"] == _in("ru", "Confirm your email address for TaskFlow")
+    # (a long encoded subject is folded: compare its words)
+    assert " ".join(message["Subject"].split()) == _in("ru", "Confirm your email address for TaskFlow")
     assert '<html lang="ru">' in parts(message)["text/html"]
     assert "Лена" in parts(message)["text/plain"]
     link = _link(message, "/verify-email")
@@ -67,7 +68,7 @@ def test_a_reset_mail_reaches_only_an_existing_account_and_its_link_sets_the_pas
     assert wait_until(deliveries_settled)
     assert smtp_sink.to("nadie@example.com") == []
     [message] = smtp_sink.to("pablo@example.com")
-    assert message["Subject"] == _in("es", "Reset your TaskFlow password")
+    assert " ".join(message["Subject"].split()) == _in("es", "Reset your TaskFlow password")
     assert '<html lang="es">' in parts(message)["text/html"]
     link = _link(message, "/reset-password")
 

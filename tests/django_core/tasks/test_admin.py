@@ -52,12 +52,14 @@ def test_task_change_and_add_forms_render(admin_client, task):
 
 
 def test_comment_admin_renders_and_searches(admin_client, task):
-    CommentFactory(task=task, author=task.reporter, body="Needle in the haystack")
+    found = CommentFactory(task=task, author=task.reporter, body="Needle in the haystack")
+    other = CommentFactory(task=task, author=task.reporter, body="Something else")
 
     listing = admin_client.get("/admin/tasks/comment/", {"q": "needle"})
 
     assert listing.status_code == 200
-    assert b"Comment #" in listing.content
+    assert f"/admin/tasks/comment/{found.pk}/change/".encode() in listing.content
+    assert f"/admin/tasks/comment/{other.pk}/change/".encode() not in listing.content
 
 
 def test_non_staff_cannot_open_the_task_admin(client, team, task):
