@@ -14,8 +14,9 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.client import PASSWORD, Person, sign_up
+from tests.e2e.client import PASSWORD, Person, sign_up, verify_email
 from tests.e2e.conftest import WAIT_MS
+from tests.e2e.mail_sink import MailSink
 from tests.e2e.stack import REPO_DIR, Stack
 
 pytestmark = pytest.mark.e2e
@@ -47,10 +48,11 @@ def choose_language(page: Page, code: str, button: str) -> None:
     expect(page.locator("html")).to_have_attribute("lang", code)
 
 
-def test_settings_switch_to_russian_with_its_plural_forms(stack: Stack, page: Page) -> None:
+def test_settings_switch_to_russian_with_its_plural_forms(stack: Stack, mail_sink: MailSink, page: Page) -> None:
     gateway = stack.gateways["single"]
     ada = sign_up(gateway.url, "ada")
     olga = sign_up(gateway.url, "olga")
+    verify_email(olga, mail_sink)  # invitations are listed for verified addresses
     invite(ada, olga, 2)
 
     # Given Olga signs in, in English (her account's language)
@@ -91,10 +93,11 @@ def test_settings_switch_to_russian_with_its_plural_forms(stack: Stack, page: Pa
     expect(page.get_by_role("button", name="Отметить все как прочитанные")).to_be_visible()
 
 
-def test_settings_switch_to_spanish(stack: Stack, page: Page) -> None:
+def test_settings_switch_to_spanish(stack: Stack, mail_sink: MailSink, page: Page) -> None:
     gateway = stack.gateways["single"]
     ada = sign_up(gateway.url, "ada")
     pablo = sign_up(gateway.url, "pablo")
+    verify_email(pablo, mail_sink)
     invite(ada, pablo, 1)
 
     # Given Pablo reads TaskFlow in Russian, when he switches to Spanish
