@@ -34,8 +34,9 @@ class UserAdmin(DjangoUserAdmin):
 
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
         """Staff edits go through the services: name, language and timezone through user_update;
-        unticking "active" through user_deactivate (tokens revoked, sockets closed). The other
-        fields (email, staff flags, Telegram chat, lock) have no service and are saved as they are."""
+        unticking "active" through user_deactivate (tokens revoked, sockets closed); a new email
+        through user_email_change_by_staff (unverified again, a link mailed to it). The other
+        fields (staff flags, Telegram chat, lock) have no service and are saved as they are."""
         if not change:
             super().save_model(request, obj, form, change)
             return
@@ -44,7 +45,9 @@ class UserAdmin(DjangoUserAdmin):
         services.user_update(
             user=obj, **{arg: getattr(obj, field) for field, arg in _PROFILE.items() if field in changed}
         )
-        rest = changed - set(_PROFILE) - {"is_active", "password", "groups", "user_permissions"}
+        if "email" in changed:
+            services.user_email_change_by_staff(user=obj, email=obj.email)
+        rest = changed - set(_PROFILE) - {"email", "is_active", "password", "groups", "user_permissions"}
         if "is_active" in changed and not deactivating:
             rest.add("is_active")
         if rest:

@@ -123,3 +123,21 @@ def test_profile_edits_go_through_user_update(admin_client, monkeypatch):
     assert (user.name, user.language, user.timezone, user.is_active) == ("Renamed", "es", "Europe/Madrid", True)
     assert [sorted(call) for call in calls] == [["language", "name", "timezone_name", "user"]]
     assert not OutboxEvent.objects.exists()
+
+
+def test_an_email_changed_by_staff_is_unverified_until_its_new_link_is_opened(admin_client):
+    from accounts.models import AccountToken, AccountTokenPurpose
+
+    user = UserFactory()
+    assert user.email_verified
+
+    response = admin_client.post(
+        reverse("admin:accounts_user_change", args=[user.pk]), _change_form(user, email="New.Address@Example.com")
+    )
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    user.refresh_from_db()
+    assert user.email == "new.address@example.com"
+    assert user.email_verified_at is None
+    # and a verification link is on its way to the new address
+    assert AccountToken.objects.filter(user=user, purpose=AccountTokenPurpose.VERIFY_EMAIL).count() == 1
