@@ -32,6 +32,7 @@ from accounts.models import AccountToken, AccountTokenPurpose, User, normalize_e
 from common import throttling
 from common.errors import BadRequest, ServiceUnavailable
 from common.redis import redis_client
+from common.tokens import token_hash
 
 logger = logging.getLogger(__name__)
 
@@ -98,10 +99,11 @@ def token_pair_for(user: User) -> TokenPair:
     return TokenPair(access=str(refresh.access_token), refresh=str(refresh))
 
 
-def _login_throttle_keys(*, email: str, client_address: str) -> tuple[str, str]:
-    # The email is hashed: no address book of guessed emails sits in Redis.
+def _throttle_keys(scope: str, *, email: str, client_address: str) -> tuple[str, str]:
+    """The per-address and per-account counter keys of a throttled flow (`login`, `reset`). The
+    email is hashed: no address book of guessed emails sits in Redis."""
     digest = hashlib.sha256(email.encode()).hexdigest()[:32]
-    return f"login:addr:{client_address}", f"login:acct:{digest}"
+    return f"{scope}:addr:{client_address}", f"{scope}:acct:{digest}"
 
 
 def auth_authenticate(*, email: str, password: str, client_address: str) -> User:
@@ -121,7 +123,7 @@ def auth_authenticate(*, email: str, password: str, client_address: str) -> User
     parallel guesses cannot all slip under the limit; a success gives its count back."""
     email = normalize_email(email)
     window = settings.LOGIN_THROTTLE_WINDOW
-    address_key, account_key = _login_throttle_keys(email=email, client_address=client_address)
+    address_key, account_key = _throttle_keys("login", email=email, client_address=client_address)
     by_address = throttling.counter_hit(address_key, window=window)
     by_account = throttling.counter_hit(account_key, window=window)
     if by_address.count > settings.LOGIN_FAILURES_PER_ADDRESS:
@@ -354,10 +356,6 @@ def account_token_value(*, salt: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def _account_token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def account_token_issue(*, user: User, purpose: AccountTokenPurpose, ttl: timedelta) -> AccountToken:
     """Stores a new single-use token for the user and, after commit, has the Celery worker mail
     it (through mailing's EmailDelivery: once, retried on temporary SMTP errors). A broker that
@@ -368,7 +366,7 @@ def account_token_issue(*, user: User, purpose: AccountTokenPurpose, ttl: timede
             user=user,
             purpose=purpose,
             salt=salt,
-            token_hash=_account_token_hash(account_token_value(salt=salt)),
+            token_hash=token_hash(account_token_value(salt=salt)),
             expires_at=timezone.now() + ttl,
         )
         transaction.on_commit(lambda: current_app.send_task(ACCOUNT_EMAIL_TASK, args=[token.pk]), robust=True)
@@ -381,7 +379,7 @@ def _account_token_consume(*, token: str, purpose: AccountTokenPurpose) -> Accou
     row = (
         AccountToken.objects.select_for_update()
         .select_related("user")
-        .filter(token_hash=_account_token_hash(token), purpose=purpose)
+        .filter(token_hash=token_hash(token), purpose=purpose)
         .first()
     )
     if row is None or not row.user.is_active:
@@ -445,11 +443,6 @@ def email_verify(*, token: str) -> User:
     return user
 
 
-def _password_reset_throttle_keys(*, email: str, client_address: str) -> tuple[str, str]:
-    digest = hashlib.sha256(email.encode()).hexdigest()[:32]
-    return f"reset:addr:{client_address}", f"reset:acct:{digest}"
-
-
 def password_reset_request(*, email: str, client_address: str) -> None:
     """Mails a password reset link (valid PASSWORD_RESET_TTL) when an active account has the
     address; says nothing either way, so the answer reveals no account. Throttled per client
@@ -458,7 +451,7 @@ def password_reset_request(*, email: str, client_address: str) -> None:
     flooded, and the answer stays the same for addresses with and without an account)."""
     email = normalize_email(email)
     window = settings.PASSWORD_RESET_THROTTLE_WINDOW
-    address_key, account_key = _password_reset_throttle_keys(email=email, client_address=client_address)
+    address_key, account_key = _throttle_keys("reset", email=email, client_address=client_address)
     by_address = throttling.counter_hit(address_key, window=window)
     if by_address.count > settings.PASSWORD_RESETS_PER_ADDRESS:
         raise throttling.throttled(retry_after=by_address.retry_after)

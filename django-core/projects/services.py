@@ -25,6 +25,7 @@ from taskflow_contracts.events import (
 from accounts.models import User, normalize_email
 from accounts.services import user_email_mark_verified
 from common.errors import BadRequest, Conflict
+from common.tokens import token_hash
 from common.translation import translated_field_names
 from projects.models import ROLE_RANK, Invite, InviteStatus, Membership, Project, Role, role_at_least
 from projects.selectors import membership_role
@@ -209,10 +210,6 @@ class CreatedInvite:
     token: str
 
 
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def invite_token(*, invite: Invite) -> str:
     """The invite's emailed token, recomputed from its stored salt and the server secret (the mail
     worker calls this). Only SHA-256(token) is stored, for lookup. Rotating SECRET_KEY changes
@@ -251,7 +248,7 @@ def invite_create(*, project: Project, actor: User, email: str, role: Role, staf
             email=email,
             role=role,
             invited_by=actor,
-            token_hash=_token_hash(token),
+            token_hash=token_hash(token),
             token_salt=token_salt,
             expires_at=timezone.now() + settings.INVITE_TTL,
         )
@@ -322,7 +319,7 @@ def invite_accept(*, invite: Invite, user: User) -> Membership:
 def invite_accept_by_token(*, token: str, user: User) -> Membership:
     """Accepts the invite whose emailed token is presented. The token was mailed to the invite's
     address: accepted by the account with that address, it verifies the address too."""
-    invite = Invite.objects.filter(token_hash=_token_hash(token)).first()
+    invite = Invite.objects.filter(token_hash=token_hash(token)).first()
     if invite is None:
         raise exceptions.NotFound(_("No invite matches this token."), "invite_not_found")
     with transaction.atomic():

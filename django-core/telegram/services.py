@@ -2,7 +2,6 @@
 life of a delivery (claim → sent | blocked | failed | skipped). Keyword-only and atomic; the
 bot's task and comment writes go through tasks.services like the API's."""
 
-import hashlib
 import logging
 import secrets
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from rest_framework import exceptions
 
 from accounts.models import User
 from common.errors import ServiceUnavailable
+from common.tokens import token_hash
 from telegram.dispatch import telegram_deliveries_enqueue
 from telegram.messages import Buttons, RenderContext, render_delivery
 from telegram.models import PENDING_STATUSES, DeliveryStatus, TelegramBot, TelegramDelivery, TelegramLinkToken
@@ -31,10 +31,6 @@ class LinkTokenError(exceptions.ValidationError):
     def __init__(self, detail: str, code: str) -> None:
         super().__init__({"detail": detail, "code": code})
         self.code = code
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def bot_username() -> str:
@@ -69,7 +65,7 @@ def telegram_link_start(*, user: User) -> LinkStart:
         TelegramLinkToken.objects.filter(user=user, used_at__isnull=True).delete()
         TelegramLinkToken.objects.create(
             user=user,
-            token_hash=_token_hash(token),
+            token_hash=token_hash(token),
             expires_at=now + timedelta(seconds=settings.TELEGRAM_LINK_TTL),
         )
     return LinkStart(url=f"https://t.me/{username}?start={token}", expires_in=settings.TELEGRAM_LINK_TTL)
@@ -80,7 +76,7 @@ def telegram_link_consume(*, token: str, chat_id: int) -> tuple[User, bool]:
     and whether the chat was moved from another account. The token is consumed under its row
     lock: of two concurrent uses one links and the other is told the token was used."""
     with transaction.atomic():
-        row = TelegramLinkToken.objects.select_for_update().filter(token_hash=_token_hash(token)).first()
+        row = TelegramLinkToken.objects.select_for_update().filter(token_hash=token_hash(token)).first()
         if row is None:
             raise LinkTokenError(_("This link is not valid. Ask for a new one in TaskFlow."), "token_invalid")
         if row.used_at is not None:
