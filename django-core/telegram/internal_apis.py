@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 
 from accounts.models import User
 from accounts.services import user_update
-from projects.models import Role
+from projects.models import Membership, Role
 from projects.selectors import invite_get_for_invitee
 from projects.services import invite_accept, invite_decline
 from tasks import services as task_services
@@ -116,9 +116,15 @@ class TaskListApi(ChatApi):
         count = tasks.count()
         pages = max(math.ceil(count / TASKS_PAGE_SIZE), 1)
         page = min(page, pages)
-        rows = tasks[(page - 1) * TASKS_PAGE_SIZE : page * TASKS_PAGE_SIZE]
-        # Assigned tasks: the user is a member+ of each one's project (assignees must be).
-        results = [task_payload(task, self.account) for task in rows]
+        rows = list(tasks[(page - 1) * TASKS_PAGE_SIZE : page * TASKS_PAGE_SIZE])
+        # The user's role in each task's project (an assignee demoted to viewer keeps the task
+        # but may not move it), in one query for the page.
+        roles = dict(
+            Membership.objects.filter(user=self.account, project_id__in={t.project_id for t in rows}).values_list(
+                "project_id", "role"
+            )
+        )
+        results = [task_payload(task, self.account, role=roles.get(task.project_id)) for task in rows]
         return Response({"count": count, "page": page, "pages": pages, "results": results})
 
 

@@ -167,11 +167,10 @@ class RenderContext:
         return cls(tasks=tasks, roles=roles, projects=projects, invites=invites)
 
 
-def render_delivery(envelope: dict[str, Any], user: User, context: RenderContext | None = None) -> Rendered:
+def render_delivery(envelope: dict[str, Any], user: User, context: RenderContext) -> Rendered:
     """The push for one delivery, as `user` reads it now: their language and time zone, the
-    task's current title, status and buttons (none once the task is gone or they left it)."""
-    if context is None:
-        context = RenderContext.load([(envelope.get("data", {}), user)])
+    task's current title, status and buttons (none once the task is gone or they left it).
+    `context` is the batch's RenderContext (loaded once for every delivery claimed together)."""
     event: EventBase = event_type_adapter.validate_python(envelope)
     data: Any = getattr(event, "data")  # noqa: B009 (every event type has data; the base declares none)
     with translation.override(user.language):
