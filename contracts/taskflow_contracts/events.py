@@ -25,12 +25,17 @@ class EventType(StrEnum):
     PROJECT_INVITED = "project.invited"
     PROJECT_MEMBER_JOINED = "project.member_joined"
     PROJECT_MEMBER_REMOVED = "project.member_removed"
+    PROJECT_MEMBER_ROLE_CHANGED = "project.member_role_changed"
+    PROJECT_UPDATED = "project.updated"
+    PROJECT_DELETED = "project.deleted"
     TASK_CREATED = "task.created"
     TASK_ASSIGNED = "task.assigned"
     TASK_UNASSIGNED = "task.unassigned"
     TASK_STATUS_CHANGED = "task.status_changed"
     TASK_UPDATED = "task.updated"
     TASK_COMMENTED = "task.commented"
+    TASK_MOVED = "task.moved"
+    TASK_DELETED = "task.deleted"
     TASK_DEADLINE_APPROACHING = "task.deadline_approaching"
     TASK_OVERDUE = "task.overdue"
     USER_REVOKED = "user.revoked"
@@ -68,6 +73,9 @@ class TaskRef(Strict):
     project_id: int
     assignee_id: int | None
     deadline: datetime | None
+    # Its place in its column: boards sort a column by rank, compared as plain strings, then by
+    # id. Added within v1 (envelopes written before it parse, with "").
+    rank: str = ""
 
 
 class InviteRef(Strict):
@@ -102,6 +110,25 @@ class ProjectMemberRemovedData(Strict):
     member: UserRef
 
 
+class ProjectMemberRoleChangedData(Strict):
+    project: ProjectRef
+    member: UserRef
+    role: Role
+    previous_role: Role
+
+
+ProjectField = Literal["name", "description"]
+
+
+class ProjectUpdatedData(Strict):
+    project: ProjectRef
+    changes: list[ProjectField] = Field(min_length=1)
+
+
+class ProjectDeletedData(Strict):
+    project: ProjectRef
+
+
 class TaskCreatedData(Strict):
     task: TaskRef
 
@@ -134,6 +161,18 @@ class TaskUpdatedData(Strict):
 class TaskCommentedData(Strict):
     task: TaskRef
     comment: CommentRef
+
+
+class TaskMovedData(Strict):
+    """The task's rank changed within its column (a move to another column is task.status_changed)."""
+
+    task: TaskRef
+
+
+class TaskDeletedData(Strict):
+    """The task as it was when deleted."""
+
+    task: TaskRef
 
 
 class TaskDeadlineApproachingData(Strict):
@@ -183,6 +222,21 @@ class ProjectMemberRemoved(EventBase):
     data: ProjectMemberRemovedData
 
 
+class ProjectMemberRoleChanged(EventBase):
+    type: Literal["project.member_role_changed"] = "project.member_role_changed"
+    data: ProjectMemberRoleChangedData
+
+
+class ProjectUpdated(EventBase):
+    type: Literal["project.updated"] = "project.updated"
+    data: ProjectUpdatedData
+
+
+class ProjectDeleted(EventBase):
+    type: Literal["project.deleted"] = "project.deleted"
+    data: ProjectDeletedData
+
+
 class TaskCreated(EventBase):
     type: Literal["task.created"] = "task.created"
     data: TaskCreatedData
@@ -213,6 +267,16 @@ class TaskCommented(EventBase):
     data: TaskCommentedData
 
 
+class TaskMoved(EventBase):
+    type: Literal["task.moved"] = "task.moved"
+    data: TaskMovedData
+
+
+class TaskDeleted(EventBase):
+    type: Literal["task.deleted"] = "task.deleted"
+    data: TaskDeletedData
+
+
 class TaskDeadlineApproaching(EventBase):
     type: Literal["task.deadline_approaching"] = "task.deadline_approaching"
     data: TaskDeadlineApproachingData
@@ -232,12 +296,17 @@ EVENT_MODELS: dict[EventType, type[EventBase]] = {
     EventType.PROJECT_INVITED: ProjectInvited,
     EventType.PROJECT_MEMBER_JOINED: ProjectMemberJoined,
     EventType.PROJECT_MEMBER_REMOVED: ProjectMemberRemoved,
+    EventType.PROJECT_MEMBER_ROLE_CHANGED: ProjectMemberRoleChanged,
+    EventType.PROJECT_UPDATED: ProjectUpdated,
+    EventType.PROJECT_DELETED: ProjectDeleted,
     EventType.TASK_CREATED: TaskCreated,
     EventType.TASK_ASSIGNED: TaskAssigned,
     EventType.TASK_UNASSIGNED: TaskUnassigned,
     EventType.TASK_STATUS_CHANGED: TaskStatusChanged,
     EventType.TASK_UPDATED: TaskUpdated,
     EventType.TASK_COMMENTED: TaskCommented,
+    EventType.TASK_MOVED: TaskMoved,
+    EventType.TASK_DELETED: TaskDeleted,
     EventType.TASK_DEADLINE_APPROACHING: TaskDeadlineApproaching,
     EventType.TASK_OVERDUE: TaskOverdue,
     EventType.USER_REVOKED: UserRevoked,
@@ -248,12 +317,17 @@ Event = Annotated[
     ProjectInvited
     | ProjectMemberJoined
     | ProjectMemberRemoved
+    | ProjectMemberRoleChanged
+    | ProjectUpdated
+    | ProjectDeleted
     | TaskCreated
     | TaskAssigned
     | TaskUnassigned
     | TaskStatusChanged
     | TaskUpdated
     | TaskCommented
+    | TaskMoved
+    | TaskDeleted
     | TaskDeadlineApproaching
     | TaskOverdue
     | UserRevoked,

@@ -47,6 +47,8 @@ class Task(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="reported_tasks"
     )
     deadline = models.DateTimeField(null=True, blank=True)
+    # Its place in its board column (tasks.ranking): compared byte by byte, hence "C".
+    rank = models.CharField(max_length=64, db_collation="C", default="a0")
     # When the current assignee got the task (the daily digest lists what is new since yesterday).
     assigned_at = models.DateTimeField(null=True, blank=True)
     watchers = models.ManyToManyField(
@@ -63,7 +65,8 @@ class Task(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["project", "-created_at"], name="tasks_task_project_created"),
-            models.Index(fields=["project", "status"], name="tasks_task_project_status"),
+            # The board: a column is (project, status) in rank order.
+            models.Index(fields=["project", "status", "rank", "id"], name="tasks_task_board"),
             models.Index(fields=["project", "assignee"], name="tasks_task_project_assignee"),
             models.Index(fields=["assignee", "status"], name="tasks_task_assignee_status"),
             models.Index(fields=["project", "deadline"], name="tasks_task_project_deadline"),
@@ -106,3 +109,28 @@ class Comment(models.Model):
 
     def __str__(self) -> str:
         return f"Comment #{self.pk} on task #{self.task_id}"
+
+
+class TaskActivity(models.Model):
+    """One entry of a task's history: a task event as the write path emitted it, written by
+    notifications.events.event_emit in the statement that writes the event's outbox row (so
+    there is history exactly when there is an event). Outlives the outbox, which is pruned."""
+
+    # No index of its own: the index below leads with it.
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="activity", db_index=False)
+    event_id = models.UUIDField(unique=True)
+    type = models.CharField(max_length=64)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    # As the actor was called then (the account may be renamed or deleted later).
+    actor_name = models.CharField(max_length=150, blank=True, default="")
+    # The event's `data`, as published.
+    data = models.JSONField()
+    occurred_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [models.Index(fields=["task", "-occurred_at", "-id"], name="tasks_activity_task_new")]
+        verbose_name_plural = "task activity"
+
+    def __str__(self) -> str:
+        return f"{self.type} on task #{self.task_id}"
