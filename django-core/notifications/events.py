@@ -46,6 +46,45 @@ class Audience:
     email_addresses: Sequence[str] = ()
     # System events (user.revoked) go to these users' sockets regardless of preferences.
     system: bool = False
+    # Board events (BOARD_EVENT_TYPES) reach every active member of the project as it is at
+    # commit; these users get the frame too although they are no longer members then (the
+    # removed member, everyone of a deleted project).
+    board_also: Sequence[int] = ()
+
+
+# The events every member's open board hears of (DESIGN.md "Live boards"): one frame per active
+# member of the project, `notification` set only for those the event also notifies. The actor is
+# one of them, so their other tabs follow. Deadline reminders change nothing on a board.
+BOARD_EVENT_TYPES: frozenset[str] = frozenset(
+    {
+        EventType.TASK_CREATED,
+        EventType.TASK_ASSIGNED,
+        EventType.TASK_UNASSIGNED,
+        EventType.TASK_STATUS_CHANGED,
+        EventType.TASK_UPDATED,
+        EventType.TASK_COMMENTED,
+        EventType.TASK_MOVED,
+        EventType.TASK_DELETED,
+        EventType.PROJECT_UPDATED,
+        EventType.PROJECT_DELETED,
+        EventType.PROJECT_MEMBER_JOINED,
+        EventType.PROJECT_MEMBER_REMOVED,
+        EventType.PROJECT_MEMBER_ROLE_CHANGED,
+    }
+)
+
+# The task events kept in the task's history (tasks.models.TaskActivity). A reorder within a
+# column is not history; a deleted task has none left.
+ACTIVITY_EVENT_TYPES: frozenset[str] = frozenset(
+    {
+        EventType.TASK_CREATED,
+        EventType.TASK_ASSIGNED,
+        EventType.TASK_UNASSIGNED,
+        EventType.TASK_STATUS_CHANGED,
+        EventType.TASK_UPDATED,
+        EventType.TASK_COMMENTED,
+    }
+)
 
 
 # --- Snapshots for event data --------------------------------------------------------------------
@@ -75,6 +114,7 @@ def task_ref(task: Any) -> TaskRef:
         project_id=task.project_id,
         assignee_id=task.assignee_id,
         deadline=task.deadline,
+        rank=task.rank,
     )
 
 
@@ -172,7 +212,8 @@ def event_emit(
     if audience.email_addresses and DEFAULT_PREFERENCES[event_type].get(Channel.EMAIL, False):
         # People without an account have no preferences yet: the default decides.
         email_addresses = sorted(set(audience.email_addresses))
-    if not (email_addresses or any(channels.values())):
+    board = event_type in BOARD_EVENT_TYPES
+    if not (board or email_addresses or any(channels.values())):
         return None
 
     event_id = uuid.uuid4()
@@ -181,16 +222,8 @@ def event_emit(
     # Serialized once, compact, by pydantic: what the outbox row keeps and every recipient gets.
     envelope_json = envelope_model.model_dump_json(by_alias=True)
     recipients = {**{str(k): v for k, v in channels.items()}, "email_addresses": email_addresses}
-    params: dict[str, Any] = {
-        "event_id": event_id,
-        "type": event_type,
-        "envelope": envelope_json,
-        "recipients": json.dumps(recipients),
-    }
     web = set(channels[Channel.WEB])
-    messages: dict[int, str] = {}
-    deliveries: list[dict[str, Any]] = []
-    stamp = ""
+    notified: list[tuple[int, str]] = []
     if web and not audience.system:
         context = MessageContext(
             event_type=event_type,
@@ -199,25 +232,34 @@ def event_emit(
             task=task,
             project=project,
         )
-        # In recipient id order: the order of the row's deliveries too (built by the statement).
-        messages = {user.pk: render_message(context, user) for user in sorted(users, key=_pk) if user.pk in web}
-        stamp = iso_datetime(now) or ""
-        params |= {
-            "created_at": now,
-            "stamp": stamp,
-            # [[recipient id, message], ...] as JSON: deferred statements take text parameters.
-            "notified": json.dumps(list(messages.items()), ensure_ascii=False),
-        }
-        statement = _EMIT_WITH_NOTIFICATIONS_SQL
-    else:
-        deliveries = [{"user_id": pk, "notification": None} for pk in channels[Channel.WEB]]
-        params["deliveries"] = json.dumps(deliveries)
-        statement = _EMIT_SQL
+        notified = [(user.pk, render_message(context, user)) for user in users if user.pk in web]
+    # Sockets that get the event without a notification: a system event's users, and the board.
+    plain = sorted(web) if audience.system else []
+    if board:
+        plain = sorted({*plain, *audience.board_also})
+    board_project = (task.project_id if task is not None else project.pk) if board else None
+    activity_task = task.pk if task is not None and event_type in ACTIVITY_EVENT_TYPES else None
+    params: dict[str, Any] = {
+        "event_id": event_id,
+        "type": event_type,
+        "envelope": envelope_json,
+        "recipients": json.dumps(recipients),
+        "created_at": now,
+        "stamp": iso_datetime(now) or "",
+        # [[recipient id, message], ...] as JSON: deferred statements take text parameters.
+        "notified": json.dumps(notified, ensure_ascii=False),
+        "plain": json.dumps(plain),
+        "board": board_project,
+        "activity_task": activity_task,
+        "actor_id": actor.pk if actor is not None else None,
+        "actor_name": str(actor.name) if actor is not None else "",
+    }
 
     # The statement takes the outbox head row's lock, which orders commits. Deferred, it goes
     # out in one round trip with the COMMIT (common.postgresql, the configured backend), so the
-    # lock is held only while PostgreSQL runs the two.
-    written = db.defer_to_commit(statement, params)  # type: ignore[attr-defined]
+    # lock is held only while PostgreSQL runs the two. The board's members are read there, at
+    # commit: a member who joins or leaves in a transaction committed before is counted as such.
+    written = db.defer_to_commit(_EMIT_SQL, params)  # type: ignore[attr-defined]
     emitted = EmittedEvent(event_id=event_id, type=event_type, statement=written)
 
     def publish() -> None:
@@ -225,38 +267,26 @@ def event_emit(
         if not rows:  # cannot happen after a commit: the statement ran in it or failed it
             logger.error("the outbox statement of event %s answered nothing; the relay will publish it", event_id)
             return
-        outbox_id = rows[0][0]
-        if messages:
-            ids = {recipient_id: notification_id for _seq, recipient_id, notification_id in rows}
-            published = [
-                {
-                    "user_id": user_id,
-                    "notification": {"id": ids[user_id], "message": message, "is_read": False, "created_at": stamp},
-                }
-                for user_id, message in messages.items()
-            ]
-        else:
-            published = deliveries
+        outbox_id, deliveries = rows[0]
+        if isinstance(deliveries, str):  # text, when the statement went out as a simple query
+            deliveries = json.loads(deliveries)
         publisher.publish_after_commit(
             outbox_id=outbox_id,
             prev_id=outbox_id - 1 if outbox_id > 1 else None,
             event_id=str(event_id),
             envelope_json=envelope_json,
-            deliveries=published,
+            deliveries=deliveries,
         )
 
     db.on_commit(publish, robust=True)
     return emitted
 
 
-def _pk(user: User) -> int:
-    return user.pk
-
-
-# Takes the next outbox id (models.OUTBOX_NEXT_ID_SQL), writes one Notification per web
-# recipient and the outbox row whose deliveries carry them, in recipient id order. Answers one
-# row per notification: (outbox id, recipient id, notification id).
-_EMIT_WITH_NOTIFICATIONS_SQL = """
+# Takes the next outbox id (models.OUTBOX_NEXT_ID_SQL); writes one Notification per web
+# recipient, the outbox row whose deliveries are those notifications plus a frame without one for
+# each other socket to reach (`plain`, and the board's active members at commit), in user id
+# order; and the task's history entry when there is one. Answers (outbox id, deliveries).
+_EMIT_SQL = """
 WITH head AS (
 {HEAD}
 ), notified AS (
@@ -265,36 +295,34 @@ WITH head AS (
         %(envelope)s::jsonb -> 'data', false, %(created_at)s::timestamptz
     FROM jsonb_array_elements(%(notified)s::jsonb) AS r
     RETURNING recipient_id, id, message
+), others AS (
+    SELECT p.value::bigint AS user_id FROM jsonb_array_elements_text(%(plain)s::jsonb) AS p
+    UNION
+    SELECT m.user_id FROM projects_membership m JOIN accounts_user u ON u.id = m.user_id
+    WHERE m.project_id = %(board)s::bigint AND u.is_active
+), delivered AS (
+    SELECT n.recipient_id AS user_id, jsonb_build_object(
+        'id', n.id, 'message', n.message, 'is_read', false, 'created_at', %(stamp)s::text
+    ) AS notification
+    FROM notified n
+    UNION ALL
+    SELECT o.user_id, 'null'::jsonb FROM others o WHERE o.user_id NOT IN (SELECT recipient_id FROM notified)
 ), outbox AS (
     INSERT INTO notifications_outboxevent
         (id, event_id, type, envelope, recipients, deliveries, created_at, attempts, last_error)
     VALUES (
         (SELECT seq FROM head), %(event_id)s, %(type)s, %(envelope)s::jsonb, %(recipients)s::jsonb,
-        (SELECT jsonb_agg(
-            jsonb_build_object(
-                'user_id', n.recipient_id,
-                'notification', jsonb_build_object(
-                    'id', n.id, 'message', n.message, 'is_read', false, 'created_at', %(stamp)s::text
-                )
-            ) ORDER BY n.recipient_id
-        ) FROM notified n),
+        COALESCE((SELECT jsonb_agg(
+            jsonb_build_object('user_id', d.user_id, 'notification', d.notification) ORDER BY d.user_id
+        ) FROM delivered d), '[]'::jsonb),
         clock_timestamp(), 0, ''
     )
-    RETURNING id
+    RETURNING id, deliveries
+), activity AS (
+    INSERT INTO tasks_taskactivity (task_id, event_id, type, actor_id, actor_name, data, occurred_at)
+    SELECT %(activity_task)s::bigint, %(event_id)s::uuid, %(type)s::varchar, %(actor_id)s::bigint,
+        %(actor_name)s::varchar, %(envelope)s::jsonb -> 'data', %(created_at)s::timestamptz
+    WHERE %(activity_task)s::bigint IS NOT NULL
 )
-SELECT outbox.id, n.recipient_id, n.id FROM outbox, notified n
-""".replace("{HEAD}", OUTBOX_NEXT_ID_SQL)
-
-# The same for an event without web notifications (system events, email or Telegram only).
-_EMIT_SQL = """
-WITH head AS (
-{HEAD}
-)
-INSERT INTO notifications_outboxevent
-    (id, event_id, type, envelope, recipients, deliveries, created_at, attempts, last_error)
-VALUES (
-    (SELECT seq FROM head), %(event_id)s, %(type)s, %(envelope)s::jsonb, %(recipients)s::jsonb,
-    %(deliveries)s::jsonb, clock_timestamp(), 0, ''
-)
-RETURNING id
+SELECT id, deliveries FROM outbox
 """.replace("{HEAD}", OUTBOX_NEXT_ID_SQL)

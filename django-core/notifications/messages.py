@@ -68,6 +68,23 @@ def _render(c: MessageContext, recipient: User) -> str:
                 "member": data.member.name,
                 "project": project,
             }
+        case EventType.PROJECT_MEMBER_ROLE_CHANGED:
+            if data.member.id == recipient.pk:
+                return _("%(actor)s made you %(role)s in “%(project)s”.") % {
+                    "actor": actor,
+                    "role": _role_label(data.role),
+                    "project": project,
+                }
+            return _("%(actor)s made %(member)s %(role)s in “%(project)s”.") % {
+                "actor": actor,
+                "member": data.member.name,
+                "role": _role_label(data.role),
+                "project": project,
+            }
+        case EventType.PROJECT_DELETED:
+            return _("%(actor)s deleted the project “%(project)s”.") % {"actor": actor, "project": project}
+        case EventType.TASK_DELETED:
+            return _("%(actor)s deleted “%(task)s”.") % {"actor": actor, "task": task}
         case EventType.TASK_CREATED:
             return _("%(actor)s created “%(task)s”.") % {"actor": actor, "task": task}
         case EventType.TASK_ASSIGNED:

@@ -29,8 +29,14 @@ def _defaults(event_type: EventType) -> dict[str, bool]:
     return {channel: channel == "web" or channel == "email" for channel in channels_offered(event_type.value)}
 
 
+# Events that only move things on open boards (notifications.events.BOARD_EVENT_TYPES) and never
+# notify anyone: no preference, like the system event user.revoked.
+UNNOTIFIED_TYPES: frozenset[str] = frozenset(
+    {EventType.USER_REVOKED.value, EventType.TASK_MOVED.value, EventType.PROJECT_UPDATED.value}
+)
+
 DEFAULT_PREFERENCES: dict[str, dict[str, bool]] = {  # keyed by EventType values
-    event_type.value: _defaults(event_type) for event_type in EventType if event_type != EventType.USER_REVOKED
+    event_type.value: _defaults(event_type) for event_type in EventType if event_type.value not in UNNOTIFIED_TYPES
 }
 USER_FACING_TYPES: tuple[str, ...] = tuple(DEFAULT_PREFERENCES)
 

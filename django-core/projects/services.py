@@ -17,9 +17,12 @@ from rest_framework import exceptions
 from taskflow_contracts import EventType
 from taskflow_contracts.events import (
     InviteRef,
+    ProjectDeletedData,
     ProjectInvitedData,
     ProjectMemberJoinedData,
     ProjectMemberRemovedData,
+    ProjectMemberRoleChangedData,
+    ProjectUpdatedData,
 )
 
 from accounts.models import User, normalize_email
@@ -76,18 +79,47 @@ def project_update(*, project: Project, actor: User, fields: dict[str, str], sta
     (or staff, see project_require_role)."""
     project_require_role(project=project, user=actor, minimum=Role.ADMIN, staff=staff)
     with transaction.atomic():
+        before = {column: getattr(project, column) for column in _PROJECT_COLUMNS}
         for field, value in fields.items():
             setattr(project, field, value)
         if not any(getattr(project, column) for column in translated_field_names("name")):
             raise exceptions.ValidationError({"name": [_("A project needs a name.")]})
         project.save()
+        changed = sorted(
+            {column.split("_")[0] for column in _PROJECT_COLUMNS if getattr(project, column) != before[column]}
+        )
+        if changed:
+            # Boards only (their headers): nobody is notified of a rename.
+            events.event_emit(
+                event_type=EventType.PROJECT_UPDATED,
+                actor=actor,
+                data=ProjectUpdatedData(project=events.project_ref(project), changes=changed),
+                audience=events.Audience(users=[]),
+                project=project,
+            )
     return project
+
+
+_PROJECT_COLUMNS = translated_field_names(*TRANSLATED_PROJECT_FIELDS)
 
 
 def project_delete(*, project: Project, actor: User, staff: bool = False) -> None:
     """Deletes the project with its tasks; the owner (or staff, see project_require_role)."""
     project_require_role(project=project, user=actor, minimum=Role.OWNER, staff=staff)
     with transaction.atomic():
+        _lock_project(project)
+        members = list(User.objects.filter(memberships__project=project).order_by("pk"))
+        # Every member is told, and every open board closes: the memberships are gone by the
+        # commit, so the board's recipients are named here.
+        events.event_emit(
+            event_type=EventType.PROJECT_DELETED,
+            actor=actor,
+            data=ProjectDeletedData(project=events.project_ref(project)),
+            audience=events.Audience(
+                users=[user for user in members if user.is_active], board_also=[user.pk for user in members]
+            ),
+            project=project,
+        )
         project.delete()
     logger.info("project deleted id=%s by user=%s", project.pk, actor.pk)
 
@@ -117,13 +149,35 @@ def membership_change_role(
             raise exceptions.PermissionDenied(
                 _("The owner keeps the role until ownership is transferred to someone else."), "owner_role"
             )
+        previous_role = member.role
+        if previous_role == role:
+            return member
         if role == Role.OWNER:
             # Demote first: the database allows one owner per project at any moment. The owner is
             # the actor, unless staff make the transfer.
-            Membership.objects.filter(project=project, role=Role.OWNER).exclude(pk=member.pk).update(role=Role.ADMIN)
+            owners = list(
+                Membership.objects.filter(project=project, role=Role.OWNER).exclude(pk=member.pk).select_related("user")
+            )
+            Membership.objects.filter(pk__in=[owner.pk for owner in owners]).update(role=Role.ADMIN)
+            for owner in owners:
+                _emit_role_changed(project=project, actor=actor, user=owner.user, role=Role.ADMIN, previous=Role.OWNER)
         member.role = role
         member.save(update_fields=["role"])
+        _emit_role_changed(project=project, actor=actor, user=member.user, role=role, previous=previous_role)
     return member
+
+
+def _emit_role_changed(*, project: Project, actor: User, user: User, role: str, previous: str) -> None:
+    """The member is told; every board of the project hears of it (a viewer's board locks)."""
+    events.event_emit(
+        event_type=EventType.PROJECT_MEMBER_ROLE_CHANGED,
+        actor=actor,
+        data=ProjectMemberRoleChangedData(
+            project=events.project_ref(project), member=events.user_ref(user), role=role, previous_role=previous
+        ),
+        audience=events.Audience(users=[user] if user.is_active else []),
+        project=project,
+    )
 
 
 def _lock_project(project: Project) -> None:
@@ -171,7 +225,9 @@ def membership_remove(*, project: Project, actor: User, member: Membership, staf
         tasks_release_member(project=project, user=member.user, actor=actor)
         member.delete()
         # The removed person hears of it too, although no longer a member.
-        audience = events.Audience(users=[*events.project_admins(project=project), member.user])
+        audience = events.Audience(
+            users=[*events.project_admins(project=project), member.user], board_also=[member.user_id]
+        )
         data = ProjectMemberRemovedData(project=events.project_ref(project), member=events.user_ref(member.user))
         events.event_emit(
             event_type=EventType.PROJECT_MEMBER_REMOVED, actor=actor, data=data, audience=audience, project=project

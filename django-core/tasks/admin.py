@@ -52,7 +52,7 @@ class TaskAdmin(ServiceAdminMixin, TabbedTranslationAdmin):
     list_filter = ["status", "priority", "project", "deadline"]
     search_fields = [*translated_field_names("title", "description"), "assignee__email"]
     date_hierarchy = "created_at"
-    readonly_fields = ["reporter", "assigned_at", "created_at", "updated_at", "completed_at"]
+    readonly_fields = ["reporter", "rank", "assigned_at", "created_at", "updated_at", "completed_at"]
     autocomplete_fields = ["project", "assignee"]
     list_select_related = ["project", "assignee"]
     inlines = [WatcherInline, CommentInline]
