@@ -11,14 +11,16 @@ from accounts.models import User
 from common.http import user_of
 from common.pagination import PageNumberPagination, paginated_response
 from projects.models import Project
-from projects.selectors import member_project_ids
+from projects.selectors import member_project_ids, membership_list, project_get_for_user
 from tasks import selectors, services
 from tasks.filters import TaskFilter
 from tasks.models import Task
 from tasks.serializers import (
+    BoardSerializer,
     CommentSerializer,
     TaskCreateSerializer,
     TaskDetailSerializer,
+    TaskMoveSerializer,
     TaskSerializer,
     TaskUpdateSerializer,
 )
@@ -118,6 +120,49 @@ class TaskDetailApi(APIView):
         task = selectors.task_get_for_user(task_id=task_id, user=user_of(request))
         services.task_delete(task=task, actor=user_of(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class BoardApi(APIView):
+    @extend_schema(
+        responses=BoardSerializer,
+        description="A project's board in one request: the project (with `my_role`), its members and one "
+        "column per status in workflow order, each with its first 500 cards by rank and its total `count`. "
+        "Live changes arrive on the WebSocket as board events (DESIGN.md, Live boards).",
+    )
+    def get(self, request: Request, project_id: int) -> Response:
+        user = user_of(request)
+        project = project_get_for_user(project_id=project_id, user=user)
+        board = {
+            "project": project,
+            "members": list(membership_list(project=project)),
+            "columns": selectors.board_columns(project_id=project.pk),
+        }
+        return Response(BoardSerializer(board).data)
+
+
+class TaskMoveApi(APIView):
+    @extend_schema(
+        request=TaskMoveSerializer,
+        responses=TaskDetailSerializer,
+        description="Moves a card on the board: into the column `status` (default: its own), right below "
+        "the task `after` and/or right above the task `before` (tasks of that column), or to the end of the "
+        "column when neither is given. A change of column emits `task.status_changed`, a new place within "
+        "it `task.moved`. Member or above.",
+    )
+    def post(self, request: Request, task_id: int) -> Response:
+        task = selectors.task_get_for_user(task_id=task_id, user=user_of(request))
+        serializer = TaskMoveSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        task = services.task_move(
+            task=task,
+            actor=user_of(request),
+            status=data.get("status"),
+            after_id=data.get("after"),
+            before_id=data.get("before"),
+        )
+        task = selectors.task_get_for_user(task_id=task.pk, user=user_of(request))
+        return Response(_detail(task, user_of(request)))
 
 
 class TaskWatchApi(APIView):

@@ -8,6 +8,7 @@ from accounts.serializers import UserPublicSerializer
 from common.fields import SingleLineCharField
 from common.serialization import iso_datetime
 from common.translation import translated_field_names
+from projects.serializers import MembershipSerializer, ProjectSerializer
 from tasks.filters import MAX_ID
 from tasks.models import Comment, Task, TaskPriority, TaskStatus
 
@@ -51,6 +52,7 @@ class TaskSerializer(serializers.ModelSerializer[Task]):
             "assignee",
             "reporter",
             "deadline",
+            "rank",
             "is_watching",
             "created_at",
             "updated_at",
@@ -76,6 +78,7 @@ class TaskSerializer(serializers.ModelSerializer[Task]):
             assignee=_person_of(task, "assignee"),
             reporter=_person_of(task, "reporter"),
             deadline=iso_datetime(task.deadline),
+            rank=task.rank,
             is_watching=bool(getattr(task, "is_watching", False)),
             created_at=iso_datetime(task.created_at),
             updated_at=iso_datetime(task.updated_at),
@@ -150,6 +153,20 @@ class TaskUpdateSerializer(_TaskWriteFields):
     pass
 
 
+class TaskMoveSerializer(serializers.Serializer[Task]):
+    """Where a card goes: a column, and the cards it lands between (either may be left out)."""
+
+    status = serializers.ChoiceField(
+        choices=TaskStatus.choices, required=False, help_text="The column; default: the task's own."
+    )
+    after = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, required=False, allow_null=True, help_text="The task right above it."
+    )
+    before = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, required=False, allow_null=True, help_text="The task right below it."
+    )
+
+
 class CommentSerializer(serializers.ModelSerializer[Comment]):
     author = UserPublicSerializer(read_only=True, allow_null=True)
 
@@ -158,3 +175,27 @@ class CommentSerializer(serializers.ModelSerializer[Comment]):
         fields = ["id", "task", "author", "body", "created_at", "updated_at"]
         read_only_fields = ["id", "task", "author", "created_at", "updated_at"]
         extra_kwargs = {"body": {"max_length": 10_000}}
+
+
+class BoardCardSerializer(serializers.Serializer[Any]):
+    """A card: what a board shows of a task (the title in the request language)."""
+
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    status = serializers.ChoiceField(choices=TaskStatus.choices)
+    priority = serializers.ChoiceField(choices=TaskPriority.choices)
+    rank = serializers.CharField(help_text="Order within the column: compare as plain strings, then by id.")
+    assignee_id = serializers.IntegerField(allow_null=True)
+    deadline = serializers.DateTimeField(allow_null=True)
+
+
+class BoardColumnSerializer(serializers.Serializer[Any]):
+    status = serializers.ChoiceField(choices=TaskStatus.choices)
+    count = serializers.IntegerField(help_text="Tasks in the column; `tasks` holds the first 500 by rank.")
+    tasks = BoardCardSerializer(many=True, source="cards")
+
+
+class BoardSerializer(serializers.Serializer[Any]):
+    project = ProjectSerializer()
+    members = MembershipSerializer(many=True)
+    columns = BoardColumnSerializer(many=True)

@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from notifications import events
@@ -16,6 +17,8 @@ from taskflow_contracts.events import (
     TaskAssignedData,
     TaskCommentedData,
     TaskCreatedData,
+    TaskDeletedData,
+    TaskMovedData,
     TaskStatusChangedData,
     TaskUnassignedData,
     TaskUpdatedData,
@@ -25,6 +28,7 @@ from accounts.models import User
 from common.translation import translated_field_names
 from projects.models import Membership, Project, Role, role_at_least
 from projects.services import project_require_role
+from tasks import ranking
 from tasks.models import Comment, Task, TaskStatus, TaskWatcher
 
 logger = logging.getLogger(__name__)
@@ -95,6 +99,7 @@ def task_create(
             assignee=assignee,
             reporter=actor,
             deadline=deadline,
+            rank=_bottom_rank(project_id=project.pk, status=status),
             assigned_at=timezone.now() if assignee is not None else None,
             completed_at=timezone.now() if status == TaskStatus.DONE else None,
         )
@@ -138,6 +143,8 @@ def task_update(*, task: Task, actor: User, fields: dict[str, Any], staff: bool 
         new_status = fields.get("status", task.status)
         if new_status != task.status:
             task.completed_at = timezone.now() if new_status == TaskStatus.DONE else None
+            # A status changed without a place (PATCH, the admin, the bot) joins the column's end.
+            task.rank = _bottom_rank(project_id=task.project_id, status=new_status)
         for field, value in fields.items():
             setattr(task, field, value)
         if task.assignee_id != before["assignee_id"]:
@@ -203,7 +210,129 @@ def task_delete(*, task: Task, actor: User, staff: bool = False) -> None:
             _("Only the reporter or a project admin may delete a task."), "insufficient_role"
         )
     with transaction.atomic():
+        # Told before the rows go: the audience is read from the task's watchers and comments.
+        _emit(EventType.TASK_DELETED, task=task, actor=actor, data=TaskDeletedData(task=events.task_ref(task)))
         task.delete()
+
+
+def task_move(
+    *,
+    task: Task,
+    actor: User,
+    status: str | None = None,
+    after_id: int | None = None,
+    before_id: int | None = None,
+    staff: bool = False,
+) -> Task:
+    """Places a task in the column `status` (default: its own) right below the task `after_id`
+    and/or right above `before_id`, or at the column's end when neither is given; member+ (or
+    staff). One row changes, the moved task (tasks.ranking), unless the column must be
+    rebalanced first. A change of column is `task.status_changed` (the audience is told); a
+    place within the column is `task.moved` (boards only)."""
+    project_require_role(project=task.project, user=actor, minimum=Role.MEMBER, staff=staff)
+    with transaction.atomic():
+        task = Task.objects.select_for_update(of=("self",)).select_related("project", "assignee").get(pk=task.pk)
+        target = status or task.status
+        column = Task.objects.filter(project_id=task.project_id, status=target).exclude(pk=task.pk)
+        after = _neighbour(column, "after", after_id)
+        before = _neighbour(column, "before", before_id)
+        rank = _rank_between(column, after, before)
+        if rank is None or len(rank) > ranking.KEY_LENGTH_LIMIT:
+            _rebalance(column, actor=actor)
+            after = _neighbour(column, "after", after_id)
+            before = _neighbour(column, "before", before_id)
+            rank = _rank_between(column, after, before)
+            if rank is None:
+                raise exceptions.ValidationError({"before": [_("This task is not right below the other one.")]})
+        previous_status = task.status
+        if rank == task.rank and target == previous_status:
+            return task
+        task.rank = rank
+        if target != previous_status:
+            task.status = target
+            task.completed_at = timezone.now() if target == TaskStatus.DONE else None
+        task.save(update_fields=["rank", "status", "completed_at", "updated_at"])
+        ref = events.task_ref(task)
+        if target != previous_status:
+            _emit(
+                EventType.TASK_STATUS_CHANGED,
+                task=task,
+                actor=actor,
+                data=TaskStatusChangedData(task=ref, from_=previous_status, to=target),
+            )
+        else:
+            _emit_moved(task=task, actor=actor)
+    return task
+
+
+def _neighbour(column: Any, name: str, task_id: int | None) -> tuple[str, int] | None:
+    """(rank, id) of a neighbour named by the client, read now; a 400 naming the field when it is
+    not a task of that column (or is the moved task itself)."""
+    if task_id is None:
+        return None
+    found = column.filter(pk=task_id).values_list("rank", "id").first()
+    if found is None:
+        raise exceptions.ValidationError({name: [_("Pick a task of the column the task goes to.")]})
+    return found
+
+
+def _rank_between(column: Any, after: tuple[str, int] | None, before: tuple[str, int] | None) -> str | None:
+    """A rank right below `after` and above `before` (or the task next to either in the column);
+    None when there is no room (equal ranks, or `before` is not below `after`)."""
+    if after is not None and before is None:
+        rank, pk = after
+        before = (
+            column.filter(Q(rank__gt=rank) | Q(rank=rank, pk__gt=pk))
+            .order_by("rank", "id")
+            .values_list("rank", "id")
+            .first()
+        )
+    elif before is not None and after is None:
+        rank, pk = before
+        after = (
+            column.filter(Q(rank__lt=rank) | Q(rank=rank, pk__lt=pk))
+            .order_by("-rank", "-id")
+            .values_list("rank", "id")
+            .first()
+        )
+    elif after is None and before is None:
+        after = column.order_by("-rank", "-id").values_list("rank", "id").first()
+    try:
+        return ranking.key_between(after[0] if after else None, before[0] if before else None)
+    except ranking.RankError:
+        return None
+
+
+def _bottom_rank(*, project_id: int, status: str) -> str:
+    """A rank below every task of the column (concurrent writers may tie: the id breaks it)."""
+    last = Task.objects.filter(project_id=project_id, status=status).order_by("-rank").values_list("rank", flat=True)
+    try:
+        return ranking.key_between(last.first(), None)
+    except ranking.RankError:  # a rank written by hand (the admin shows it read-only)
+        return ranking.key_between(None, None)
+
+
+def _rebalance(column: Any, *, actor: User) -> None:
+    """Gives every task of the column a short rank, in its current order, each announced as
+    task.moved. Rare: only when ranks tie or a gap was split into ~300 moves."""
+    tasks = list(column.select_for_update().order_by("rank", "id"))
+    for task, rank in zip(tasks, ranking.keys_in_order(len(tasks)), strict=True):
+        if task.rank != rank:
+            task.rank = rank
+            task.save(update_fields=["rank"])
+            _emit_moved(task=task, actor=actor)
+    logger.info("rebalanced the ranks of %d tasks (project=%s)", len(tasks), tasks[0].project_id if tasks else None)
+
+
+def _emit_moved(*, task: Task, actor: User) -> None:
+    """task.moved: for boards only; nobody is notified of a card's place."""
+    events.event_emit(
+        event_type=EventType.TASK_MOVED,
+        actor=actor,
+        data=TaskMovedData(task=events.task_ref(task)),
+        audience=events.Audience(users=[]),
+        task=task,
+    )
 
 
 def task_watch(*, task: Task, user: User) -> None:
