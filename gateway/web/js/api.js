@@ -91,11 +91,15 @@ async function send(method, path, body, access) {
 // Refresh tokens are single-use (a reused one revokes every session): one refresh at a time,
 // shared by every request that got a 401 meanwhile.
 let refreshing = null;
+// A password change in flight: it revokes every token, so a refresh (the live socket's, closed
+// by that revocation) waits for the fresh pair the change answers instead of presenting the old.
+let passwordChanging = null;
 
 export function refreshSession() {
   if (!refreshing) {
-    const presented = tokens.refresh;
     refreshing = (async () => {
+      if (passwordChanging) await passwordChanging;
+      const presented = tokens.refresh;
       if (!presented) throw new ApiError(401, { detail: t("Please sign in."), code: "not_authenticated" });
       try {
         tokens.save(await send("POST", "/api/auth/refresh", { refresh: presented }));
@@ -138,6 +142,29 @@ export async function signIn(email, password) {
 export async function register(name, email, password) {
   await send("POST", "/api/auth/register", { name, email, password });
   await signIn(email, password);
+}
+
+/**
+ * Changes the password (POST /api/users/me/password). Every session of the account ends, this
+ * one continues with the pair the API answers. Errors: `current_password`, `new_password`.
+ */
+export async function changePassword(currentPassword, newPassword) {
+  // A fresh access token first: once refreshes wait for the change, the change cannot refresh.
+  await refreshSession();
+  let done;
+  passwordChanging = new Promise((resolve) => (done = resolve));
+  try {
+    const pair = await send(
+      "POST",
+      "/api/users/me/password",
+      { current_password: currentPassword, new_password: newPassword },
+      tokens.access,
+    );
+    tokens.save(pair);
+  } finally {
+    passwordChanging = null;
+    done();
+  }
 }
 
 export async function signOut() {

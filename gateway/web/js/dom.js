@@ -1,5 +1,7 @@
 // Element helpers: text is never parsed as HTML.
 
+import { t } from "./i18n.js";
+
 /** Builds an element: h("a", {href: "/"}, "text", child, ...). */
 export function h(tag, attributes = {}, ...children) {
   const element = document.createElement(tag);
@@ -30,21 +32,125 @@ export function showError(box, error) {
   box.hidden = false;
 }
 
-/** Runs a form's submit handler with the buttons disabled and errors shown in `box`. */
+/**
+ * A labelled form field: the control (which has an id and a name), an optional hint, and the
+ * place its errors go (`data-error-for` the control's name, read by showFormError).
+ */
+export function field(label, control, { hint = "", className = "field" } = {}) {
+  const errorId = `${control.id}-error`;
+  const hintId = `${control.id}-hint`;
+  control.setAttribute("aria-describedby", hint ? `${hintId} ${errorId}` : errorId);
+  return h(
+    "div",
+    { className },
+    h("label", { for: control.id }, label),
+    control,
+    hint ? h("p", { className: "hint", id: hintId }, hint) : null,
+    h("p", { className: "field-error", id: errorId, "data-error-for": control.name, hidden: true }),
+  );
+}
+
+function clearFieldErrors(form) {
+  form.querySelectorAll("[data-error-for]").forEach((slot) => {
+    slot.hidden = true;
+    slot.textContent = "";
+  });
+  form.querySelectorAll("[aria-invalid]").forEach((control) => control.removeAttribute("aria-invalid"));
+}
+
+/**
+ * Shows a failed submission: an API error's field messages (`{"field": ["..."]}`) next to the
+ * form's fields that have a place for them, the rest (and a pointer to the fields) in `box`.
+ */
+export function showFormError(form, box, error) {
+  clearFieldErrors(form);
+  const body = error?.body;
+  if (!body || typeof body !== "object" || Array.isArray(body) || typeof body.detail === "string") {
+    showError(box, error);
+    return;
+  }
+  const rest = [];
+  let first = null;
+  for (const [name, messages] of Object.entries(body)) {
+    const text = Array.isArray(messages) ? messages.join(" ") : String(messages);
+    const slot = form.querySelector(`[data-error-for="${CSS.escape(name)}"]`);
+    if (!slot) {
+      rest.push(name === "non_field_errors" ? text : `${name}: ${text}`);
+      continue;
+    }
+    slot.textContent = text;
+    slot.hidden = false;
+    const control = form.elements.namedItem(name);
+    if (control instanceof Element) {
+      control.setAttribute("aria-invalid", "true");
+      first ??= control;
+    }
+  }
+  if (first) rest.unshift(t("Correct the fields marked below, then try again."));
+  showError(box, rest.join(" "));
+  first?.focus();
+}
+
+/** Runs a form's submit handler with the buttons disabled and errors shown in `box` (and at the fields). */
 export function onSubmit(form, box, handler) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const buttons = form.querySelectorAll("button");
     buttons.forEach((button) => (button.disabled = true));
     box.hidden = true;
+    clearFieldErrors(form);
     try {
       await handler(new FormData(form));
     } catch (error) {
-      showError(box, error);
+      showFormError(form, box, error);
     } finally {
       buttons.forEach((button) => (button.disabled = false));
     }
   });
+}
+
+/**
+ * A button whose action is asked about first, in place: "question [yes] [no]" replaces it until
+ * answered. `action` may throw: its message is shown with the question, which stays.
+ */
+export function confirmButton(label, { question, yes, className = "" }, action) {
+  const button = h("button", { type: "button", className }, label);
+  const box = errorBox();
+  const confirmYes = h("button", { type: "button", className: "danger" }, yes);
+  const confirmNo = h("button", { type: "button" }, t("Cancel"));
+  const asking = h("span", { className: "confirm", role: "group", "aria-label": question, hidden: true }, question, " ", confirmYes, " ", confirmNo, box);
+  const wrapper = h("span", { className: "confirm-wrapper" }, button, asking);
+  button.addEventListener("click", () => {
+    button.hidden = true;
+    asking.hidden = false;
+    confirmNo.focus();
+  });
+  confirmNo.addEventListener("click", () => {
+    asking.hidden = true;
+    box.hidden = true;
+    button.hidden = false;
+    button.focus();
+  });
+  confirmYes.addEventListener("click", async () => {
+    confirmYes.disabled = confirmNo.disabled = true;
+    box.hidden = true;
+    try {
+      await action();
+    } catch (error) {
+      showError(box, error);
+    } finally {
+      confirmYes.disabled = confirmNo.disabled = false;
+    }
+  });
+  return wrapper;
+}
+
+/** Opens an in-app page as a click on a `data-link` does (app.js: no reload, focus on the new heading). */
+export function go(path) {
+  const link = h("a", { href: path, "data-link": true, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
 }
 
 let toastTimer = null;

@@ -155,11 +155,98 @@ export function formatNumber(value) {
   return new Intl.NumberFormat(language).format(value);
 }
 
-/** A date and time in the active language ("—" for none). */
+/** A date and time in the active language and the account's time zone ("—" for none). */
 export function formatDate(value) {
   if (!value) return "—";
   const date = new Date(value);
   return Number.isNaN(date.getTime())
     ? value
-    : new Intl.DateTimeFormat(language, { dateStyle: "medium", timeStyle: "short" }).format(date);
+    : new Intl.DateTimeFormat(language, { dateStyle: "medium", timeStyle: "short", timeZone }).format(date);
+}
+
+// --- Time zones: the account's (GET /api/users/me `timezone`, an IANA name), else the browser's.
+
+let timeZone; // undefined: the browser's
+
+/** Whether the browser knows the IANA zone `name`. */
+export function knownTimeZone(name) {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: name });
+    return Boolean(name);
+  } catch {
+    return false;
+  }
+}
+
+/** Dates are shown, and datetime-local fields read, in `name` from now on (state.js: the account's). */
+export function setTimeZone(name) {
+  timeZone = knownTimeZone(name) ? name : undefined;
+}
+
+export function currentTimeZone() {
+  return timeZone || Intl.DateTimeFormat().resolvedOptions().timeZone;
+}
+
+/** The zones for a selector: the browser's list, with UTC and `extra` (the stored one) if it lacks them. */
+export function timeZoneNames(extra) {
+  const names = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [];
+  return [...new Set(["UTC", ...names, ...(extra ? [extra] : [])])].sort((a, b) => (a === "UTC" ? -1 : b === "UTC" ? 1 : a.localeCompare(b)));
+}
+
+function wallClock(instant, zone) {
+  const parts = {};
+  new Intl.DateTimeFormat("en-US", {
+    timeZone: zone,
+    hourCycle: "h23",
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+  })
+    .formatToParts(instant)
+    .forEach(({ type, value }) => (parts[type] = Number(value)));
+  return parts;
+}
+
+/** The zone's offset from UTC at `instant`, in minutes (east positive). */
+function offsetMinutes(instant, zone) {
+  const wall = wallClock(instant, zone);
+  const asUtc = Date.UTC(wall.year, wall.month - 1, wall.day, wall.hour, wall.minute, wall.second);
+  return Math.round((asUtc - Math.floor(instant.getTime() / 1000) * 1000) / 60000);
+}
+
+const pad = (number, width = 2) => String(number).padStart(width, "0");
+
+/** A datetime-local value ("2026-12-01T17:00") of an ISO instant, on the time zone's clock; "" for none. */
+export function toZonedInput(value, zone = currentTimeZone()) {
+  const instant = value ? new Date(value) : null;
+  if (!instant || Number.isNaN(instant.getTime())) return "";
+  const wall = wallClock(instant, zone);
+  return `${pad(wall.year, 4)}-${pad(wall.month)}-${pad(wall.day)}T${pad(wall.hour)}:${pad(wall.minute)}`;
+}
+
+/**
+ * The ISO 8601 instant, with the zone's offset ("2026-12-01T17:00:00+01:00"), of a
+ * datetime-local value read on the time zone's clock; "" for an empty or malformed value. A
+ * wall time that a change of clocks skips comes out as the time it is moved to (02:30 → 03:30).
+ */
+export function fromZonedInput(value, zone = currentTimeZone()) {
+  const found = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?/.exec(value || "");
+  if (!found) return "";
+  const [year, month, day, hour, minute, second] = found.slice(1).map((part) => Number(part || 0));
+  const asUtc = Date.UTC(year, month - 1, day, hour, minute, second);
+  const guess = offsetMinutes(new Date(asUtc), zone);
+  let instant = new Date(asUtc - guess * 60000);
+  const actual = offsetMinutes(instant, zone);
+  if (actual !== guess) instant = new Date(asUtc - actual * 60000);
+  const offset = offsetMinutes(instant, zone);
+  const wall = wallClock(instant, zone);
+  const sign = offset < 0 ? "-" : "+";
+  const zoneOffset = `${sign}${pad(Math.floor(Math.abs(offset) / 60))}:${pad(Math.abs(offset) % 60)}`;
+  return (
+    `${pad(wall.year, 4)}-${pad(wall.month)}-${pad(wall.day)}T${pad(wall.hour)}:${pad(wall.minute)}:${pad(wall.second)}` +
+    zoneOffset
+  );
 }

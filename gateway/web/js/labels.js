@@ -43,6 +43,11 @@ const INVITE_ERRORS = {
 };
 INVITE_ERRORS.not_found = INVITE_ERRORS.invite_not_found;
 
+const ROLE_ORDER = ["viewer", "member", "admin", "owner"];
+
+/** Whether a project role is `minimum` or above (owner > admin > member > viewer). */
+export const roleAtLeast = (role, minimum) => ROLE_ORDER.indexOf(role) >= ROLE_ORDER.indexOf(minimum);
+
 const label = (table, code) => (table[code] ? table[code]() : code);
 
 export const eventLabel = (type) => label(EVENTS, type);

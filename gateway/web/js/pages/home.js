@@ -1,7 +1,8 @@
-// "/": my notifications (live), pending invitations, tasks assigned to me, my projects.
+// "/": my work: notifications (live), pending invitations, open tasks assigned to me (by
+// deadline), my projects, and a "New project" form that opens the new project's board.
 
 import { api, items } from "../api.js";
-import { errorBox, h, notify, showError } from "../dom.js";
+import { errorBox, field, go, h, notify, onSubmit, showError } from "../dom.js";
 import { formatDate, t } from "../i18n.js";
 import { roleLabel, statusLabel } from "../labels.js";
 import { session, setPage, setUnread, unreadText, view } from "../state.js";
@@ -68,6 +69,36 @@ function verifyNotice() {
   return h("section", { className: "notice", id: "verify-notice", role: "status" }, text, resend);
 }
 
+/** POST /api/projects; on success the new project's board opens. */
+function newProjectForm() {
+  const box = errorBox();
+  const form = h(
+    "form",
+    { className: "stack", "aria-labelledby": "new-project-title" },
+    field(t("Name"), h("input", { id: "new-project-name", name: "name", required: true, maxlength: "200" })),
+    field(
+      t("Description"),
+      h("textarea", { id: "new-project-description", name: "description", rows: "3", maxlength: "10000" }),
+      { hint: t("Optional. You can change both later in the project's settings.") },
+    ),
+    box,
+    h("div", { className: "actions" }, h("button", { type: "submit", className: "primary" }, t("Create project"))),
+  );
+  onSubmit(form, box, async (data) => {
+    const project = await api("POST", "/api/projects", {
+      name: String(data.get("name")).trim(),
+      description: String(data.get("description")).trim(),
+    });
+    go(`/projects/${project.id}`);
+  });
+  return h(
+    "section",
+    { className: "card new-project", "aria-labelledby": "new-project-title" },
+    h("h2", { id: "new-project-title" }, t("New project")),
+    form,
+  );
+}
+
 export async function homePage() {
   const box = errorBox();
   const list = h("ul", { className: "notifications", id: "notifications", "aria-live": "polite" });
@@ -119,12 +150,13 @@ export async function homePage() {
   });
 
   setPage(
-    t("Notifications"),
+    t("My work"),
     verifyNotice(),
+    h("h1", {}, t("My work")),
     h(
       "section",
       { "aria-labelledby": "notifications-title" },
-      h("div", { className: "heading-row" }, h("h1", { id: "notifications-title" }, t("Notifications")), counter, markAll),
+      h("div", { className: "heading-row" }, h("h2", { id: "notifications-title" }, t("Notifications")), counter, markAll),
       box,
       list,
       empty,
@@ -136,6 +168,7 @@ export async function homePage() {
       h("section", { "aria-labelledby": "tasks-title" }, h("h2", { id: "tasks-title" }, t("Assigned to me")), tasks),
       h("section", { "aria-labelledby": "projects-title" }, h("h2", { id: "projects-title" }, t("My projects")), projects),
     ),
+    newProjectForm(),
   );
 
   function inviteRow(invite) {
@@ -186,15 +219,22 @@ export async function homePage() {
 
   async function loadLists() {
     try {
-      const assigned = items(await api("GET", "/api/tasks?assignee=me&status=todo,in_progress,review&ordering=deadline"));
+      const assigned = items(await api("GET", "/api/tasks?assignee=me&status=todo,in_progress,review&ordering=deadline,id&page_size=100"));
       tasks.replaceChildren(
         ...(assigned.length ? assigned.map(taskItem) : [h("li", { className: "empty" }, t("Nothing assigned to you."))]),
       );
-      const mine = items(await api("GET", "/api/projects"));
+      const mine = items(await api("GET", "/api/projects?page_size=100"));
       projects.replaceChildren(
         ...(mine.length
-          ? mine.map((project) => h("li", {}, project.name, h("span", { className: "meta" }, " · ", roleLabel(project.my_role))))
-          : [h("li", { className: "empty" }, t("No projects yet."))]),
+          ? mine.map((project) =>
+              h(
+                "li",
+                {},
+                h("a", { href: `/projects/${project.id}`, "data-link": true }, project.name),
+                h("span", { className: "meta" }, " · ", roleLabel(project.my_role)),
+              ),
+            )
+          : [h("li", { className: "empty" }, t("No projects yet. Create one below."))]),
       );
     } catch (error) {
       showError(box, error);

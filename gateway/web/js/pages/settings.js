@@ -1,12 +1,11 @@
 // "/settings/notifications" (linked from emails): notification preferences (event type x
-// channel); the profile: the account's language, Telegram.
+// channel). The profile (name, language, time zone, password, Telegram) is pages/profile.js.
 
 import { api } from "../api.js";
-import { errorBox, h, notify, onSubmit } from "../dom.js";
-import { currentLanguage, languageName, setLanguage, supportedLanguages, t } from "../i18n.js";
+import { errorBox, h, onSubmit } from "../dom.js";
+import { t } from "../i18n.js";
 import { channels, eventLabel } from "../labels.js";
-import { session, setPage, view } from "../state.js";
-import { telegramSection } from "./telegram.js";
+import { setPage, view } from "../state.js";
 
 function preferencesForm(preferences) {
   const box = errorBox();
@@ -75,32 +74,16 @@ function preferencesForm(preferences) {
   return form;
 }
 
-/** The account's language (PATCH /api/users/me): the page is drawn again in it once saved. */
-function languageForm() {
-  const box = errorBox();
-  const select = h(
-    "select",
-    { id: "language", name: "language" },
-    supportedLanguages().map((code) =>
-      h("option", { value: code, lang: code, selected: code === currentLanguage() }, languageName(code)),
-    ),
+/** The settings pages' sub-navigation; `active`: "profile" or "notifications". */
+export function settingsNav(active) {
+  const link = (page, href, label) =>
+    h("a", { href, "data-link": true, "aria-current": page === active ? "page" : null }, label);
+  return h(
+    "nav",
+    { className: "subnav", "aria-label": t("Settings") },
+    link("profile", "/settings/profile", t("Profile")),
+    link("notifications", "/settings/notifications", t("Notification preferences")),
   );
-  const form = h(
-    "form",
-    { className: "language", "aria-labelledby": "language-title" },
-    h("h3", { id: "language-title" }, t("Language")),
-    h("p", {}, t("The language of TaskFlow's pages, emails and notifications.")),
-    h("p", { className: "field" }, h("label", { for: "language" }, t("Language")), select),
-    box,
-    h("div", { className: "actions" }, h("button", { type: "submit", className: "primary" }, t("Save language"))),
-  );
-  onSubmit(form, box, async (data) => {
-    const me = await api("PATCH", "/api/users/me", { language: String(data.get("language")) });
-    session.me = me;
-    await setLanguage(me.language); // re-renders this page when the language changes
-    notify(t("Language saved."));
-  });
-  return form;
 }
 
 export async function settingsPage() {
@@ -111,28 +94,25 @@ export async function settingsPage() {
     preferences = await api("GET", "/api/notifications/preferences");
   } catch (error) {
     if (thisRender !== view.renders) return;
-    setPage(t("Settings"), h("h1", {}, t("Settings")), h("p", { className: "error", role: "alert" }, error.message));
+    setPage(
+      t("Settings"),
+      h("h1", {}, t("Settings")),
+      settingsNav("notifications"),
+      h("p", { className: "error", role: "alert" }, error.message),
+    );
     return;
   }
   if (thisRender !== view.renders) return;
-  const telegram = await telegramSection();
-  if (thisRender !== view.renders) return;
   setPage(
-    t("Settings"),
+    t("Notification preferences"),
     h("h1", {}, t("Settings")),
+    settingsNav("notifications"),
     h(
       "section",
       { "aria-labelledby": "preferences-title" },
-      h("h2", { id: "preferences-title" }, t("Notifications")),
+      h("h2", { id: "preferences-title" }, t("Notification preferences")),
       h("p", {}, t("Choose how TaskFlow tells you about each kind of event. Telegram needs a linked account.")),
       preferencesForm(preferences),
-    ),
-    h(
-      "section",
-      { className: "profile", "aria-labelledby": "profile-title" },
-      h("h2", { id: "profile-title" }, t("Profile")),
-      languageForm(),
-      telegram,
     ),
   );
 }

@@ -1,14 +1,14 @@
-// The settings page's Telegram section (Settings → Profile → Link Telegram, as the bot says): a single-use deep link to the bot (POST
-// /api/telegram/link), or unlinking.
+// The profile page's Telegram section (Settings → Profile → Link Telegram, as the bot says): a
+// single-use deep link to the bot (POST /api/telegram/link), or unlinking.
 
 import { api } from "../api.js";
 import { errorBox, fill, h, showError } from "../dom.js";
 import { nt, place, t } from "../i18n.js";
 
 export async function telegramSection() {
-  const section = h("section", { className: "telegram", "aria-labelledby": "telegram-title" });
+  const section = h("section", { className: "card telegram", "aria-labelledby": "telegram-title" });
   const box = errorBox();
-  const heading = () => h("h3", { id: "telegram-title" }, t("Telegram"));
+  const heading = () => h("h2", { id: "telegram-title" }, t("Telegram"));
   async function draw() {
     const me = await api("GET", "/api/users/me");
     const status = h(

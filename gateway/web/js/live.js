@@ -1,4 +1,4 @@
-// Live notifications over the gateway's WebSocket (/ws/notifications), as described in
+// The live connection over the gateway's WebSocket (/ws/notifications), as described in
 // DESIGN.md, "Realtime protocol": a single-use ticket per connection, hello / event / resync
 // frames, reconnection with backoff from the last cursor.
 
@@ -7,7 +7,7 @@ import { ApiError, api, refreshSession } from "./api.js";
 const UNAUTHORIZED = 4401;
 const MAX_DELAY_MS = 30000;
 
-export class LiveNotifications {
+export class LiveConnection {
   /**
    * @param {object} handlers
    * @param {(frame: object) => void} handlers.onEvent  an `event` frame
