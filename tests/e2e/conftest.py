@@ -91,9 +91,10 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context()
+def open_context(browser: Browser, **options: object) -> Iterator[Page]:
+    """A page in a browser context of its own (its own storage: another person); a JavaScript
+    error in it fails the test."""
+    context = browser.new_context(**options)  # type: ignore[arg-type]
     context.set_default_timeout(WAIT_MS)
     expect.set_options(timeout=WAIT_MS)
     opened = context.new_page()
@@ -102,3 +103,8 @@ def page(browser: Browser) -> Iterator[Page]:
     yield opened
     context.close()
     assert not errors, f"JavaScript errors in the page: {errors}"
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    yield from open_context(browser)

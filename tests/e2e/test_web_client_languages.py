@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.client import PASSWORD, Person, sign_up, verify_email
-from tests.e2e.conftest import WAIT_MS
+from tests.e2e.conftest import open_context
 from tests.e2e.mail_sink import MailSink
 from tests.e2e.stack import REPO_DIR, Stack
 
@@ -125,14 +125,7 @@ def test_settings_switch_to_spanish(stack: Stack, mail_sink: MailSink, page: Pag
 @pytest.fixture
 def spanish_page(browser: Browser) -> Iterator[Page]:
     """A browser whose language is Spanish (navigator.languages = es-ES, es)."""
-    context = browser.new_context(locale="es-ES")
-    context.set_default_timeout(WAIT_MS)
-    opened = context.new_page()
-    errors: list[str] = []
-    opened.on("pageerror", lambda error: errors.append(str(error)))
-    yield opened
-    context.close()
-    assert not errors, f"JavaScript errors in the page: {errors}"
+    yield from open_context(browser, locale="es-ES")
 
 
 def test_signed_out_pages_follow_the_browser_and_the_footer_selector(stack: Stack, spanish_page: Page) -> None:
