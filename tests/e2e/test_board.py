@@ -297,7 +297,9 @@ def test_project_settings_invite_roles_rename_and_delete(stack: Stack, mail_sink
     expect(desk.locator("#pending-invites")).to_have_text("No invitations pending.")
 
     # When she makes Bob an admin
-    desk.get_by_label(f"Role of {bob.name}").select_option("admin")
+    with desk.expect_response(lambda response: response.url.endswith(f"/members/{bob.id}")) as changed:
+        desk.get_by_label(f"Role of {bob.name}").select_option("admin")
+    assert changed.value.status == 200
     expect(desk.get_by_label(f"Role of {bob.name}")).to_have_value("admin")
     members = ada.ok("GET", f"/api/projects/{project['id']}/members")["results"]
     assert {m["user"]["id"]: m["role"] for m in members}[bob.id] == "admin"

@@ -25,8 +25,8 @@ def test_link_from_the_web_client_then_an_assignment_reaches_the_chat(
     bob = sign_up(gateway.url, "bob")
     verify_email(bob, mail_sink)
 
-    # Given Bob signs in to the web client and asks for a Telegram link on his settings page
-    page.goto(f"{gateway.url}/settings/notifications")
+    # Given Bob signs in to the web client and asks for a Telegram link on his profile
+    page.goto(f"{gateway.url}/settings/profile")
     page.get_by_label("Email").fill(bob.email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
@@ -45,7 +45,8 @@ def test_link_from_the_web_client_then_an_assignment_reaches_the_chat(
     page.reload()
     expect(page.locator("#telegram-status")).to_have_text("Your Telegram account is linked.")
 
-    # And he turns Telegram on for assignments, on the same page
+    # And he turns Telegram on for assignments, in his notification preferences
+    page.get_by_role("link", name="Notification preferences").click()
     page.get_by_label("A task is assigned to me: Telegram").check()
     page.get_by_role("button", name="Save preferences").click()
     expect(page.get_by_text("Preferences saved.")).to_be_visible()

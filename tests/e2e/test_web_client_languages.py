@@ -35,7 +35,7 @@ def invite(owner: Person, person: Person, count: int) -> None:
         owner.ok("POST", f"/api/projects/{project['id']}/invites", {"email": person.email, "role": "member"}, 201)
 
 
-def sign_in(page: Page, base_url: str, person: Person, path: str = "/settings/notifications") -> None:
+def sign_in(page: Page, base_url: str, person: Person, path: str = "/settings/profile") -> None:
     page.goto(f"{base_url}{path}")
     page.get_by_label("Email").fill(person.email)
     page.get_by_label("Password").fill(PASSWORD)
@@ -61,18 +61,20 @@ def test_settings_switch_to_russian_with_its_plural_forms(stack: Stack, mail_sin
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.locator("#unread-badge")).to_have_attribute("aria-label", "2 unread")
 
-    # When she picks Russian on the settings page and saves
+    # When she picks Russian on her profile and saves
     choose_language(page, "ru", "Save language")
 
     # Then the page is drawn again in Russian, and her account keeps the choice
     expect(page.get_by_role("heading", name="Настройки", exact=True)).to_be_visible()
     expect(page.get_by_role("heading", name="Профиль")).to_be_visible()
-    expect(page.get_by_role("button", name="Сохранить настройки")).to_be_visible()
-    expect(page.get_by_label("Мне назначена задача: Эл. почта")).to_be_checked()
     expect(page.get_by_role("button", name="Выйти")).to_be_visible()
     expect(page.locator("#telegram-status")).to_have_text("Telegram не привязан.")
     expect(page.locator("#unread-badge")).to_have_attribute("aria-label", "2 непрочитанных уведомления")
     assert olga.ok("GET", "/api/users/me")["language"] == "ru"
+    # And so are her notification preferences
+    page.get_by_role("link", name="Настройки уведомлений").click()
+    expect(page.get_by_role("button", name="Сохранить настройки")).to_be_visible()
+    expect(page.get_by_label("Мне назначена задача: Эл. почта")).to_be_checked()
 
     # And her notifications count in Russian: 2 (few), then 5 (many) live, then 1 (one)
     page.get_by_role("link", name="Уведомления").click()
@@ -108,9 +110,10 @@ def test_settings_switch_to_spanish(stack: Stack, mail_sink: MailSink, page: Pag
     # Then the page is in Spanish
     expect(page.get_by_role("heading", name="Ajustes", exact=True)).to_be_visible()
     expect(page.get_by_role("heading", name="Perfil")).to_be_visible()
-    expect(page.get_by_role("button", name="Guardar preferencias")).to_be_visible()
     expect(page.get_by_role("button", name="Vincular Telegram")).to_be_visible()
     assert pablo.ok("GET", "/api/users/me")["language"] == "es"
+    page.get_by_role("link", name="Preferencias de notificaciones").click()
+    expect(page.get_by_role("button", name="Guardar preferencias")).to_be_visible()
 
     # And his notifications count in Spanish: 1 (one), then 2 (other) live
     page.get_by_role("link", name="Notificaciones").click()

@@ -244,6 +244,8 @@ def test_profile_name_time_zone_password_and_language(stack: Stack, page: Page) 
     expect(page.get_by_role("button", name="Сохранить язык")).to_be_visible()
     expect(page.get_by_role("button", name="Привязать Telegram")).to_be_visible()
     expect(page.get_by_role("button", name="Выйти")).to_be_visible()
+    relogged = rosa.ok("POST", "/api/auth/login", {"email": rosa.email, "password": NEW_PASSWORD})
+    rosa.access = relogged["access"]
     assert rosa.ok("GET", "/api/users/me")["language"] == "ru"
 
 
