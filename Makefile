@@ -148,4 +148,5 @@ bench: keys services tools
 	@$(PY) -m bench.events $(BENCH_ARGS)
 	@$(PY) -m bench.realtime $(BENCH_ARGS)
 	@$(PY) -m bench.gateway $(BENCH_ARGS)
+	@$(PY) -m bench.board $(BENCH_ARGS)
 	@$(PY) -m bench.telegram $(BENCH_ARGS)
