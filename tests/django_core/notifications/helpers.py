@@ -66,6 +66,11 @@ class Crew:
         """The task's audience before preferences: assignee, reporter, watchers, commenters."""
         return [self.reporter, self.assignee, self.watcher, self.commenter]
 
+    @property
+    def members(self) -> list[User]:
+        """Everyone in the project, whose boards hear of its board events (not the outsider)."""
+        return [self.owner, self.bystander, self.reporter, self.assignee, self.watcher, self.commenter]
+
 
 @dataclass(frozen=True)
 class Frame:
@@ -191,14 +196,42 @@ def assert_frame(frame: Frame, row: OutboxEvent) -> UserMessage:
     return message
 
 
-def assert_published(row: OutboxEvent, frames: list[Frame], *, to: Iterable[User]) -> dict[int, UserMessage]:
+def others(people: Iterable[User], excluded: Iterable[User]) -> list[User]:
+    """`people` but those `excluded`: e.g. the members whose board frame carries no notification."""
+    left_out = {user.pk for user in excluded}
+    return [user for user in people if user.pk not in left_out]
+
+
+def assert_published(
+    row: OutboxEvent, frames: list[Frame], *, to: Iterable[User], board: Iterable[User] = ()
+) -> dict[int, UserMessage]:
     """The row was published (the event's dedupe marker is set in Redis; the relay marks the row
-    itself later), and exactly the users `to` received one valid frame of it each."""
+    itself later), and exactly these users received one valid frame of it each, nobody else:
+    `to`, the users the event notified, each frame carrying their stored notification; `board`,
+    the users whose frame carries `"notification": null` (the project's other members for a
+    board event, the actor included; a system event's users). The row's deliveries are those
+    users in id order, each with the same notification (or null) as their frame. Every user
+    expected must be listened to; listen to some who are not (the outsider) to see them left out."""
+    to_ids, board_ids = pks(to), pks(board)
+    assert not set(to_ids) & set(board_ids), "a user is expected both with and without a notification"
+    expected = sorted(to_ids + board_ids)
     assert redis_client().exists(dedupe_key(str(row.event_id)))
+    assert notified(row) == to_ids
+    stored = {n.recipient_id: n for n in Notification.objects.filter(event_id=row.event_id)}
+    assert [delivery["user_id"] for delivery in row.deliveries] == expected
+    for delivery in row.deliveries:
+        notification = stored.get(delivery["user_id"])
+        if notification is None:
+            assert delivery["notification"] is None, delivery
+        else:
+            assert delivery["notification"]["id"] == notification.pk
+            assert delivery["notification"]["message"] == notification.message
     mine = [frame for frame in frames if frame.body["event"]["id"] == str(row.event_id)]
-    assert sorted(frame.user_id for frame in mine) == pks(to)
-    assert sorted(delivery["user_id"] for delivery in row.deliveries) == pks(to)
-    return {frame.user_id: assert_frame(frame, row) for frame in mine}
+    assert sorted(frame.user_id for frame in mine) == expected
+    messages = {frame.user_id: assert_frame(frame, row) for frame in mine}
+    for user_id, message in messages.items():
+        assert (message.notification is not None) == (user_id in to_ids), f"user {user_id}: {message.notification}"
+    return messages
 
 
 def relay_passed(row: OutboxEvent) -> bool:

@@ -7,6 +7,7 @@ import pytest
 from notifications.models import Notification
 
 from tasks.models import Task
+from tests.django_core.factories import TaskFactory
 from tests.django_core.notifications.helpers import (
     assert_frame,
     envelope_of,
@@ -40,7 +41,10 @@ def test_the_task_snapshot_is_the_task_after_the_change(crew, client_for, django
         "project_id": crew.project.pk,
         "assignee_id": crew.assignee.pk,
         "deadline": "2030-05-01T15:00:00Z",
+        # An edit within the column keeps the card's place.
+        "rank": "a0",
     }
+    assert Task.objects.get(pk=crew.task.pk).rank == "a0"
     assert envelope_of(row).data.task.deadline == datetime(2030, 5, 1, 15, tzinfo=UTC)
     assert row.envelope["data"]["changes"] == ["deadline", "priority", "title"]
 
@@ -92,6 +96,8 @@ def test_an_edit_that_changes_nothing_emits_nothing(crew, client_for, django_cap
 def test_one_edit_of_assignee_status_and_priority_emits_four_events_in_order(
     crew, client_for, subscriber, django_capture_on_commit_callbacks
 ):
+    # The column the task moves to has a card already: the task goes below it.
+    TaskFactory(project=crew.project, reporter=crew.reporter, status="in_progress", rank="a3")
     listening = subscriber.listen(crew.watcher)
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -104,7 +110,10 @@ def test_one_edit_of_assignee_status_and_priority_emits_four_events_in_order(
     assert response.status_code == 200
     rows = outbox_rows()
     assert [row.type for row in rows] == ["task.assigned", "task.unassigned", "task.status_changed", "task.updated"]
-    # Every event of the edit describes the task as the whole edit left it.
+    # Every event of the edit describes the task as the whole edit left it: at the end of its
+    # new column.
+    rank = Task.objects.get(pk=crew.task.pk).rank
+    assert rank > "a3"
     after = {
         "id": crew.task.pk,
         "title": "Ship it",
@@ -113,6 +122,7 @@ def test_one_edit_of_assignee_status_and_priority_emits_four_events_in_order(
         "project_id": crew.project.pk,
         "assignee_id": crew.bystander.pk,
         "deadline": None,
+        "rank": rank,
     }
     assert all(row.envelope["data"]["task"] == after for row in rows)
     assert rows[2].envelope["data"]["from"] == "todo"

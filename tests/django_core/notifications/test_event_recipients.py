@@ -17,6 +17,7 @@ from tests.django_core.notifications.helpers import (
     envelope_of,
     notified,
     only_outbox,
+    others,
     outbox_rows,
     pks,
     stream_entries,
@@ -93,7 +94,8 @@ def test_member_joined_notifies_the_project_admins_but_not_the_joiner(
     assert (event.data.project.id, event.data.member.id, event.data.role) == (project.pk, joiner.pk, "member")
     assert row.recipients == {**NO_RECIPIENTS, "web": pks([owner, admin])}
     assert notified(row) == pks([owner, admin])
-    assert_published(row, listening.receive(), to=[owner, admin])
+    # Every member's board hears of the joiner (the joiner's own other tabs too), unnotified.
+    assert_published(row, listening.receive(), to=[owner, admin], board=[team["member"], team["viewer"], joiner])
 
 
 def test_member_removed_notifies_the_admins_and_the_removed_member(
@@ -113,7 +115,8 @@ def test_member_removed_notifies_the_admins_and_the_removed_member(
     # The removed person hears of it although no longer a member; the owner acted.
     assert row.recipients == {**NO_RECIPIENTS, "web": pks([admin, removed])}
     assert notified(row) == pks([admin, removed])
-    assert_published(row, listening.receive(), to=[admin, removed])
+    # The other members' boards (the acting owner's too) drop the member; the outsider hears nothing.
+    assert_published(row, listening.receive(), to=[admin, removed], board=[owner, team["viewer"]])
 
 
 def test_a_member_who_leaves_is_not_told_of_their_own_leaving(
@@ -128,7 +131,8 @@ def test_a_member_who_leaves_is_not_told_of_their_own_leaving(
     assert response.status_code == 204
     row = only_outbox("project.member_removed")
     assert notified(row) == pks([owner, admin])
-    assert_published(row, listening.receive(), to=[owner, admin])
+    # The leaver's own board frame (their other tabs) comes without a notification.
+    assert_published(row, listening.receive(), to=[owner, admin], board=[leaver, team["viewer"]])
 
 
 # --- task.* ---------------------------------------------------------------------------------------
@@ -148,9 +152,12 @@ def test_a_new_task_reaches_its_assignee_once_through_task_assigned(
     assert response.status_code == 201
     task_id = response.json()["id"]
     # A new task's audience is its reporter (the actor) and its assignee, who hears of it through
-    # task.assigned rather than twice: task.created has nobody to tell, so it writes nothing.
-    assert [row.type for row in outbox_rows()] == ["task.assigned"]
-    assigned = only_outbox("task.assigned")
+    # task.assigned rather than twice: task.created notifies nobody, it only puts the card on
+    # every member's board.
+    assert [row.type for row in outbox_rows()] == ["task.created", "task.assigned"]
+    created, assigned = outbox_rows()
+    assert created.recipients == NO_RECIPIENTS
+    assert notified(created) == []
     event = envelope_of(assigned)
     assert event.actor == Actor(id=reporter.pk, name=reporter.name)
     assert event.data.task.model_dump() == {
@@ -161,13 +168,17 @@ def test_a_new_task_reaches_its_assignee_once_through_task_assigned(
         "project_id": project.pk,
         "assignee_id": assignee.pk,
         "deadline": None,
+        "rank": Task.objects.get(pk=task_id).rank,
     }
     assert event.data.assignee.id == assignee.pk
     assert event.data.previous_assignee_id is None
     assert assigned.recipients == {**NO_RECIPIENTS, "web": [assignee.pk], "email": [assignee.pk]}
     assert notified(assigned) == [assignee.pk]
     assert Notification.objects.count() == 1
-    assert_published(assigned, listening.receive(), to=[assignee])
+    members = [team[key] for key in ("owner", "admin", "member", "viewer")]
+    frames = listening.receive()
+    assert_published(created, frames, to=[], board=members)
+    assert_published(assigned, frames, to=[assignee], board=others(members, [assignee]))
 
 
 def test_reassignment_tells_both_assignees_the_watchers_and_the_commenters(
@@ -195,8 +206,8 @@ def test_reassignment_tells_both_assignees_the_watchers_and_the_commenters(
     assert unassigned.recipients == {**NO_RECIPIENTS, "web": pks(audience)}
     assert notified(unassigned) == pks(audience)
     frames = listening.receive()
-    assert_published(assigned, frames, to=audience)
-    assert_published(unassigned, frames, to=audience)
+    assert_published(assigned, frames, to=audience, board=others(crew.members, audience))
+    assert_published(unassigned, frames, to=audience, board=others(crew.members, audience))
 
 
 def test_unassignment_tells_the_previous_assignee(crew, client_for, subscriber, django_capture_on_commit_callbacks):
@@ -214,7 +225,7 @@ def test_unassignment_tells_the_previous_assignee(crew, client_for, subscriber, 
     audience = [crew.assignee, crew.watcher, crew.commenter]
     assert row.recipients == {**NO_RECIPIENTS, "web": pks(audience)}
     assert notified(row) == pks(audience)
-    assert_published(row, listening.receive(), to=audience)
+    assert_published(row, listening.receive(), to=audience, board=others(crew.members, audience))
 
 
 def test_status_change_tells_the_audience_but_not_the_assignee_who_moved_it(
@@ -234,7 +245,7 @@ def test_status_change_tells_the_audience_but_not_the_assignee_who_moved_it(
     audience = [crew.reporter, crew.watcher, crew.commenter]
     assert row.recipients == {**NO_RECIPIENTS, "web": pks(audience)}
     assert notified(row) == pks(audience)
-    assert_published(row, listening.receive(), to=audience)
+    assert_published(row, listening.receive(), to=audience, board=others(crew.members, audience))
 
 
 def test_update_tells_the_audience_but_not_the_editor(crew, client_for, subscriber, django_capture_on_commit_callbacks):
@@ -254,7 +265,7 @@ def test_update_tells_the_audience_but_not_the_editor(crew, client_for, subscrib
     audience = [crew.reporter, crew.assignee, crew.watcher]
     assert row.recipients == {**NO_RECIPIENTS, "web": pks(audience)}
     assert notified(row) == pks(audience)
-    assert_published(row, listening.receive(), to=audience)
+    assert_published(row, listening.receive(), to=audience, board=others(crew.members, audience))
 
 
 def test_comment_tells_everyone_involved_but_its_author(
@@ -280,7 +291,7 @@ def test_comment_tells_everyone_involved_but_its_author(
     # The admin is in the project but not involved; the outsider's watch row is stale.
     assert row.recipients == {**NO_RECIPIENTS, "web": pks(crew.involved)}
     assert notified(row) == pks(crew.involved)
-    assert_published(row, listening.receive(), to=crew.involved)
+    assert_published(row, listening.receive(), to=crew.involved, board=others(crew.members, crew.involved))
 
 
 # --- user.revoked ---------------------------------------------------------------------------------
@@ -294,7 +305,7 @@ def assert_revoked(row: OutboxEvent, *, user, actor, reason: str, frames) -> Non
     assert row.recipients == {**NO_RECIPIENTS, "web": [user.pk]}
     assert row.deliveries == [{"user_id": user.pk, "notification": None}]
     assert notified(row) == []
-    messages = assert_published(row, frames, to=[user])
+    messages = assert_published(row, frames, to=[], board=[user])
     assert messages[user.pk].notification is None
 
 
@@ -361,7 +372,13 @@ def test_a_viewer_hears_of_a_task_while_watching_it_and_not_after_unwatching(
     watched, unwatched = outbox_rows("task.status_changed")
     assert viewer.pk in notified(watched)
     assert viewer.pk not in notified(unwatched)
-    assert [frame.body["event"]["id"] for frame in listening.receive()] == [str(watched.event_id)]
+    # As a member the viewer's board follows both changes; only the watched one notifies.
+    frames = listening.receive()
+    assert [frame.body["event"]["id"] for frame in frames] == [str(watched.event_id), str(unwatched.event_id)]
+    assert (
+        frames[0].body["notification"]["id"] == Notification.objects.get(recipient=viewer, event_id=watched.event_id).pk
+    )
+    assert frames[1].body["notification"] is None
 
 
 def test_a_removed_member_no_longer_hears_of_a_task_they_commented_on(
@@ -378,6 +395,7 @@ def test_a_removed_member_no_longer_hears_of_a_task_they_commented_on(
     row = only_outbox("task.status_changed")
     assert notified(row) == pks([crew.assignee, crew.watcher])
     assert crew.commenter.pk not in row.recipients["email"] + row.recipients["telegram"]
+    assert crew.commenter.pk not in [delivery["user_id"] for delivery in row.deliveries]
     assert listening.receive() == []
     assert [message["event"]["type"] for _, message in stream_entries(crew.commenter)] == ["project.member_removed"]
 
@@ -394,6 +412,7 @@ def test_a_removed_assignee_no_longer_hears_of_their_former_task(
 
     row = only_outbox("task.commented")
     assert notified(row) == pks([crew.reporter, crew.watcher, crew.commenter])
+    assert crew.assignee.pk not in [delivery["user_id"] for delivery in row.deliveries]
     assert listening.receive() == []
 
 
@@ -407,6 +426,7 @@ def test_a_deactivated_user_hears_nothing(crew, client_for, subscriber, django_c
 
     row = only_outbox("task.updated")
     assert notified(row) == pks([crew.assignee, crew.commenter])
+    assert crew.watcher.pk not in [delivery["user_id"] for delivery in row.deliveries]
     assert listening.receive() == []
 
 
@@ -414,7 +434,8 @@ def test_the_actor_never_hears_of_their_own_change_although_they_watch_comment_a
     crew, client_for, subscriber, django_capture_on_commit_callbacks
 ):
     actor = crew.assignee
-    client_for(actor).post(f"{task_url(crew.task)}/comments", {"body": "On it"}, format="json")
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for(actor).post(f"{task_url(crew.task)}/comments", {"body": "On it"}, format="json")
     listening = subscriber.listen(actor)
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -426,5 +447,8 @@ def test_the_actor_never_hears_of_their_own_change_although_they_watch_comment_a
     for row in rows:
         assert actor.pk not in notified(row)
         assert all(actor.pk not in row.recipients[channel] for channel in ("web", "email", "telegram"))
-    assert listening.receive() == []
+    # The actor's own board (their other tabs) follows the change, with nothing to be notified of.
+    frames = listening.receive()
+    assert [frame.body["event"]["id"] for frame in frames] == [str(row.event_id) for row in rows[1:]]
+    assert all(frame.body["notification"] is None for frame in frames)
     assert not Notification.objects.filter(recipient=actor).exists()

@@ -12,6 +12,7 @@ from tests.django_core.notifications.helpers import (
     assert_published,
     notified,
     only_outbox,
+    others,
     pks,
     stream_entries,
 )
@@ -26,12 +27,15 @@ DEFAULTS = {
     "project.invited": WEB_AND_EMAIL,
     "project.member_joined": WEB_ONLY,
     "project.member_removed": WEB_ONLY,
+    "project.member_role_changed": WEB_ONLY,
+    "project.deleted": WEB_ONLY,
     "task.created": WEB_ONLY,
     "task.assigned": WEB_AND_EMAIL,
     "task.unassigned": WEB_ONLY,
     "task.status_changed": WEB_ONLY,
     "task.updated": WEB_ONLY,
     "task.commented": WEB_ONLY,
+    "task.deleted": WEB_ONLY,
     "task.deadline_approaching": WEB_AND_EMAIL,
     "task.overdue": WEB_AND_EMAIL,
 }
@@ -54,8 +58,9 @@ def test_the_defaults_cover_every_user_facing_type(user, client_for):
 
     assert response.status_code == 200
     assert response.json() == DEFAULTS
-    # user.revoked is a system event: nobody can turn it off.
-    assert set(DEFAULTS) == set(EVENT_TYPES) - {"user.revoked"}
+    # user.revoked is a system event: nobody can turn it off; a move within a column and a
+    # project's new name only redraw boards and notify nobody, so they have no preference either.
+    assert set(DEFAULTS) == set(EVENT_TYPES) - {"user.revoked", "task.moved", "project.updated"}
 
 
 def test_a_partial_update_merges_with_what_was_there(user, other_user, client_for):
@@ -177,13 +182,18 @@ def test_web_off_means_no_notification_and_no_realtime_message_but_email_still_g
     # Then the reporter is in the email channel only
     # (the old assignee's task.unassigned reaches the reporter in the app as usual)
     row = only_outbox("task.assigned")
-    others = [crew.assignee, crew.watcher, crew.commenter]
-    assert row.recipients["web"] == pks(others)
+    told = [crew.assignee, crew.watcher, crew.commenter]
+    assert row.recipients["web"] == pks(told)
     assert crew.reporter.pk in row.recipients["email"]
-    assert notified(row) == pks(others)
+    assert notified(row) == pks(told)
     assert not Notification.objects.filter(recipient=crew.reporter, type="task.assigned").exists()
-    assert_published(row, listening.receive(), to=others)
-    assert [m["event"]["type"] for _cursor, m in stream_entries(crew.reporter)] == ["task.unassigned"]
+    # The reporter's board still follows the assignment (a frame without a notification).
+    assert_published(row, listening.receive(), to=told, board=others(crew.members, told))
+    entries = [message for _cursor, message in stream_entries(crew.reporter)]
+    assert [(m["event"]["type"], m["notification"] is None) for m in entries] == [
+        ("task.assigned", True),
+        ("task.unassigned", False),
+    ]
 
 
 def test_every_channel_off_leaves_the_user_out_of_the_event(crew, client_for, django_capture_on_commit_callbacks):
@@ -194,7 +204,9 @@ def test_every_channel_off_leaves_the_user_out_of_the_event(crew, client_for, dj
 
     row = only_outbox("task.status_changed")
     assert row.recipients == {**NO_RECIPIENTS, "web": pks([crew.assignee, crew.commenter])}
-    assert crew.watcher.pk not in [d["user_id"] for d in row.deliveries]
+    assert notified(row) == pks([crew.assignee, crew.commenter])
+    # Still a member: the watcher's board gets the change, with no notification.
+    assert {"user_id": crew.watcher.pk, "notification": None} in row.deliveries
 
 
 def test_telegram_goes_only_to_linked_users_who_turned_it_on(crew, client_for, django_capture_on_commit_callbacks):

@@ -10,9 +10,9 @@ from taskflow_contracts.redis_layout import DEDUPE_TTL_SECONDS
 from common.redis import redis_client
 from tasks.models import Task
 from tests.django_core.notifications.helpers import (
-    assert_frame,
     assert_published,
     only_outbox,
+    others,
     outbox_rows,
     relay_passed,
     set_relay_watermark,
@@ -44,13 +44,13 @@ def test_publishing_one_outbox_row_twice_delivers_it_once(
     first = publisher.publish_event(row)
     second = publisher.publish_event(row)
 
-    # Then every recipient has one stream entry and got one message
+    # Then every recipient (every member's board, the notified ones with their notification) has
+    # one stream entry and got one message
     assert (first, second) == (True, False)
     frames = listening.receive()
-    assert sorted(frame.user_id for frame in frames) == sorted(user.pk for user in crew.involved)
-    for frame in frames:
-        assert_frame(frame, row)
-    for user in crew.involved:
+    assert_published(row, frames, to=crew.involved, board=others(crew.members, crew.involved))
+    assert len(frames) == len(crew.members)
+    for user in crew.members:
         assert len(stream_entries(user)) == 1
         assert redis_client().ttl(user_stream(user.pk)) > 0
     assert 0 < redis_client().ttl(dedupe_key(str(row.event_id))) <= DEDUPE_TTL_SECONDS
@@ -72,7 +72,7 @@ def test_the_relay_never_republishes_what_the_fast_path_published(
     assert publisher.outbox_publish_pending() == 1
 
     assert listening.receive() == []
-    for user in crew.involved:
+    for user in crew.members:
         assert len(stream_entries(user)) == 1
     assert relay_passed(row)
     assert publisher.outbox_publish_pending() == 0
@@ -140,8 +140,10 @@ def test_an_event_left_unpublished_holds_back_a_later_one_until_the_relay_delive
     assert publisher.outbox_publish_pending() == 2
     earlier, later = outbox_rows()
     frames = listening.receive()
-    assert_published(earlier, frames, to=[crew.reporter, crew.watcher, crew.commenter])
-    assert_published(later, frames, to=[crew.reporter, crew.assignee, crew.watcher])
+    told_earlier = [crew.reporter, crew.watcher, crew.commenter]
+    told_later = [crew.reporter, crew.assignee, crew.watcher]
+    assert_published(earlier, frames, to=told_earlier, board=others(crew.members, told_earlier))
+    assert_published(later, frames, to=told_later, board=others(crew.members, told_later))
     watcher_frames = [frame for frame in frames if frame.user_id == crew.watcher.pk]
     assert [frame.type for frame in watcher_frames] == ["task.status_changed", "task.commented"]
     assert [message["event"]["type"] for _, message in stream_entries(crew.watcher)] == [
@@ -170,7 +172,9 @@ def test_the_relay_delivers_in_commit_order_what_a_paused_fast_path_left(
     # Then both events arrive, oldest first, and are marked published
     earlier, later = outbox_rows()
     frames = listening.receive()
-    assert_published(earlier, frames, to=[crew.reporter, crew.watcher, crew.commenter])
-    assert_published(later, frames, to=[crew.reporter, crew.assignee, crew.watcher])
+    told_earlier = [crew.reporter, crew.watcher, crew.commenter]
+    told_later = [crew.reporter, crew.assignee, crew.watcher]
+    assert_published(earlier, frames, to=told_earlier, board=others(crew.members, told_earlier))
+    assert_published(later, frames, to=told_later, board=others(crew.members, told_later))
     watcher_frames = [frame for frame in frames if frame.user_id == crew.watcher.pk]
     assert [frame.body["event"]["id"] for frame in watcher_frames] == [str(earlier.event_id), str(later.event_id)]

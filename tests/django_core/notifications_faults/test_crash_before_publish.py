@@ -59,9 +59,12 @@ def test_the_relay_delivers_an_event_whose_publisher_died_after_commit(team, chi
     assert row.type == "task.assigned"
     assert not relay_passed(row)
     assert row.attempts == 0
-    assert [delivery["user_id"] for delivery in row.deliveries] == [member.pk]
+    # every member's board is to hear of it; only the member is notified
+    members = sorted(team[role].pk for role in ("owner", "admin", "member", "viewer"))
+    assert [delivery["user_id"] for delivery in row.deliveries] == members
+    assert [d["user_id"] for d in row.deliveries if d["notification"] is not None] == [member.pk]
     assert Notification.objects.filter(recipient=member, event_id=row.event_id).exists()
-    assert stream_entries(member.pk) == []
+    assert all(stream_entries(user_id) == [] for user_id in members)
     assert redis_client().keys("*") == []
 
     # when the relay runs
@@ -76,7 +79,13 @@ def test_the_relay_delivers_an_event_whose_publisher_died_after_commit(team, chi
     assert message["event"]["type"] == "task.assigned"
     assert message["event"]["data"]["assignee"]["id"] == member.pk
     assert message["notification"]["id"] == Notification.objects.get(event_id=row.event_id).pk
+    # and every other member's board has it once, without a notification
+    for user_id in members:
+        if user_id != member.pk:
+            assert [(m["event"]["id"], m["notification"]) for _, m in stream_entries(user_id)] == [
+                (str(row.event_id), None)
+            ]
 
     # and a second pass publishes nothing
     assert relay_once() == 0
-    assert len(stream_entries(member.pk)) == 1
+    assert all(len(stream_entries(user_id)) == 1 for user_id in members)

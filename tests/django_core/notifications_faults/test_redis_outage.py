@@ -37,7 +37,13 @@ def assigned_task(team: dict[str, Any]) -> dict[str, Any]:
     task = TaskFactory(project=team["project"], reporter=team["owner"], assignee=team["member"], title="Launch")
     for person in (team["member"], team["admin"]):
         TaskWatcher.objects.create(task=task, user=person)
-    return {"task": task, "owner": team["owner"], "recipients": [team["member"], team["admin"]]}
+    return {
+        "task": task,
+        "owner": team["owner"],
+        "recipients": [team["member"], team["admin"]],
+        # The project's other members, whose boards follow every change without a notification.
+        "board_only": [team["owner"], team["viewer"]],
+    }
 
 
 def reassign_repeatedly(client, task_id: int, people: list) -> list[tuple[int, float, int]]:
@@ -89,6 +95,7 @@ def drain(pubsub, event_ids: set[str], expected: int, timeout: float = 5.0) -> l
 def test_events_survive_a_redis_outage_exactly_once_and_in_order(assigned_task, client_for, outage, silent_redis_url):
     task, owner, recipients = assigned_task["task"], assigned_task["owner"], assigned_task["recipients"]
     client = client_for(owner)
+    board_only = assigned_task["board_only"]
     url = DEAD_REDIS_URL if outage == "refused" else silent_redis_url
 
     # given Redis cannot be reached (a refused port, or one that never answers)
@@ -110,9 +117,11 @@ def test_events_survive_a_redis_outage_exactly_once_and_in_order(assigned_task, 
     assert [row.type for row in rows] == ["task.assigned", "task.unassigned"] * PATCHES
     assert [row.envelope["data"]["assignee"]["id"] for row in rows[::2]] == [target for _, _, target in answers]
     for row in rows:
-        assert sorted(d["user_id"] for d in row.deliveries) == sorted(p.pk for p in recipients)
+        assert sorted(d["user_id"] for d in row.deliveries) == sorted(p.pk for p in recipients + board_only)
+        notified = [d["user_id"] for d in row.deliveries if d["notification"] is not None]
+        assert sorted(notified) == sorted(p.pk for p in recipients)
     expected = [str(row.event_id) for row in rows]
-    for person in recipients:
+    for person in recipients + board_only:
         assert redis_client().xlen(user_stream(person.pk)) == 0
 
     # when Redis is back, the recipients are listening, and the relay runs
@@ -139,6 +148,12 @@ def test_events_survive_a_redis_outage_exactly_once_and_in_order(assigned_task, 
         assert all(n is not None and n["is_read"] is False for n in notified)
         assert len({n["id"] for n in notified}) == len(expected)
     assert len(received) == len(expected) * len(recipients)
+    # and the other members' histories hold the same events once, in the same order, unnotified
+    for person in board_only:
+        entries = stream_entries(person.pk)
+        assert [(message["event"]["id"], message["notification"]) for _, message in entries] == [
+            (event_id, None) for event_id in expected
+        ]
 
     # when the relay runs again, nothing is published twice
     lengths = {person.pk: redis_client().xlen(user_stream(person.pk)) for person in recipients}

@@ -303,6 +303,7 @@ def test_task_detail_has_the_documented_fields(team, team_task, client_for):
         "assignee",
         "reporter",
         "deadline",
+        "rank",
         "is_watching",
         "created_at",
         "updated_at",
