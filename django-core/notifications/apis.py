@@ -7,6 +7,7 @@ from rest_framework.views import APIView
 
 from common.http import user_of
 from common.pagination import PageNumberPagination, paginated_response
+from common.query_parameters import UNKNOWN_PARAMETER_NOTE, KnownQueryParametersMixin
 from notifications import selectors, services
 from notifications.preferences import preferences_table
 from notifications.serializers import (
@@ -26,12 +27,14 @@ PREFERENCES_SCHEMA = {
 }
 
 
-class NotificationListApi(APIView):
+class NotificationListApi(KnownQueryParametersMixin, APIView):
     pagination_class = PageNumberPagination  # documents the list envelope in the schema
+    query_parameters = ("unread",)
 
     @extend_schema(
         parameters=[OpenApiParameter("unread", OpenApiTypes.BOOL, description="Only unread ones.")],
         responses=NotificationSerializer(many=True),
+        description=UNKNOWN_PARAMETER_NOTE,
     )
     def get(self, request: Request) -> Response:
         unread_only = request.query_params.get("unread", "").lower() in ("1", "true", "yes")

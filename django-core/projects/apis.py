@@ -7,6 +7,7 @@ from rest_framework.views import APIView
 
 from common.http import user_of
 from common.pagination import PageNumberPagination, paginated_response
+from common.query_parameters import UNKNOWN_PARAMETER_NOTE, KnownQueryParametersMixin
 from common.throttling import WriteRateThrottle
 from projects import selectors, services
 from projects.models import Invite, Membership, Project, Role
@@ -29,10 +30,10 @@ def _split_translations(data: dict[str, str]) -> tuple[dict[str, str], dict[str,
     return plain, {k: v for k, v in data.items() if k not in plain}
 
 
-class ProjectListApi(APIView):
+class ProjectListApi(KnownQueryParametersMixin, APIView):
     pagination_class = PageNumberPagination  # documents the list envelope in the schema
 
-    @extend_schema(responses=ProjectSerializer(many=True))
+    @extend_schema(responses=ProjectSerializer(many=True), description=UNKNOWN_PARAMETER_NOTE)
     def get(self, request: Request) -> Response:
         projects = selectors.project_list_for_user(user=user_of(request))
         return paginated_response(queryset=projects, serializer_class=ProjectSerializer, request=request, view=self)
@@ -74,10 +75,10 @@ class ProjectDetailApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class MemberListApi(APIView):
+class MemberListApi(KnownQueryParametersMixin, APIView):
     pagination_class = PageNumberPagination  # documents the list envelope in the schema
 
-    @extend_schema(responses=MembershipSerializer(many=True))
+    @extend_schema(responses=MembershipSerializer(many=True), description=UNKNOWN_PARAMETER_NOTE)
     def get(self, request: Request, project_id: int) -> Response:
         project = selectors.project_get_for_user(project_id=project_id, user=user_of(request))
         members = selectors.membership_list(project=project)
@@ -110,13 +111,13 @@ class MemberDetailApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class ProjectInviteListApi(APIView):
+class ProjectInviteListApi(KnownQueryParametersMixin, APIView):
     # Each invite sends an email: creating them is rate-limited per user (429), listing is not.
     throttle_classes = [WriteRateThrottle]
     throttle_scope = "invite"
     pagination_class = PageNumberPagination  # documents the list envelope in the schema
 
-    @extend_schema(responses=InviteSerializer(many=True))
+    @extend_schema(responses=InviteSerializer(many=True), description=UNKNOWN_PARAMETER_NOTE)
     def get(self, request: Request, project_id: int) -> Response:
         project = selectors.project_get_for_user(project_id=project_id, user=user_of(request))
         services.project_require_role(project=project, user=user_of(request), minimum=Role.ADMIN)
@@ -146,10 +147,10 @@ class ProjectInviteDetailApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class MyInviteListApi(APIView):
+class MyInviteListApi(KnownQueryParametersMixin, APIView):
     pagination_class = PageNumberPagination  # documents the list envelope in the schema
 
-    @extend_schema(responses=MyInviteSerializer(many=True))
+    @extend_schema(responses=MyInviteSerializer(many=True), description=UNKNOWN_PARAMETER_NOTE)
     def get(self, request: Request) -> Response:
         invites = selectors.invite_list_pending_for_user(user=user_of(request))
         return paginated_response(queryset=invites, serializer_class=MyInviteSerializer, request=request, view=self)

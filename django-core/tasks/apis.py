@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 from accounts.models import User
 from common.http import user_of
 from common.pagination import PageNumberPagination, paginated_response
+from common.query_parameters import UNKNOWN_PARAMETER_NOTE, KnownQueryParametersMixin
 from projects.models import Project
 from projects.selectors import member_project_ids, membership_list, project_get_for_user
 from tasks import selectors, services
@@ -18,6 +19,7 @@ from tasks.models import Task
 from tasks.serializers import (
     BoardSerializer,
     CommentSerializer,
+    TaskActivitySerializer,
     TaskCreateSerializer,
     TaskDetailSerializer,
     TaskMoveSerializer,
@@ -54,7 +56,11 @@ def _detail(task: Task, user: User) -> dict[str, Any]:
 TASK_LIST_PARAMETERS = [
     OpenApiParameter("project", int, description="Only tasks of this project."),
     OpenApiParameter("status", str, description="A status, or several separated by commas."),
+    OpenApiParameter(
+        "priority", str, description="A priority (low, medium, high, urgent), or several separated by commas."
+    ),
     OpenApiParameter("assignee", str, description="A user id, `me` or `none`."),
+    OpenApiParameter("reporter", str, description="A user id or `me`."),
     OpenApiParameter("deadline_after", str, description="Deadline at or after (ISO 8601)."),
     OpenApiParameter("deadline_before", str, description="Deadline before (ISO 8601)."),
     OpenApiParameter("search", str, description="Substring of title or description, any language."),
@@ -67,10 +73,15 @@ TASK_LIST_PARAMETERS = [
 ]
 
 
-class TaskListApi(APIView):
+class TaskListApi(KnownQueryParametersMixin, APIView):
     pagination_class = PageNumberPagination  # documents the list envelope in the schema
+    query_filterset = TaskFilter
 
-    @extend_schema(parameters=TASK_LIST_PARAMETERS, responses=TaskSerializer(many=True))
+    @extend_schema(
+        parameters=TASK_LIST_PARAMETERS,
+        responses=TaskSerializer(many=True),
+        description=UNKNOWN_PARAMETER_NOTE,
+    )
     def get(self, request: Request) -> Response:
         tasks = selectors.task_list_for_user(user=user_of(request))
         # The filter set costs nearly a millisecond even with nothing to filter: only when asked.
@@ -179,10 +190,10 @@ class TaskWatchApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class CommentListApi(APIView):
+class CommentListApi(KnownQueryParametersMixin, APIView):
     pagination_class = PageNumberPagination  # documents the list envelope in the schema
 
-    @extend_schema(responses=CommentSerializer(many=True))
+    @extend_schema(responses=CommentSerializer(many=True), description=UNKNOWN_PARAMETER_NOTE)
     def get(self, request: Request, task_id: int) -> Response:
         task = selectors.task_get_for_user(task_id=task_id, user=user_of(request))
         return paginated_response(
@@ -196,3 +207,49 @@ class CommentListApi(APIView):
         serializer.is_valid(raise_exception=True)
         comment = services.comment_create(task=task, author=user_of(request), body=serializer.validated_data["body"])
         return Response(CommentSerializer(comment).data, status=status.HTTP_201_CREATED)
+
+
+class TaskActivityApi(KnownQueryParametersMixin, APIView):
+    pagination_class = PageNumberPagination  # documents the list envelope in the schema
+
+    @extend_schema(
+        responses=TaskActivitySerializer(many=True),
+        description="The task's history, newest first: one entry per task event (created, assigned, "
+        "unassigned, status changed, updated, commented) with a `message` in the request language. "
+        "Any member of the project, viewers included. " + UNKNOWN_PARAMETER_NOTE,
+    )
+    def get(self, request: Request, task_id: int) -> Response:
+        task = selectors.task_get_for_user(task_id=task_id, user=user_of(request))
+        return paginated_response(
+            queryset=selectors.task_activity_list(task=task),
+            serializer_class=TaskActivitySerializer,
+            request=request,
+            view=self,
+        )
+
+
+class CommentDetailApi(APIView):
+    @extend_schema(
+        request=CommentSerializer,
+        responses=CommentSerializer,
+        description="Changes the comment's body; `edited` becomes true. Its author only, while a member "
+        "(not a viewer) of the project. No event is emitted.",
+    )
+    def patch(self, request: Request, task_id: int, comment_id: int) -> Response:
+        comment = selectors.comment_get_for_user(task_id=task_id, comment_id=comment_id, user=user_of(request))
+        serializer = CommentSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        comment = services.comment_update(
+            comment=comment, actor=user_of(request), body=serializer.validated_data["body"]
+        )
+        return Response(CommentSerializer(comment).data)
+
+    @extend_schema(
+        responses={204: None},
+        description="Deletes the comment: its author (a member, not a viewer) or a project admin or owner. "
+        "No event is emitted; the task's activity keeps that a comment was made, without its text.",
+    )
+    def delete(self, request: Request, task_id: int, comment_id: int) -> Response:
+        comment = selectors.comment_get_for_user(task_id=task_id, comment_id=comment_id, user=user_of(request))
+        services.comment_delete(comment=comment, actor=user_of(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -10,7 +10,7 @@ from django.db.models.functions import Coalesce, NullIf
 from django.utils.translation import gettext_lazy as _
 from modeltranslation.utils import build_localized_fieldname, get_language, resolution_order
 
-from tasks.models import PRIORITY_RANK, STATUS_RANK, Task, TaskStatus
+from tasks.models import PRIORITY_RANK, STATUS_RANK, Task, TaskPriority, TaskStatus
 
 MAX_ID = 2**63 - 1
 
@@ -26,22 +26,36 @@ class IdFilter(django_filters.Filter):
         super().__init__(*args, **kwargs)
 
 
-class StatusInFilter(django_filters.BaseInFilter, django_filters.ChoiceFilter):
-    """`?status=todo` or several at once: `?status=todo,review`."""
+class ChoiceInFilter(django_filters.BaseInFilter, django_filters.ChoiceFilter):
+    """`?status=todo` or several at once: `?status=todo,review` (likewise `?priority=`)."""
 
 
-class AssigneeField(forms.CharField):
+class ReporterField(forms.CharField):
+    """A user id, or one of `words` (`me`); anything else is a field error saying what is allowed."""
+
+    words: tuple[str, ...] = ("me",)
+    invalid_message = _("Use a user id or `me`.")
+
     def clean(self, value: Any) -> Any:
         value = super().clean(value)
-        if value in ("", None, "me", "none"):
+        if value in ("", None, *self.words):
             return value
         if not value.isdigit() or not 1 <= int(value) <= MAX_ID:
-            raise forms.ValidationError(_("Use a user id, `me` or `none`."))
+            raise forms.ValidationError(self.invalid_message)
         return int(value)
+
+
+class AssigneeField(ReporterField):
+    words = ("me", "none")
+    invalid_message = _("Use a user id, `me` or `none`.")
 
 
 class AssigneeFilter(django_filters.Filter):
     field_class = AssigneeField
+
+
+class ReporterFilter(django_filters.Filter):
+    field_class = ReporterField
 
 
 class OrderingField(forms.CharField):
@@ -68,8 +82,10 @@ def _rank(field: str, ranks: dict[Any, int]) -> Case:
 
 class TaskFilter(django_filters.FilterSet):
     project = IdFilter(field_name="project_id")
-    status = StatusInFilter(choices=TaskStatus.choices)
+    status = ChoiceInFilter(choices=TaskStatus.choices)
+    priority = ChoiceInFilter(choices=TaskPriority.choices)
     assignee = AssigneeFilter(method="filter_assignee")
+    reporter = ReporterFilter(method="filter_reporter")
     deadline_after = django_filters.IsoDateTimeFilter(field_name="deadline", lookup_expr="gte")
     deadline_before = django_filters.IsoDateTimeFilter(field_name="deadline", lookup_expr="lt")
     search = django_filters.CharFilter(method="filter_search", max_length=200)
@@ -85,6 +101,11 @@ class TaskFilter(django_filters.FilterSet):
         if value == "none":
             return queryset.filter(assignee__isnull=True)
         return queryset.filter(assignee_id=value)
+
+    def filter_reporter(self, queryset: QuerySet[Task], name: str, value: Any) -> QuerySet[Task]:
+        if value == "me":
+            return queryset.filter(reporter=self.request.user if self.request else None)
+        return queryset.filter(reporter_id=value)
 
     def filter_search(self, queryset: QuerySet[Task], name: str, value: str) -> QuerySet[Task]:
         """Case-insensitive substring match on title and description in every language."""

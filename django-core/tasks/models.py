@@ -102,6 +102,8 @@ class Comment(models.Model):
     body = models.TextField(max_length=10_000)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # When the body was last changed by an edit (tasks.services.comment_update); None if never.
+    edited_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]

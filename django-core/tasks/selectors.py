@@ -11,7 +11,7 @@ from rest_framework.exceptions import NotFound
 
 from accounts.models import User
 from projects.selectors import member_project_ids
-from tasks.models import Comment, Task, TaskStatus, TaskWatcher
+from tasks.models import Comment, Task, TaskActivity, TaskStatus, TaskWatcher
 
 # A list shows only the name and email of the assignee and reporter: they come as columns of the
 # task row rather than as two more model instances per row (half the list's CPU went to building
@@ -44,6 +44,23 @@ def task_get_for_user(*, task_id: int, user: User) -> Task:
 
 def comment_list(*, task: Task) -> QuerySet[Comment]:
     return Comment.objects.filter(task=task).select_related("author").order_by("created_at", "id")
+
+
+def comment_get_for_user(*, task_id: int, comment_id: int, user: User) -> Comment:
+    """A comment of a task of the user's projects: NotFound for a comment of another task (even
+    one the user sees) as for a task the user does not see. Loaded with its task's project (the
+    services check the role there) and its author."""
+    task = task_get_for_user(task_id=task_id, user=user)
+    comment = Comment.objects.select_related("author").filter(pk=comment_id, task=task).first()
+    if comment is None:
+        raise NotFound()
+    comment.task = task
+    return comment
+
+
+def task_activity_list(*, task: Task) -> QuerySet[TaskActivity]:
+    """The task's history, newest first (the order of the index tasks_activity_task_new)."""
+    return TaskActivity.objects.filter(task=task).order_by("-occurred_at", "-id")
 
 
 def task_watchers(*, task: Task) -> QuerySet[User]:

@@ -2,6 +2,7 @@ from typing import Any
 
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.serializers import UserPublicSerializer
@@ -9,8 +10,9 @@ from common.fields import SingleLineCharField
 from common.serialization import iso_datetime
 from common.translation import translated_field_names
 from projects.serializers import MembershipSerializer, ProjectSerializer
+from tasks.activity import activity_message
 from tasks.filters import MAX_ID
-from tasks.models import Comment, Task, TaskPriority, TaskStatus
+from tasks.models import Comment, Task, TaskActivity, TaskPriority, TaskStatus
 
 TRANSLATED = translated_field_names("title", "description")
 
@@ -169,12 +171,48 @@ class TaskMoveSerializer(serializers.Serializer[Task]):
 
 class CommentSerializer(serializers.ModelSerializer[Comment]):
     author = UserPublicSerializer(read_only=True, allow_null=True)
+    edited = serializers.SerializerMethodField(help_text="Whether the body was changed after the comment was made.")
 
     class Meta:
         model = Comment
-        fields = ["id", "task", "author", "body", "created_at", "updated_at"]
-        read_only_fields = ["id", "task", "author", "created_at", "updated_at"]
+        fields = ["id", "task", "author", "body", "created_at", "updated_at", "edited"]
+        read_only_fields = ["id", "task", "author", "created_at", "updated_at", "edited"]
         extra_kwargs = {"body": {"max_length": 10_000}}
+
+    def get_edited(self, comment: Comment) -> bool:
+        return comment.edited_at is not None
+
+
+class ActivityActorSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    name = serializers.CharField(help_text="As they were called then.")
+
+
+class TaskActivitySerializer(serializers.ModelSerializer[TaskActivity]):
+    """One entry of a task's history: a task event as the write path emitted it."""
+
+    actor = serializers.SerializerMethodField()
+    message = serializers.SerializerMethodField(help_text="The entry as a sentence, in the request language.")
+
+    class Meta:
+        model = TaskActivity
+        fields = ["id", "type", "actor", "occurred_at", "data", "message"]
+        read_only_fields = fields
+        extra_kwargs = {
+            "type": {
+                "help_text": "The event type: task.created, task.assigned, task.unassigned, "
+                "task.status_changed, task.updated or task.commented."
+            },
+            "data": {"help_text": "The event's `data`, as published (docs/events.md)."},
+        }
+
+    @extend_schema_field(ActivityActorSerializer(allow_null=True))
+    def get_actor(self, entry: TaskActivity) -> dict[str, Any] | None:
+        # An account deleted since leaves no id; the message still names them.
+        return {"id": entry.actor_id, "name": entry.actor_name} if entry.actor_id is not None else None
+
+    def get_message(self, entry: TaskActivity) -> str:
+        return activity_message(entry)
 
 
 class BoardCardSerializer(serializers.Serializer[Any]):

@@ -379,3 +379,44 @@ def tasks_release_member(*, project: Project, user: User, actor: User) -> int:
         "member left project=%s user=%s: %d tasks unassigned (by user=%s)", project.pk, user.pk, released, actor.pk
     )
     return released
+
+
+def comment_update(*, comment: Comment, actor: User, body: str, staff: bool = False) -> Comment:
+    """Changes a comment's body: its author only, who must still be member+ of the project (or
+    staff, for whom membership is not checked: see projects.services.project_require_role; the
+    author rule holds for staff too). The same body again changes nothing. No event: an edit is
+    not news to the task's audience. The task's history shows the comment's text as it is now."""
+    project_require_role(project=comment.task.project, user=actor, minimum=Role.MEMBER, staff=staff)
+    if comment.author_id != actor.pk:
+        raise exceptions.PermissionDenied(_("Only its author may edit a comment."), "not_author")
+    with transaction.atomic():
+        comment = Comment.objects.select_for_update(of=("self",)).select_related("author", "task").get(pk=comment.pk)
+        if comment.body != body:
+            comment.body = body
+            comment.edited_at = timezone.now()
+            comment.save(update_fields=["body", "edited_at", "updated_at"])
+            _comment_activity_rewrite(comment=comment, body=body)
+    return comment
+
+
+def comment_delete(*, comment: Comment, actor: User, staff: bool = False) -> None:
+    """Deletes a comment: its author (still member+), a project admin or owner, or staff (see
+    projects.services.project_require_role). No event. The task's history keeps that a comment
+    was made, without its text."""
+    role = project_require_role(project=comment.task.project, user=actor, minimum=Role.MEMBER, staff=staff)
+    if comment.author_id != actor.pk and not role_at_least(role, Role.ADMIN):
+        raise exceptions.PermissionDenied(
+            _("Only its author or a project admin may delete a comment."), "insufficient_role"
+        )
+    with transaction.atomic():
+        _comment_activity_rewrite(comment=comment, body="")
+        comment.delete()
+
+
+def _comment_activity_rewrite(*, comment: Comment, body: str) -> None:
+    """The comment's text in the `task.commented` history entry of the comment (its `data` is the
+    event's, which quoted the body): an edited or deleted text does not live on there."""
+    entries = comment.task.activity.filter(type=EventType.TASK_COMMENTED, data__comment__id=comment.pk)
+    for entry in entries.select_for_update():
+        entry.data = {**entry.data, "comment": {**entry.data["comment"], "body": body}}
+        entry.save(update_fields=["data"])

@@ -46,8 +46,9 @@ def everyone(status: int, anonymous: int = 401) -> dict[str, int]:
 
 # Members see a project's things; admins and the owner manage it; outsiders get 404 (no existence
 # leak); a viewer reads only. The targets: `{user_id}` is a colleague (a member who is none of
-# the five), `{invite_id}` under the project is a pending invite of it, `/api/invites/{id}` is
-# one addressed to the outsider, `{notification_id}` is the owner's.
+# the five), `{comment_id}` is the member's comment on the task, `{invite_id}` under the
+# project is a pending invite of it, `/api/invites/{id}` is one addressed to the outsider,
+# `{notification_id}` is the owner's.
 MATRIX: tuple[Cell, ...] = (
     Cell("GET", "api/users/me", everyone(200)),
     Cell("PATCH", "api/users/me", everyone(200), {"name": "Renamed"}),
@@ -75,6 +76,7 @@ MATRIX: tuple[Cell, ...] = (
         {"email": "newcomer@example.com", "role": "member"},
     ),
     Cell("DELETE", "api/projects/<int:project_id>/invites/<int:invite_id>", by_role(204, 204, 403, 403, 404)),
+    Cell("GET", "api/projects/<int:project_id>/board", by_role(200, 200, 200, 200, 404)),
     Cell("GET", "api/invites", everyone(200)),
     Cell("POST", "api/invites/<int:invite_id>/accept", by_role(404, 404, 404, 404, 201)),
     Cell("POST", "api/invites/<int:invite_id>/decline", by_role(404, 404, 404, 404, 204)),
@@ -89,6 +91,16 @@ MATRIX: tuple[Cell, ...] = (
     Cell("DELETE", "api/tasks/<int:task_id>/watch", by_role(204, 204, 204, 204, 404)),
     Cell("GET", "api/tasks/<int:task_id>/comments", by_role(200, 200, 200, 200, 404)),
     Cell("POST", "api/tasks/<int:task_id>/comments", by_role(201, 201, 201, 403, 404), {"body": "Hello"}),
+    # The comment is the member's: only its author edits it; the author or an admin deletes it.
+    Cell(
+        "PATCH",
+        "api/tasks/<int:task_id>/comments/<int:comment_id>",
+        by_role(403, 403, 200, 403, 404),
+        {"body": "Edited"},
+    ),
+    Cell("DELETE", "api/tasks/<int:task_id>/comments/<int:comment_id>", by_role(204, 204, 204, 403, 404)),
+    Cell("POST", "api/tasks/<int:task_id>/move", by_role(200, 200, 200, 403, 404), {"status": "review"}),
+    Cell("GET", "api/tasks/<int:task_id>/activity", by_role(200, 200, 200, 200, 404)),
     Cell("GET", "api/notifications", everyone(200)),
     Cell("GET", "api/notifications/unread-count", everyone(200)),
     Cell("POST", "api/notifications/read-all", everyone(200)),
@@ -179,7 +191,7 @@ def world(team: dict[str, Any]) -> World:
     colleague = UserFactory(name="Colleague")
     MembershipFactory(project=project, user=colleague, role=Role.MEMBER)
     task = TaskFactory(project=project, reporter=team["member"], assignee=team["member"])
-    CommentFactory(task=task, author=team["member"])
+    comment = CommentFactory(task=task, author=team["member"])
     pending = invite_create(project=project, actor=team["owner"], email="pending@example.com", role=Role.MEMBER)
     # An invite to the outsider's address, from another project: theirs to accept or decline.
     inviting = ProjectFactory(name="Elsewhere")
@@ -201,6 +213,7 @@ def world(team: dict[str, Any]) -> World:
         "project_id": project.pk,
         "user_id": colleague.pk,
         "task_id": task.pk,
+        "comment_id": comment.pk,
         "notification_id": notification.pk,
         "project_invite_id": pending.invite.pk,
         "my_invite_id": theirs.invite.pk,

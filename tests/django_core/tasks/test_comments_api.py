@@ -21,7 +21,8 @@ def test_member_or_higher_comments(team, team_task, client_for, role):
     assert body["task"] == team_task.pk
     assert body["author"] == {"id": me.pk, "name": me.name, "email": me.email}
     assert body["body"] == "Looks good"
-    assert set(body) == {"id", "task", "author", "body", "created_at", "updated_at"}
+    assert set(body) == {"id", "task", "author", "body", "created_at", "updated_at", "edited"}
+    assert body["edited"] is False
 
 
 def test_commenting_starts_watching(team, team_task, client_for):
@@ -124,11 +125,9 @@ def test_a_comment_whose_author_was_deleted_shows_no_author(team, team_task, cli
     assert body["results"][0]["author"] is None
 
 
-@pytest.mark.parametrize("method", ["get", "post"])
-def test_comments_of_a_missing_task_are_404(team, client_for, method):
-    response = getattr(client_for(team["member"]), method)(
-        "/api/tasks/999999999/comments", {"body": "x"}, format="json"
-    )
+@pytest.mark.parametrize(("method", "payload"), [("get", None), ("post", {"body": "x"})])
+def test_comments_of_a_missing_task_are_404(team, client_for, method, payload):
+    response = getattr(client_for(team["member"]), method)("/api/tasks/999999999/comments", payload, format="json")
 
     assert response.status_code == 404
     assert response.json() == {"detail": "Not found.", "code": "not_found"}

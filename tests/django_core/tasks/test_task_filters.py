@@ -47,30 +47,81 @@ def test_filter_by_a_project_i_am_not_in_is_empty_like_a_missing_one(team, clien
     assert foreign.json() == missing.json() == {"count": 0, "next": None, "previous": None, "results": []}
 
 
-# --- ?status= ----------------------------------------------------------------------------------
+# --- ?status= and ?priority= ------------------------------------------------------------------
+
+# Each filter's values, in order; both take one value or several separated by commas.
+CHOICES = {"status": ["todo", "in_progress", "review", "done"], "priority": ["low", "medium", "high", "urgent"]}
 
 
-def test_filter_by_one_status(client, task):
-    todo = task(status="todo")
-    task(status="done")
+@pytest.mark.parametrize("param", CHOICES)
+def test_filter_by_one_value(client, task, param):
+    first, *_others = [task(**{param: value}) for value in CHOICES[param]]
 
-    assert ids(client.get("/api/tasks", {"status": "todo"})) == [todo.pk]
-
-
-def test_filter_by_several_statuses(client, task):
-    todo = task(status="todo")
-    task(status="in_progress")
-    review = task(status="review")
-    task(status="done")
-
-    assert set(ids(client.get("/api/tasks", {"status": "todo,review"}))) == {todo.pk, review.pk}
+    assert ids(client.get("/api/tasks", {param: CHOICES[param][0]})) == [first.pk]
 
 
-def test_an_empty_status_filter_is_ignored(client, task):
-    task(status="todo")
-    task(status="done")
+@pytest.mark.parametrize("param", CHOICES)
+def test_filter_by_several_values(client, task, param):
+    first, _second, third, _fourth = [task(**{param: value}) for value in CHOICES[param]]
+    wanted = f"{CHOICES[param][0]},{CHOICES[param][2]}"
 
-    assert len(ids(client.get("/api/tasks", {"status": ""}))) == 2
+    assert set(ids(client.get("/api/tasks", {param: wanted}))) == {first.pk, third.pk}
+
+
+@pytest.mark.parametrize("param", CHOICES)
+def test_an_empty_value_is_ignored(client, task, param):
+    for value in CHOICES[param]:
+        task(**{param: value})
+
+    assert len(ids(client.get("/api/tasks", {param: ""}))) == 4
+
+
+def test_status_and_priority_combine(client, task):
+    hit = task(status="review", priority="urgent")
+    task(status="review", priority="low")
+    task(status="todo", priority="urgent")
+
+    assert ids(client.get("/api/tasks", {"status": "review", "priority": "urgent,high"})) == [hit.pk]
+
+
+# --- ?reporter= --------------------------------------------------------------------------------
+
+
+def test_filter_by_reporter_id(team, client, task):
+    TaskFactory(project=team["project"], reporter=team["admin"])
+    by_owner = TaskFactory(project=team["project"], reporter=team["owner"])
+    task()
+
+    assert ids(client.get("/api/tasks", {"reporter": team["owner"].pk})) == [by_owner.pk]
+
+
+def test_filter_by_reporter_me(team, client, task):
+    mine = task()
+    TaskFactory(project=team["project"], reporter=team["admin"])
+
+    assert ids(client.get("/api/tasks", {"reporter": "me"})) == [mine.pk]
+
+
+def test_filter_by_reporter_me_is_the_caller_whoever_calls(team, client_for, task):
+    by_member = task()
+    by_admin = TaskFactory(project=team["project"], reporter=team["admin"])
+
+    assert ids(client_for(team["admin"]).get("/api/tasks", {"reporter": "me"})) == [by_admin.pk]
+    assert ids(client_for(team["member"]).get("/api/tasks", {"reporter": "me"})) == [by_member.pk]
+
+
+def test_filter_by_an_outsiders_id_as_reporter_does_not_show_their_tasks(team, client):
+    TaskFactory(project=team["other_project"], reporter=team["outsider"])
+
+    assert ids(client.get("/api/tasks", {"reporter": team["outsider"].pk})) == []
+
+
+def test_reporter_and_assignee_combine(team, client, task):
+    hit = task(assignee=team["admin"])
+    task(assignee=team["owner"])
+    TaskFactory(project=team["project"], reporter=team["owner"], assignee=team["admin"])
+
+    assert ids(client.get("/api/tasks", {"reporter": "me", "assignee": team["admin"].pk})) == [hit.pk]
 
 
 # --- ?assignee= --------------------------------------------------------------------------------
@@ -330,11 +381,22 @@ def test_filters_combine(team, client, task):
         ("status", "bogus"),
         ("status", "todo,bogus"),
         ("status", "DONE"),
+        ("priority", "bogus"),
+        ("priority", "high,bogus"),
+        ("priority", "HIGH"),
+        ("priority", "todo"),
         ("assignee", "abc"),
         ("assignee", "0"),
         ("assignee", "-3"),
         ("assignee", "ME"),
         ("assignee", str(2**63)),
+        ("reporter", "abc"),
+        ("reporter", "0"),
+        ("reporter", "-3"),
+        ("reporter", "ME"),
+        ("reporter", "none"),
+        ("reporter", str(2**63)),
+        ("reporter", "1\x00"),
         ("deadline_after", "notadate"),
         ("deadline_after", "2030-13-45T00:00:00Z"),
         ("deadline_before", "tomorrow"),
@@ -362,10 +424,20 @@ def test_invalid_filter_values_are_400_naming_the_parameter(team, client, task, 
 
 
 def test_several_invalid_filters_are_all_named(client):
-    response = client.get("/api/tasks", {"status": "bogus", "assignee": "abc", "ordering": "password"})
+    response = client.get(
+        "/api/tasks",
+        {"status": "bogus", "priority": "bogus", "assignee": "abc", "reporter": "abc", "ordering": "password"},
+    )
 
     assert response.status_code == 400
-    assert set(response.json()) == {"status", "assignee", "ordering"}
+    assert set(response.json()) == {"status", "priority", "assignee", "reporter", "ordering"}
+
+
+def test_a_bad_priority_and_reporter_say_what_is_allowed(client):
+    body = client.get("/api/tasks", {"priority": "bogus", "reporter": "abc"}).json()
+
+    assert body["priority"] == ["Select a valid choice. bogus is not one of the available choices."]
+    assert body["reporter"] == ["Use a user id or `me`."]
 
 
 @pytest.mark.parametrize(
@@ -381,10 +453,72 @@ def test_extreme_deadlines_in_filters_are_not_an_error(client, task, param, valu
     assert response.json()["count"] == 0
 
 
-def test_unknown_query_parameters_are_ignored(client, task):
+KNOWN_TASK_LIST_PARAMETERS = (
+    "page, page_size, project, status, priority, assignee, reporter, deadline_after, deadline_before, search, ordering"
+)
+
+
+def test_an_unknown_query_parameter_is_400_naming_it_and_the_known_ones(client, task):
     task()
 
-    assert len(ids(client.get("/api/tasks", {"colour": "red"}))) == 1
+    response = client.get("/api/tasks", {"colour": "red"})
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": f"Unknown query parameter: colour. Known: {KNOWN_TASK_LIST_PARAMETERS}.",
+        "code": "unknown_parameter",
+    }
+
+
+def test_several_unknown_query_parameters_are_all_named_even_next_to_known_ones(client, task):
+    task(priority="high")
+
+    response = client.get("/api/tasks", {"colour": "red", "priority": "high", "prio": "high"})
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": f"Unknown query parameters: colour, prio. Known: {KNOWN_TASK_LIST_PARAMETERS}.",
+        "code": "unknown_parameter",
+    }
+
+
+def test_an_unknown_query_parameter_is_refused_in_the_request_language(client):
+    response = client.get("/api/tasks", {"colour": "red"}, HTTP_ACCEPT_LANGUAGE="ru")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "unknown_parameter"
+    assert response.json()["detail"].startswith("Неизвестный параметр запроса: colour.")
+
+
+def test_a_misspelt_parameter_is_not_taken_for_the_filter_it_resembles(client, task):
+    # `?priorty=` would otherwise answer with every task, as if it had filtered
+    task(priority="low")
+
+    assert client.get("/api/tasks", {"priorty": "urgent"}).status_code == 400
+    assert ids(client.get("/api/tasks", {"priority": "urgent"})) == []
+
+
+def test_every_known_parameter_is_still_accepted_together(team, client, task):
+    hit = task(priority="high", status="review", assignee=team["member"], title_en="Known", deadline=NOON)
+
+    response = client.get(
+        "/api/tasks",
+        {
+            "page": 1,
+            "page_size": 10,
+            "project": team["project"].pk,
+            "status": "review",
+            "priority": "high",
+            "assignee": "me",
+            "reporter": "me",
+            "deadline_after": "2030-01-01T00:00:00Z",
+            "deadline_before": "2031-01-01T00:00:00Z",
+            "search": "known",
+            "ordering": "-priority",
+        },
+    )
+
+    assert ids(response) == [hit.pk]
 
 
 def test_filter_by_the_id_of_another_member(team, client, task):
