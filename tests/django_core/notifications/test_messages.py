@@ -10,14 +10,17 @@ from notifications.models import Notification
 from taskflow_contracts.events import (
     CommentRef,
     InviteRef,
+    ProjectDeletedData,
     ProjectInvitedData,
     ProjectMemberJoinedData,
     ProjectMemberRemovedData,
+    ProjectMemberRoleChangedData,
     ProjectRef,
     TaskAssignedData,
     TaskCommentedData,
     TaskCreatedData,
     TaskDeadlineApproachingData,
+    TaskDeletedData,
     TaskOverdueData,
     TaskStatusChangedData,
     TaskUnassignedData,
@@ -28,7 +31,7 @@ from accounts.models import User
 from projects.models import Project
 from tasks.models import Task
 from tests.django_core.factories import UserFactory
-from tests.django_core.notifications.helpers import assert_published, only_outbox
+from tests.django_core.notifications.helpers import assert_published, only_outbox, others
 
 pytestmark = pytest.mark.django_db
 
@@ -63,7 +66,8 @@ def test_a_russian_reader_gets_russian_text_and_the_russian_title(
     # Each reader's socket gets their own text; the event itself stays language-neutral.
     row = only_outbox("task.status_changed")
     assert row.envelope["data"]["task"]["title"] == "Ship it"
-    messages = assert_published(row, listening.receive(), to=[crew.assignee, crew.watcher, crew.commenter])
+    told = [crew.assignee, crew.watcher, crew.commenter]
+    messages = assert_published(row, listening.receive(), to=told, board=others(crew.members, told))
     assert messages[crew.watcher.pk].notification.message == message_for(crew.watcher, "task.status_changed")
     assert messages[crew.commenter.pk].notification.message == message_for(crew.commenter, "task.status_changed")
 
@@ -250,6 +254,57 @@ def test_every_project_event_has_a_message_in_english_and_russian(scene):
     for event_type, data, english, russian in cases:
         assert render(scene, event_type, data, language="en", about="project") == english
         assert render(scene, event_type, data, language="ru", about="project") == russian
+
+
+def test_the_board_era_events_have_a_message_in_english_russian_and_spanish(scene):
+    reader, other = scene["reader"], scene["other"]
+    project = ProjectRef(id=scene["project"].pk, name="Alpha")
+    Task.objects.filter(pk=scene["task"].pk).update(title_es="Enviarlo")
+    Project.objects.filter(pk=scene["project"].pk).update(name_es="Alfa")
+    scene["task"].refresh_from_db()
+    scene["project"].refresh_from_db()
+    cases = [
+        (
+            "project.member_role_changed",
+            "project",
+            ProjectMemberRoleChangedData(
+                project=project, member=user_ref(reader), role="admin", previous_role="member"
+            ),
+            "Ada made you admin in “Alpha”.",
+            "Ada меняет вашу роль в «Альфа»: администратор.",
+            "Ada te ha dado el rol de administrador en «Alfa».",
+        ),
+        (
+            "project.member_role_changed",
+            "project",
+            ProjectMemberRoleChangedData(
+                project=project, member=user_ref(other), role="viewer", previous_role="member"
+            ),
+            "Ada made Ann viewer in “Alpha”.",
+            "Ada меняет роль Ann в «Альфа»: наблюдатель.",
+            "Ada ha dado a Ann el rol de lector en «Alfa».",
+        ),
+        (
+            "project.deleted",
+            "project",
+            ProjectDeletedData(project=project),
+            "Ada deleted the project “Alpha”.",
+            "Ada удаляет проект «Альфа».",
+            "Ada ha eliminado el proyecto «Alfa».",
+        ),
+        (
+            "task.deleted",
+            "task",
+            TaskDeletedData(task=task_ref(scene["task"])),
+            "Ada deleted “Ship it”.",
+            "Ada удаляет задачу «Отгрузить».",
+            "Ada ha eliminado «Enviarlo».",
+        ),
+    ]
+    for event_type, about, data, english, russian, spanish in cases:
+        assert render(scene, event_type, data, language="en", about=about) == english
+        assert render(scene, event_type, data, language="ru", about=about) == russian
+        assert render(scene, event_type, data, language="es", about=about) == spanish
 
 
 def test_a_message_without_an_actor_names_taskflow(scene):
