@@ -116,7 +116,7 @@ def test_settings_switch_to_spanish(stack: Stack, mail_sink: MailSink, page: Pag
     expect(page.get_by_role("button", name="Guardar preferencias")).to_be_visible()
 
     # And his notifications count in Spanish: 1 (one), then 2 (other) live
-    page.get_by_role("link", name="Notificaciones").click()
+    page.get_by_role("navigation", name="Navegación principal").get_by_role("link", name="Notificaciones").click()
     counter = page.locator("[data-unread-count]")
     expect(counter).to_have_text("1 notificación sin leer")
     expect(page.locator("#live-state")).to_have_text("En directo")

@@ -6,6 +6,7 @@ the task page go to docs/screenshots/ (made by this run)."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -263,6 +264,7 @@ def test_home_page_creates_a_project_and_opens_its_board(stack: Stack, page: Pag
     form.get_by_label("Name").fill(name)
     form.get_by_label("Description").fill("Beds, seeds and a shed.")
     page.get_by_role("button", name="Create project").click()
+    page.wait_for_url(re.compile(r".*/projects/\d+$"))
 
     [project] = nina.ok("GET", "/api/projects")["results"]
     assert (project["name"], project["description"], project["my_role"]) == (name, "Beds, seeds and a shed.", "owner")

@@ -4,7 +4,7 @@
 // Kept current live: a member change or a rename elsewhere draws the page again.
 
 import { api, items } from "../api.js";
-import { confirmButton, errorBox, field, go, h, notify, onSubmit, showError } from "../dom.js";
+import { confirmButton, errorBox, field, fill, go, h, notify, onSubmit, showError } from "../dom.js";
 import { formatDate, languageName, supportedLanguages, t } from "../i18n.js";
 import { roleAtLeast, roleLabel } from "../labels.js";
 import { failedPage, session, setPage, view } from "../state.js";
@@ -13,8 +13,12 @@ import { projectGone } from "./board-live.js";
 const ROLES = ["viewer", "member", "admin", "owner"];
 const INVITE_ROLES = ["viewer", "member", "admin"];
 
-/** Name and description per language (PATCH /api/projects/{id}: only what changed). */
+/**
+ * Name and description per language (PATCH /api/projects/{id}: only what changed).
+ * @returns {{element: HTMLElement, dirty: () => boolean}}  dirty: edited and not saved yet
+ */
 function detailsForm(project, editable, onSaved) {
+  let edited = false;
   const box = errorBox();
   const saved = h("p", { className: "success", role: "status" });
   const form = h(
@@ -38,6 +42,7 @@ function detailsForm(project, editable, onSaved) {
     box,
     editable ? h("div", { className: "actions" }, h("button", { type: "submit", className: "primary" }, t("Save project")), saved) : null,
   );
+  form.addEventListener("input", () => (edited = true));
   onSubmit(form, box, async (data) => {
     const changes = {};
     for (const [name, value] of data.entries()) {
@@ -49,9 +54,11 @@ function detailsForm(project, editable, onSaved) {
       return;
     }
     await api("PATCH", `/api/projects/${project.id}`, changes);
+    edited = false;
     onSaved();
   });
-  return h("section", { className: "card", "aria-labelledby": "project-details-title" }, h("h2", { id: "project-details-title" }, t("Project")), form);
+  const element = h("section", { className: "card", "aria-labelledby": "project-details-title" }, h("h2", { id: "project-details-title" }, t("Project")), form);
+  return { element, dirty: () => edited };
 }
 
 /** One member's row: the role (a select where the viewer of the page may change it), remove or leave. */
@@ -157,6 +164,12 @@ export async function projectSettingsPage(projectId) {
   const thisRender = view.renders;
   setPage(t("Project settings"), h("p", { role: "status" }, t("Loading the project…")));
   let handlers = null;
+  let details = null;
+  const heading = h("h1", {});
+  const boardLink = h("a", { href: `/projects/${projectId}`, "data-link": true });
+  const slot = () => h("div", { className: "slot" });
+  const slots = { details: slot(), members: slot(), invites: slot(), danger: slot() };
+  const main = h("div", { className: "settings-grid" }, slots.details, slots.members, slots.invites, slots.danger);
 
   async function draw() {
     let project, members, invites;
@@ -174,37 +187,48 @@ export async function projectSettingsPage(projectId) {
     }
     if (thisRender !== view.renders) return;
     const myRole = project.my_role;
-    setPage(
-      t("Settings of {project}", { project: project.name }),
-      h("p", { className: "crumbs" }, h("a", { href: `/projects/${projectId}`, "data-link": true }, t("← Board: {project}", { project: project.name }))),
-      h("h1", {}, t("Settings of {project}", { project: project.name })),
-      h("div", { className: "settings-grid" },
-        detailsForm(project, roleAtLeast(myRole, "admin"), () => {
-          notify(t("Project saved."));
-          draw();
-        }),
-        h(
-          "section",
-          { className: "card", "aria-labelledby": "members-title" },
-          h("h2", { id: "members-title" }, t("Members")),
-          h("ul", { className: "plain members", id: "members" }, members.map((member) => memberRow(project, member, myRole, draw))),
-        ),
-        roleAtLeast(myRole, "admin") ? invitesSection(project, invites, draw) : null,
-        myRole === "owner"
-          ? h(
-              "section",
-              { className: "card danger-zone", "aria-labelledby": "delete-title" },
-              h("h2", { id: "delete-title" }, t("Delete the project")),
-              h("p", {}, t("Its tasks, comments and history are deleted for everyone. This cannot be undone.")),
-              confirmButton(t("Delete project"), { question: t("Delete {project} for everyone?", { project: project.name }), yes: t("Delete project"), className: "danger" }, async () => {
-                await api("DELETE", `/api/projects/${projectId}`);
-                notify(t("The project was deleted."));
-                go("/");
-              }),
-            )
-          : null,
+    const title = t("Settings of {project}", { project: project.name });
+    document.title = t("{title} · TaskFlow", { title });
+    heading.textContent = title;
+    boardLink.textContent = t("← Board: {project}", { project: project.name });
+    // Drawn again on every change made elsewhere, but for a form being edited here.
+    if (!details?.dirty() || details.role !== myRole) {
+      details = detailsForm(project, roleAtLeast(myRole, "admin"), () => {
+        notify(t("Project saved."));
+        draw();
+      });
+      details.role = myRole;
+      fill(slots.details, details.element);
+    }
+    fill(
+      slots.members,
+      h(
+        "section",
+        { className: "card", "aria-labelledby": "members-title" },
+        h("h2", { id: "members-title" }, t("Members")),
+        h("ul", { className: "plain members", id: "members" }, members.map((member) => memberRow(project, member, myRole, draw))),
       ),
     );
+    fill(slots.invites, roleAtLeast(myRole, "admin") ? invitesSection(project, invites, draw) : null);
+    fill(
+      slots.danger,
+      myRole === "owner"
+        ? h(
+            "section",
+            { className: "card danger-zone", "aria-labelledby": "delete-title" },
+            h("h2", { id: "delete-title" }, t("Delete the project")),
+            h("p", {}, t("Its tasks, comments and history are deleted for everyone. This cannot be undone.")),
+            confirmButton(t("Delete project"), { question: t("Delete {project} for everyone?", { project: project.name }), yes: t("Delete project"), className: "danger" }, async () => {
+              await api("DELETE", `/api/projects/${projectId}`);
+              notify(t("The project was deleted."));
+              go("/");
+            }),
+          )
+        : null,
+    );
+    if (!main.parentElement) {
+      setPage(title, h("p", { className: "crumbs" }, boardLink), heading, main);
+    }
     handlers.board.project = project;
   }
 
