@@ -57,7 +57,7 @@ from bench.common import (
     step,
     write_results,
 )
-from bench.gateway import BENCH_GATEWAY_SETTINGS, PASSWORD, Client, Receivers, sign_up
+from bench.gateway import BENCH_GATEWAY_SETTINGS, PASSWORD, Client, Receivers, sign_up, verify_email
 
 RESULTS_PATH = RESULTS_DIR / "board.json"
 DATABASE_URL = "postgres://postgres@127.0.0.1:5432/taskflow_bench_board"
@@ -153,17 +153,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def seed(base_url: str, args: argparse.Namespace, mail_sink: Any) -> dict[str, Any]:
     """A (writer) owns the live project, with B (watcher) as a member, and the board project."""
-    from tests.e2e.client import VERIFY_LINK
-
     step("creating the writer A, the watcher B and two projects through the API")
     writer_id, writer_access = sign_up(base_url, "writer@bench.example.com")
     watcher = sign_up(base_url, "watcher@bench.example.com")
-    # Invites are answered by id only from a verified address: B opens the link of the mail.
-    mail = mail_sink.wait_for("watcher@bench.example.com", "Confirm your email address")
-    found = VERIFY_LINK.search(mail.get_body(("plain",)).get_content())
-    if found is None:
-        raise RuntimeError("no verification link in B's mail")
-    Client(base_url, watcher[1]).call("POST", "/api/auth/verify-email", {"token": found.group(1)})
+    verify_email(base_url, watcher[1], "watcher@bench.example.com", mail_sink)
     writer = Client(base_url, writer_access)
     live = writer.call("POST", "/api/projects", {"name": "Live board bench"}, 201)
     board = writer.call("POST", "/api/projects", {"name": "Board first paint bench"}, 201)

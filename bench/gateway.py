@@ -113,7 +113,19 @@ def sign_up(base_url: str, email: str) -> tuple[int, str]:
     return user["id"], tokens["access"]
 
 
-def seed(base_url: str, args: argparse.Namespace) -> dict[str, Any]:
+def verify_email(base_url: str, access: str, email: str, mail_sink: Any) -> None:
+    """Opens the verification link mailed to `email` (invites are answered by id only from a
+    verified address). `mail_sink`: tests/e2e/mail_sink.MailSink, the stack's SMTP server."""
+    from tests.e2e.client import VERIFY_LINK
+
+    mail = mail_sink.wait_for(email, "Confirm your email address")
+    found = VERIFY_LINK.search(mail.get_body(("plain",)).get_content())
+    if found is None:
+        raise RuntimeError(f"no verification link in the mail to {email}")
+    Client(base_url, access).call("POST", "/api/auth/verify-email", {"token": found.group(1)})
+
+
+def seed(base_url: str, args: argparse.Namespace, mail_sink: Any) -> dict[str, Any]:
     """An actor owning a project with `--assignees` members: all made through the API."""
     step(f"creating 1 + {args.assignees} people and a project through the API")
     actor_id, actor_access = sign_up(base_url, "actor@bench.example.com")
@@ -123,6 +135,7 @@ def seed(base_url: str, args: argparse.Namespace) -> dict[str, Any]:
         people = list(pool.map(lambda n: sign_up(base_url, f"assignee{n}@bench.example.com"), range(args.assignees)))
     emails = [f"assignee{n}@bench.example.com" for n in range(args.assignees)]
     for (_, access), email in zip(people, emails, strict=True):
+        verify_email(base_url, access, email, mail_sink)
         invite = actor.call("POST", f"/api/projects/{project['id']}/invites", {"email": email, "role": "member"}, 201)
         Client(base_url, access).call("POST", f"/api/invites/{invite['id']}/accept", expect=201)
     return {"actor_id": actor_id, "actor_access": actor_access, "people": people, "project_id": project["id"]}
@@ -316,18 +329,22 @@ def print_report(payload: dict[str, Any]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     sys.path.insert(0, str(REPO_DIR))
-    from tests.e2e.stack import running_stack
+    from tests.e2e.mail_sink import MailSink
+    from tests.e2e.stack import free_port, running_stack
 
     ensure_jwt_keys()
     load = report_machine_load()
     netloc = urlsplit(os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0").netloc
-    with tempfile.TemporaryDirectory(prefix="taskflow-bench-gateway-") as work_dir:
-        step("starting the stack (gunicorn, outbox relay, relay, nginx) on free ports")
+    mail_sink = MailSink(free_port()).start()
+    with tempfile.TemporaryDirectory(prefix="taskflow-bench-gateway-") as work_dir, contextlib.ExitStack() as later:
+        later.callback(mail_sink.stop)
+        step("starting the stack (gunicorn, outbox relay, Celery worker, relay, nginx) on free ports")
         with running_stack(
             Path(work_dir),
             database_url=DATABASE_URL,
             redis_url=f"redis://{netloc}/{REDIS_DB}",
             user_id_start=USER_ID_START,
+            extra_env={"EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(mail_sink.port), "EMAIL_TIMEOUT": "5"},
             gateway_settings=BENCH_GATEWAY_SETTINGS,
         ) as stack:
             gateway = stack.gateways["single"]
@@ -340,7 +357,7 @@ def run(args: argparse.Namespace) -> int:
                     "socket": f"ws://127.0.0.1:{relay.port}",
                 },
             }
-            seeded = seed(gateway.url, args)
+            seeded = seed(gateway.url, args, mail_sink)
             rounds: dict[str, list[dict[str, Any]]] = {"gateway": [], "direct": []}
             offset = 0
             for number in range(args.rounds):
