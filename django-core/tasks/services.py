@@ -390,7 +390,7 @@ def comment_update(*, comment: Comment, actor: User, body: str, staff: bool = Fa
     if comment.author_id != actor.pk:
         raise exceptions.PermissionDenied(_("Only its author may edit a comment."), "not_author")
     with transaction.atomic():
-        comment = Comment.objects.select_for_update(of=("self",)).select_related("author", "task").get(pk=comment.pk)
+        comment = _comment_lock(comment)
         if comment.body != body:
             comment.body = body
             comment.edited_at = timezone.now()
@@ -409,8 +409,20 @@ def comment_delete(*, comment: Comment, actor: User, staff: bool = False) -> Non
             _("Only its author or a project admin may delete a comment."), "insufficient_role"
         )
     with transaction.atomic():
+        comment = _comment_lock(comment)
         _comment_activity_rewrite(comment=comment, body="")
         comment.delete()
+
+
+def _comment_lock(comment: Comment) -> Comment:
+    """The comment's row, locked, with its author and task: NotFound if it was deleted since it
+    was looked up. Edit and delete both take this lock before the history entry's, in that order,
+    so an edit and a delete of one comment wait for each other instead of deadlocking."""
+    locked = Comment.objects.select_for_update(of=("self",)).select_related("author", "task").filter(pk=comment.pk)
+    found = locked.first()
+    if found is None:
+        raise exceptions.NotFound()
+    return found
 
 
 def _comment_activity_rewrite(*, comment: Comment, body: str) -> None:
