@@ -62,7 +62,13 @@ def relay(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> It
     process = subprocess.Popen(
         [sys.executable, "manage.py", "outbox_relay", "--interval", "0.05", "--grace", "0.5"],
         cwd=DJANGO_CORE,
-        env=django_process_env(CELERY_BROKER_URL=settings.REDIS_URL, LOG_LEVEL="WARNING"),
+        # The tests empty the database between them (TRUNCATE of every table, one lock after
+        # another) while the relay polls: a relay query waiting on a lock gives up at once
+        # instead of deadlocking with the TRUNCATE (which PostgreSQL would then cancel, leaving
+        # the last test's rows to the next); the relay retries on its next poll.
+        env=django_process_env(
+            CELERY_BROKER_URL=settings.REDIS_URL, LOG_LEVEL="WARNING", PGOPTIONS="-c lock_timeout=200ms"
+        ),
         stdout=log,
         stderr=subprocess.STDOUT,
     )
