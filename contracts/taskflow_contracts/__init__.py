@@ -22,6 +22,7 @@ from taskflow_contracts.redis_layout import (
     user_channel,
     user_stream,
 )
+from taskflow_contracts.redis_topology import RedisTopology, async_client, sync_client
 
 __all__ = [
     "EVENT_MODELS",
@@ -32,11 +33,14 @@ __all__ = [
     "Event",
     "EventType",
     "NotificationPayload",
+    "RedisTopology",
     "UserMessage",
+    "async_client",
     "dedupe_key",
     "event_frame",
     "event_from_json",
     "event_type_adapter",
+    "sync_client",
     "user_channel",
     "user_stream",
 ]
