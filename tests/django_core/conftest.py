@@ -74,7 +74,7 @@ def _english_between_tests():
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _private_redis_database(worker_id: str) -> None:
+def _private_redis_database() -> None:
     """Each test process gets its own Redis database (real Redis, never a fake), emptied first, so
     parallel runs never see each other's streams and keys. REDIS_TEST_DB pins it (one process
     only: xdist workers pinned to one database would empty each other's).
@@ -85,7 +85,7 @@ def _private_redis_database(worker_id: str) -> None:
 
     from common.redis import redis_client
 
-    index = int(os.environ.get("REDIS_TEST_DB") or 1 + _worker_number(worker_id))
+    index = _test_process_number()
     settings.REDIS_URL = f"redis://{urlsplit(settings.REDIS_URL).netloc}/{index}"
     redis_client.cache_clear()
     redis_client().flushdb()
@@ -122,16 +122,22 @@ def _fresh_throttle_counters() -> None:
         client.delete(*keys)
 
 
-def _worker_number(worker_id: str) -> int:
-    return 0 if worker_id == "master" else int(worker_id[2:])
+def _test_process_number() -> int:
+    """REDIS_TEST_DB, else 1 + the xdist worker's number (`gw3` → 4; 1 without xdist, which
+    `-p no:xdist` leaves without its `worker_id` fixture)."""
+    pinned = os.environ.get("REDIS_TEST_DB")
+    if pinned:
+        return int(pinned)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    return 1 + (int(worker[2:]) if worker.startswith("gw") else 0)
 
 
 @pytest.fixture(scope="session", autouse=True)
-def django_db_setup(django_db_setup: None, django_db_blocker: Any, worker_id: str) -> None:
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
     """User ids start at a different million in every test process (and in every separately run
     session, by REDIS_TEST_DB): Redis pub/sub channels are shared by all databases, so two
     processes' `user:{id}` channels must never share an id."""
-    offset = int(os.environ.get("REDIS_TEST_DB") or 1 + _worker_number(worker_id))
+    offset = _test_process_number()
     with django_db_blocker.unblock(), connection.cursor() as cursor:
         cursor.execute(
             "SELECT setval(pg_get_serial_sequence('accounts_user', 'id'), %s, false)", [offset * 1_000_000 + 1]
