@@ -42,10 +42,12 @@ services: deps
 	@PY=$(PY) scripts/ensure_services.sh
 
 # nginx for the gateway; docker-compose only to validate docker-compose.yml in the tests;
-# chromium for the web client's browser test (end-to-end suite).
+# chromium for the web client's browser test (end-to-end suite); pgbouncer and redis-sentinel
+# for the scaling suites (tests/engines start them, and a Redis Cluster, on free ports).
 tools:
 	@scripts/ensure_tools.sh nginx $(if $(filter test test-e2e compose-config,$(MAKECMDGOALS)),docker-compose) \
-		$(if $(filter test test-e2e,$(MAKECMDGOALS)),chromium)
+		$(if $(filter test test-e2e,$(MAKECMDGOALS)),chromium) \
+		$(if $(filter test test-scaling,$(MAKECMDGOALS)),pgbouncer redis-sentinel)
 
 db: services
 	@$(PY) scripts/ensure_database.py

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Makes sure the command-line tools TaskFlow runs are installed: `nginx` (the gateway; `make run`
 # and the end-to-end tests), `docker-compose` (only to validate docker-compose.yml in
-# `make test`; no Docker engine is needed or started) and `chromium` (the headless browser of the
-# web client's end-to-end test, driven by Playwright). As root on Debian/Ubuntu it installs what
-# is missing from the OS packages; otherwise it says what to install.
+# `make test`; no Docker engine is needed or started), `chromium` (the headless browser of the
+# web client's end-to-end test, driven by Playwright), and `pgbouncer` and `redis-sentinel` (the
+# scaling suites start their own PgBouncer, Redis Sentinels and Redis Cluster from them: tests/engines;
+# `redis-server` and `redis-cli`, for the cluster, come with the Redis that ensure_services.sh
+# installs). As root on Debian/Ubuntu it installs what is missing from the OS packages (one
+# `apt-get update` per machine); otherwise it says what to install.
 #
-#   scripts/ensure_tools.sh nginx [docker-compose] [chromium]
+#   scripts/ensure_tools.sh nginx [docker-compose] [chromium] [pgbouncer] [redis-sentinel]
 set -euo pipefail
 
 apt_install() {
@@ -24,6 +27,16 @@ have_nginx() {
 
 have_chromium() {
   command -v chromium >/dev/null || [[ -x /usr/bin/chromium ]]
+}
+
+# The scaling suites start these themselves on free loopback ports (never the packages' own
+# system services).
+have_pgbouncer() {
+  command -v pgbouncer >/dev/null || [[ -x /usr/sbin/pgbouncer ]]
+}
+
+have_sentinel() {
+  command -v redis-sentinel >/dev/null || [[ -x /usr/bin/redis-sentinel ]]
 }
 
 # A Compose implementation that can at least parse and validate a file, with no engine.
@@ -67,6 +80,30 @@ for tool in "$@"; do
       else
         echo "!! Chromium is not installed: the web client's end-to-end test needs it." >&2
         echo "   Debian/Ubuntu: 'sudo apt-get install -y chromium' (or run this as root), then rerun." >&2
+        status=1
+      fi
+      ;;
+    pgbouncer)
+      if ! have_pgbouncer; then
+        apt_install pgbouncer || true
+      fi
+      if have_pgbouncer; then
+        echo "==> PgBouncer is installed (for the scaling suites: transaction pooling)"
+      else
+        echo "!! PgBouncer is not installed: the scaling suites (tests/scaling) need it." >&2
+        echo "   Debian/Ubuntu: 'sudo apt-get install -y pgbouncer' (or run this as root), then rerun." >&2
+        status=1
+      fi
+      ;;
+    redis-sentinel)
+      if ! have_sentinel; then
+        apt_install redis-sentinel || true
+      fi
+      if have_sentinel; then
+        echo "==> Redis Sentinel is installed (for the scaling suites: a failover mid-stream)"
+      else
+        echo "!! redis-sentinel is not installed: the scaling suites (tests/scaling) need it." >&2
+        echo "   Debian/Ubuntu: 'sudo apt-get install -y redis-sentinel' (or run this as root), then rerun." >&2
         status=1
       fi
       ;;
