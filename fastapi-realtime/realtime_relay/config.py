@@ -12,11 +12,21 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from taskflow_contracts import HISTORY_LENGTH
+from taskflow_contracts import HISTORY_LENGTH, RedisTopology
 
 REPO_DIR = Path(__file__).resolve().parents[2]
 DEV_KEY_DIR = REPO_DIR / "var" / "keys"
 PLACEHOLDER_SERVICE_TOKEN = "dev-insecure-realtime-token-change-me"  # noqa: S105 (refused in production)
+
+
+# The settings RedisTopology.from_env reads (by their environment names).
+REDIS_TOPOLOGY_FIELDS = (
+    "redis_url",
+    "redis_sentinels",
+    "redis_sentinel_master",
+    "redis_sentinel_password",
+    "redis_cluster_url",
+)
 
 
 class ConfigurationError(RuntimeError):
@@ -35,7 +45,13 @@ class Settings(BaseSettings):
     )
 
     env: str = Field(default="development", validation_alias=AliasChoices("ENV", "DJANGO_ENV"))
+    # Where the realtime data lives (docs/scaling.md, "Redis"; the same variables django-core and
+    # the bot read): a single node, Sentinel's primary, or a Redis Cluster (see `topology`).
     redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_sentinels: str = ""
+    redis_sentinel_master: str = ""
+    redis_sentinel_password: str = ""
+    redis_cluster_url: str = ""
     # Each Redis command times out after this many seconds; the pub/sub connection is watched by
     # its own heartbeat instead.
     redis_socket_timeout: float = Field(default=2.0, gt=0)
@@ -88,6 +104,12 @@ class Settings(BaseSettings):
         return self.env == "production"
 
     @cached_property
+    def topology(self) -> RedisTopology:
+        """Cluster when REDIS_CLUSTER_URL is set, else Sentinel when REDIS_SENTINELS is, else the
+        single node of REDIS_URL."""
+        return RedisTopology.from_env({name.upper(): getattr(self, name) for name in REDIS_TOPOLOGY_FIELDS})
+
+    @cached_property
     def allowed_origins(self) -> frozenset[str]:
         return frozenset(o.strip().rstrip("/") for o in self.ws_allowed_origins.split(",") if o.strip())
 
@@ -120,6 +142,7 @@ class Settings(BaseSettings):
             raise ValueError(f"ENV/DJANGO_ENV must be development, test or production, not {self.env!r}")
         if self.redis_backoff_max < self.redis_backoff_initial:
             raise ValueError("REDIS_BACKOFF_MAX must not be below REDIS_BACKOFF_INITIAL")
+        _ = self.topology  # REDIS_SENTINELS without a master name, or not host:port: refused now
         if self.is_production:
             token = self.realtime_service_token
             if token == PLACEHOLDER_SERVICE_TOKEN or len(token) < 32:

@@ -1,11 +1,12 @@
-"""Catching a socket up from its user's history stream (`user:{id}:events`).
+"""Catching a socket up from its user's history stream (`user:{7}:events`).
 
-Two moments need it: a client connecting with the `cursor` it last saw, and every socket of
-this process after the Redis subscription came back from an outage (pub/sub does not queue, so
-whatever was published meanwhile is only in the streams). Both go the same way: the socket is
-already subscribed and holding live frames back (hub.Connection.syncing); the stream is read
-from its cursor in one MULTI (metadata + entries, atomically); the entries are queued in order;
-then the held live frames follow, minus those the replay covered. The gap is closed only when
+Two moments need it: a client connecting with the `cursor` it last saw, and the sockets of a
+user whose Redis subscription was lost and came back (an outage, a failover, a Cluster slot that
+moved: pub/sub does not queue, so whatever was published meanwhile is only in the streams). Both
+go the same way: the socket is already subscribed and holding live frames back
+(hub.Connection.syncing); the stream is read from its cursor in one MULTI (metadata + entries,
+atomically, one key: one hash slot); the entries are queued in order; then the held live frames
+follow, minus those the replay covered. The gap is closed only when
 the stream proves nothing after the cursor was trimmed away or lost (History.covers); otherwise
 the socket gets `resync` and the client refetches over REST.
 
@@ -15,12 +16,13 @@ client of every relay to the REST API at the same moment, while the history is u
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError, RedisError, ResponseError
-from taskflow_contracts import event_frame, user_stream
+from taskflow_contracts import event_frame
+from taskflow_contracts.redis_layout import tagged_user_stream
 
 from realtime_relay import frames
 from realtime_relay.frames import ZERO, Cursor, parse_cursor, revocation_time
@@ -80,7 +82,7 @@ def _cursor(value: object) -> Cursor | None:
 async def read_history(redis: Redis, user_id: int, after: Cursor | None, *, limit: int) -> History:
     """The stream's metadata and, when `after` is given, up to `limit` entries after it (as
     frames), read atomically. Raises RedisError when Redis is unreachable."""
-    key = user_stream(user_id)
+    key = tagged_user_stream(user_id)
     for attempt in (1, 2):
         try:
             async with redis.pipeline(transaction=True) as pipe:
@@ -125,12 +127,25 @@ async def read_history(redis: Redis, user_id: int, after: Cursor | None, *, limi
 class CatchUp:
     """Replays history into sockets; one per process."""
 
-    def __init__(self, *, redis: Redis, hub: Hub, metrics: Metrics, limit: int, replay_timeout: float) -> None:
+    def __init__(
+        self,
+        *,
+        redis: Redis,
+        redis_slots: asyncio.Semaphore,
+        hub: Hub,
+        metrics: Metrics,
+        limit: int,
+        replay_timeout: float,
+    ) -> None:
         self._redis = redis
+        self._redis_slots = redis_slots
         self._hub = hub
         self._metrics = metrics
         self._limit = limit
         self._replay_timeout = replay_timeout
+        # Users whose sockets are catching up after a lost subscription, and how.
+        self._resuming: dict[int, asyncio.Task[None]] = {}
+        self._concurrency = asyncio.Semaphore(CATCH_UP_CONCURRENCY)
 
     async def start(self, conn: Connection, cursor: Cursor | None) -> None:
         """A new socket (subscribed, syncing): hello, then the replay or `resync`, then live.
@@ -138,9 +153,10 @@ class CatchUp:
         # Also read what was published since the ticket was issued: a revocation in there means
         # the ticket predates a logout or password change, and the socket is refused.
         since = Cursor(max(0, int(conn.ticket_iat * 1000) - 1), 0)
-        history = await read_history(
-            self._redis, conn.user_id, since if cursor is None else min(cursor, since), limit=self._limit
-        )
+        async with self._redis_slots:
+            history = await read_history(
+                self._redis, conn.user_id, since if cursor is None else min(cursor, since), limit=self._limit
+            )
         if any(self._revokes(conn, frame) for entry, frame in history.entries if entry > since):
             self._hub.drop(conn, CLOSE_UNAUTHORIZED, "revoked")
             return
@@ -155,21 +171,43 @@ class CatchUp:
             conn.send(frames.hello(conn.user_id, history.head))
             self._resync(conn, history)
 
-    async def resume_all(self, wait_subscribed: Callable[[int], Awaitable[bool]]) -> None:
-        """After the subscription came back: every socket that was live catches up from the
-        last cursor it was given. `wait_subscribed(user_id)` waits for the user's channel."""
-        semaphore = asyncio.Semaphore(CATCH_UP_CONCURRENCY)
+    def suspend(self, user_ids: Iterable[int]) -> None:
+        """These users' subscriptions were lost: any catch-up of theirs under way stops (what it
+        read is already behind), and their live sockets hold frames back (hub.Hub.suspend)."""
+        user_ids = list(user_ids)
+        for user_id in user_ids:
+            task = self._resuming.pop(user_id, None)
+            if task is not None:
+                task.cancel()
+        self._hub.suspend(user_ids)
 
-        async def resume(user_id: int) -> None:
-            async with semaphore:
-                if await wait_subscribed(user_id):
-                    await self._resume_user(user_id)
-                else:
-                    # Redis never confirmed the channel: reconnecting is the way back for these.
-                    for conn in self._waiting(user_id):
-                        self._hub.drop(conn, CLOSE_TRY_AGAIN_LATER, "redis_unavailable")
+    def resume(self, user_ids: Iterable[int], wait_subscribed: Callable[[int], Awaitable[bool]]) -> None:
+        """The users' channels are being subscribed again: once `wait_subscribed(user_id)`,
+        each socket that was live catches up from the last cursor it was given."""
+        for user_id in user_ids:
+            previous = self._resuming.pop(user_id, None)
+            if previous is not None:
+                previous.cancel()
+            task = asyncio.create_task(self._resume_when_subscribed(user_id, wait_subscribed))
+            self._resuming[user_id] = task
+            task.add_done_callback(lambda done, user_id=user_id: self._resume_done(user_id, done))
 
-        await asyncio.gather(*(resume(user_id) for user_id in self._hub.users()))
+    def _resume_done(self, user_id: int, task: "asyncio.Task[None]") -> None:
+        if self._resuming.get(user_id) is task:
+            del self._resuming[user_id]
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("catch-up of user %s failed", user_id, exc_info=task.exception())
+            for conn in self._waiting(user_id):
+                self._hub.drop(conn, CLOSE_TRY_AGAIN_LATER, "redis_unavailable")
+
+    async def _resume_when_subscribed(self, user_id: int, wait_subscribed: Callable[[int], Awaitable[bool]]) -> None:
+        if not await wait_subscribed(user_id):
+            # Redis never confirmed the channel: reconnecting is the way back for these.
+            for conn in self._waiting(user_id):
+                self._hub.drop(conn, CLOSE_TRY_AGAIN_LATER, "redis_unavailable")
+            return
+        async with self._concurrency:
+            await self._resume_user(user_id)
 
     def _waiting(self, user_id: int) -> list[Connection]:
         """The user's sockets that were live before the outage and wait to catch up."""
@@ -230,8 +268,10 @@ class CatchUp:
             closed.cancel()
             if not put.done():
                 put.cancel()
+            elif not put.cancelled():
+                # Queued (even when this catch-up is being cancelled): the next one starts after it.
+                conn.last_cursor = cursor
         if put.done() and not put.cancelled():
-            conn.last_cursor = cursor
             return True
         if not conn.closed:
             self._hub.drop(conn, CLOSE_SLOW_CONSUMER, "slow_consumer")

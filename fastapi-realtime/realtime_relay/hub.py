@@ -5,8 +5,8 @@ non-blocking put; a socket whose queue is full has fallen behind and is dropped 
 one slow client never holds up the others. The frame is the string that came from Redis,
 serialized once by the publisher and shared by every socket.
 
-A socket is either live or catching up ("syncing": just connected, or the Redis subscription
-came back after an outage). While it catches up, live frames are held back and the history
+A socket is either live or catching up ("syncing": just connected, or its user's Redis
+subscription came back after it was lost). While it catches up, live frames are held back and the history
 replay goes first; when the replay is done, the held frames follow, minus any the replay already
 delivered. Every event frame carries its stream cursor and a socket never gets a cursor at or
 below the last one it was given, which is what makes replay + live free of gaps and duplicates.
@@ -14,6 +14,7 @@ below the last one it was given, which is what makes replay + live free of gaps 
 
 import asyncio
 import logging
+from collections.abc import Iterable
 
 from realtime_relay.frames import ZERO, Cursor, frame_cursor, revocation_time
 from realtime_relay.metrics import Metrics
@@ -203,10 +204,11 @@ class Hub:
             self.metrics.drops[reason] += 1
             conn.close(code, reason)
 
-    def suspend(self) -> None:
-        """The Redis subscription is gone: live sockets hold frames back until they have caught
-        up from history; sockets still on their first catch-up are closed (1013) to reconnect."""
-        for conn in self.connections():
+    def suspend(self, user_ids: Iterable[int]) -> None:
+        """These users' Redis subscriptions are gone: their live sockets hold frames back until
+        they have caught up from history; sockets still on their first catch-up are closed (1013)
+        to reconnect."""
+        for conn in [conn for user_id in user_ids for conn in self._users.get(user_id, ())]:
             if conn.established:
                 conn.begin_sync()
             else:

@@ -142,7 +142,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gc.set_threshold(50_000, 20, 100)
         presence_task = asyncio.create_task(_refresh_presence(relay))
         undo_signals = _hook_shutdown_signals(relay)
-        logger.info("relay %s up (Redis %s)", relay.instance, _redacted(settings.redis_url))
+        logger.info("relay %s up (Redis %s)", relay.instance, settings.topology.describe())
         try:
             yield
         finally:
@@ -189,11 +189,6 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [{key: value for key, value in error.items() if key != "ctx"} for error in exc.errors()]
     return JSONResponse({"detail": jsonable_encoder(errors), "code": "invalid"}, status_code=422)
-
-
-def _redacted(url: str) -> str:
-    scheme, sep, rest = url.partition("://")
-    return f"{scheme}{sep}{rest.rpartition('@')[2]}"
 
 
 app = create_app()

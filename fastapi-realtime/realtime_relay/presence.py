@@ -1,11 +1,18 @@
 """Who is online, across every relay instance, kept right when an instance crashes.
 
 `presence:online` is a sorted set of user ids scored by when their presence runs out (unix
-seconds); `user:{id}:presence` scores this user's relay instances the same way. Every instance
+seconds); `user:{7}:presence` scores this user's relay instances the same way. Every instance
 refreshes the users it holds sockets for every third of the TTL; an instance that dies stops
 refreshing, and its users drop out within one TTL. When an instance loses a user's last socket it
 removes itself from the user's set and takes the user offline at once unless another instance
 still holds them. Readers ask `ZRANGE presence:online (<now> +inf BYSCORE`.
+
+The two keys live in different hash slots (a Redis Cluster spreads them), so no script or
+transaction spans both: the user's set is changed first (by a script that touches that key
+only), `presence:online` after it by plain commands, and the instance that takes a user offline
+looks at the user's set once more afterwards. Whatever order two instances' commands interleave
+in, an instance that holds the user has marked them online again by then, or is seen holding
+them and the user is put back.
 """
 
 import logging
@@ -13,23 +20,18 @@ import time
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from taskflow_contracts.redis_layout import PRESENCE_ONLINE, user_presence
+from taskflow_contracts.redis_layout import PRESENCE_ONLINE, tagged_user_presence
 
 logger = logging.getLogger(__name__)
 
-# KEYS: [online, user_presence]  ARGV: [user_id, instance, now]
-# Drops this instance from the user's set; the user stays online until the latest expiry among
-# the other live instances, or goes offline now when there is none.
-_OFFLINE_LUA = """
-redis.call('ZREM', KEYS[2], ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[3])
-local latest = redis.call('ZRANGE', KEYS[2], 0, 0, 'REV', 'WITHSCORES')
-if latest[2] then
-  redis.call('ZADD', KEYS[1], latest[2], ARGV[1])
-else
-  redis.call('ZREM', KEYS[1], ARGV[1])
-end
-return latest[2] and 1 or 0
+# KEYS: [user_presence]  ARGV: [instance, now]
+# Drops this instance (and expired ones) from the user's set; returns the latest expiry among the
+# instances left, or false when there is none.
+_LEAVE_LUA = """
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
+local latest = redis.call('ZRANGE', KEYS[1], 0, 0, 'REV', 'WITHSCORES')
+return latest[2] or false
 """
 
 # Users refreshed per round trip.
@@ -41,7 +43,7 @@ class Presence:
         self._redis = redis
         self._instance = instance
         self._ttl = ttl
-        self._offline = redis.register_script(_OFFLINE_LUA)
+        self._leave = redis.register_script(_LEAVE_LUA)
 
     @property
     def refresh_interval(self) -> float:
@@ -52,12 +54,16 @@ class Presence:
         now = time.time()
         expires = now + self._ttl
         for start in range(0, len(user_ids), _BATCH):
+            batch = user_ids[start : start + _BATCH]
+            # The users' own sets first: an instance taking a user offline meanwhile sees us there.
             async with self._redis.pipeline(transaction=False) as pipe:
-                for user_id in user_ids[start : start + _BATCH]:
-                    key = user_presence(user_id)
+                for user_id in batch:
+                    key = tagged_user_presence(user_id)
                     pipe.zadd(key, {self._instance: expires})
                     pipe.expire(key, self._ttl)
-                    pipe.zadd(PRESENCE_ONLINE, {str(user_id): expires}, gt=True)
+                await pipe.execute()
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.zadd(PRESENCE_ONLINE, {str(user_id): expires for user_id in batch}, gt=True)
                 if start == 0:
                     # Users of crashed instances run out here.
                     pipe.zremrangebyscore(PRESENCE_ONLINE, "-inf", now)
@@ -65,7 +71,19 @@ class Presence:
 
     async def offline(self, user_id: int) -> None:
         """This instance's last socket of the user closed."""
-        await self._offline(keys=[PRESENCE_ONLINE, user_presence(user_id)], args=[user_id, self._instance, time.time()])
+        key = tagged_user_presence(user_id)
+        latest = await self._leave(keys=[key], args=[self._instance, time.time()])
+        if latest:
+            # Online until the latest expiry among the other instances still holding the user.
+            await self._redis.zadd(PRESENCE_ONLINE, {str(user_id): float(latest)})
+            return
+        await self._redis.zrem(PRESENCE_ONLINE, str(user_id))
+        # An instance that took the user on meanwhile wrote its mark before `presence:online`:
+        # if it is there now, its ZADD may have come before our ZREM, so put the user back.
+        now = time.time()
+        held = await self._redis.zrange(key, 0, 0, desc=True, withscores=True)
+        if held and held[0][1] > now:
+            await self._redis.zadd(PRESENCE_ONLINE, {str(user_id): held[0][1]}, gt=True)
 
     async def refresh(self, user_ids: list[int]) -> None:
         try:

@@ -13,10 +13,21 @@ from pathlib import Path
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from taskflow_contracts import RedisTopology
 
 REPO_DIR = Path(__file__).resolve().parents[2]
 PLACEHOLDER_SERVICE_TOKEN = "dev-insecure-telegram-token-change-me"  # noqa: S105 (refused in production)
 MIN_PRODUCTION_TOKEN_LENGTH = 32
+
+
+# The settings RedisTopology.from_env reads (by their environment names).
+REDIS_TOPOLOGY_FIELDS = (
+    "redis_url",
+    "redis_sentinels",
+    "redis_sentinel_master",
+    "redis_sentinel_password",
+    "redis_cluster_url",
+)
 
 
 class ConfigurationError(RuntimeError):
@@ -45,7 +56,13 @@ class Settings(BaseSettings):
     # Seconds one internal API call may take before django-core counts as unavailable.
     core_timeout: float = Field(default=5.0, gt=0, validation_alias=AliasChoices("BOT_CORE_TIMEOUT"))
 
+    # Where the bot's stream and its conversation state live (docs/scaling.md, "Redis"; the same
+    # variables django-core and the relay read): a single node, Sentinel's primary or a Cluster.
     redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_sentinels: str = ""
+    redis_sentinel_master: str = ""
+    redis_sentinel_password: str = ""
+    redis_cluster_url: str = ""
     telegram_stream: str = "telegram:deliveries"
     telegram_consumer_name: str = Field(default_factory=default_consumer_name)
 
@@ -77,6 +94,12 @@ class Settings(BaseSettings):
         return self.env == "production"
 
     @property
+    def topology(self) -> RedisTopology:
+        """Cluster when REDIS_CLUSTER_URL is set, else Sentinel when REDIS_SENTINELS is, else the
+        single node of REDIS_URL."""
+        return RedisTopology.from_env({name.upper(): getattr(self, name) for name in REDIS_TOPOLOGY_FIELDS})
+
+    @property
     def per_chat_interval(self) -> float:
         """Seconds between two sends to one chat (0 when per-chat pacing is off)."""
         return 1.0 / self.telegram_rate_per_chat if self.telegram_pacing else 0.0
@@ -98,6 +121,7 @@ class Settings(BaseSettings):
     def _refuse_unsafe_production(self) -> "Settings":
         if self.env not in {"development", "test", "production"}:
             raise ValueError(f"ENV/DJANGO_ENV must be development, test or production, not {self.env!r}")
+        _ = self.topology  # REDIS_SENTINELS without a master name, or not host:port: refused now
         if self.is_production:
             token = self.telegram_service_token
             if token == PLACEHOLDER_SERVICE_TOKEN or len(token) < MIN_PRODUCTION_TOKEN_LENGTH:

@@ -27,6 +27,7 @@ from aiogram.methods.base import Response, TelegramType
 from aiogram.types import BotCommand, BotCommandScopeDefault, LinkPreviewOptions, User
 from aiohttp import web
 from redis.asyncio import Redis
+from taskflow_contracts import async_client
 
 from taskflow_bot import i18n
 from taskflow_bot.config import Settings
@@ -163,12 +164,15 @@ async def run(settings: Settings) -> int:
         default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview=LinkPreviewOptions(is_disabled=True)),
     )
     core = CoreApi(settings.django_internal_url, settings.telegram_service_token, timeout=settings.core_timeout)
-    storage = RedisStorage.from_url(settings.redis_url, key_builder=DefaultKeyBuilder(prefix=FSM_KEY_PREFIX))
-    stream_redis = Redis.from_url(
-        settings.redis_url, decode_responses=True, socket_timeout=5, socket_connect_timeout=3, health_check_interval=30
+    # One client for the stream and the conversation state: single keys and one-key commands
+    # only (XREADGROUP, XAUTOCLAIM, XCLAIM, XACK on the stream; GET/SET/DEL per chat), so the same
+    # code runs on a single node, under Sentinel and on a Cluster.
+    redis: Redis = async_client(
+        settings.topology, decode_responses=True, socket_timeout=5, socket_connect_timeout=3, health_check_interval=30
     )
+    storage = RedisStorage(redis, key_builder=DefaultKeyBuilder(prefix=FSM_KEY_PREFIX))
     dp = build_dispatcher(storage, core)
-    consumer = PushConsumer(bot=bot, core=core, redis=stream_redis, settings=settings, health=push_health)
+    consumer = PushConsumer(bot=bot, core=core, redis=redis, settings=settings, health=push_health)
 
     health_runner: web.AppRunner | None = None
     if settings.bot_health_port:
@@ -184,7 +188,12 @@ async def run(settings: Settings) -> int:
         if me is None:
             return 0
         username = me.username or ""
-        logger.info("Bot @%s (id %s) starting: polling and push consumer", username, me.id)
+        logger.info(
+            "Bot @%s (id %s) starting: polling and push consumer (Redis %s)",
+            username,
+            me.id,
+            settings.topology.describe(),
+        )
         background = [
             asyncio.create_task(
                 retry_until(
@@ -214,8 +223,8 @@ async def run(settings: Settings) -> int:
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
         await core.close()
-        await stream_redis.aclose()
-        await storage.close()
+        # Not storage.close(): it passes an argument RedisCluster.aclose() does not take.
+        await redis.aclose()
         await bot.session.close()
         if health_runner is not None:
             await health_runner.cleanup()

@@ -31,8 +31,10 @@ if str(RELAY_DIR) not in sys.path:
 
 
 @pytest.fixture(scope="session")
-def redis_test_db(worker_id: str) -> int:
-    index = int(os.environ.get("REDIS_TEST_DB") or 12) + (0 if worker_id == "master" else int(worker_id[2:]))
+def redis_test_db() -> int:
+    # pytest-xdist names its workers gw0, gw1...; without it (-p no:xdist) there is one process.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    index = int(os.environ.get("REDIS_TEST_DB") or 12) + (int(worker[2:]) if worker.startswith("gw") else 0)
     assert index != 0, "the realtime tests never use Redis database 0"
     return index
 

@@ -25,7 +25,7 @@ import redis
 import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from taskflow_contracts import UserMessage, dedupe_key, event_from_json, user_channel, user_stream
+from taskflow_contracts import UserMessage, event_from_json
 from taskflow_contracts.events import (
     Actor,
     TaskCreated,
@@ -36,7 +36,7 @@ from taskflow_contracts.events import (
     UserRevoked,
     UserRevokedData,
 )
-from taskflow_contracts.redis_layout import DEDUPE_TTL_SECONDS, PUBLISH_EVENT_LUA
+from taskflow_contracts.redis_layout import DEDUPE_TTL_SECONDS, DELIVER_LUA, user_delivery_keys
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
@@ -157,17 +157,19 @@ def deadline_approaching(user_id: int) -> TaskDeadlineApproaching:
     )
 
 
-def publish(client: redis.Redis, user_ids: list[int], event: Any, notification: dict[str, Any] | None = None) -> bool:
-    """Publishes like django-core's notifications.publisher: the same Lua script, a valid
-    UserMessage per recipient."""
+def publish(client: Any, user_ids: list[int], event: Any, notification: dict[str, Any] | None = None) -> bool:
+    """Delivers like django-core's publisher: DELIVER_LUA per recipient with a valid UserMessage
+    (no board fields: the relay knows nothing of boards). True when some recipient had not had
+    the event yet. `client`: a redis-py client of any topology (a RedisCluster routes each call
+    to the recipient's slot)."""
     message = UserMessage.model_validate({"event": event, "notification": notification})
     message_json = message.model_dump_json(by_alias=True)
-    keys = [dedupe_key(str(event.id))]
-    args: list[Any] = [HISTORY_LENGTH, DEDUPE_TTL_SECONDS, 3600]
+    delivered = False
     for user_id in user_ids:
-        keys += [user_stream(user_id), user_channel(user_id)]
-        args.append(message_json)
-    return bool(client.eval(PUBLISH_EVENT_LUA, len(keys), *keys, *args))
+        keys = user_delivery_keys(user_id)
+        args = [HISTORY_LENGTH, 3600, DEDUPE_TTL_SECONDS, f"{time.time():.3f}", str(event.id), message_json]
+        delivered |= client.eval(DELIVER_LUA, len(keys), *keys, *args, "", "", "", "") == 1
+    return delivered
 
 
 def publish_task(client: redis.Redis, user_ids: list[int], title: str = "Launch") -> str:

@@ -1,5 +1,6 @@
-"""Contract with django-core, end to end: what Django publishes after a commit arrives on the
-relay's sockets as a valid envelope; a ticket Django signs opens a socket; a logout closes it.
+"""Contract with django-core, end to end: what Django publishes after a commit (DELIVER_LUA per
+recipient, SPUBLISH on `user:{7}`) arrives on the relay's sockets as a valid envelope; a ticket
+Django signs opens a socket; a logout closes it.
 
 django-core publishes to `settings.REDIS_URL`; here it is pointed at the relay's test database
 (tests/django_core/conftest.py does not apply to this folder)."""
@@ -7,13 +8,10 @@ django-core publishes to `settings.REDIS_URL`; here it is pointed at the relay's
 import json
 
 import pytest
-from django.conf import settings as django_settings
 from notifications import publisher
-from realtime_relay.publisher import AlertPublisher
-from redis.asyncio import Redis
 from rest_framework.test import APIClient
 from taskflow_contracts import Actor, NotificationPayload, event_from_json
-from taskflow_contracts.redis_layout import PUBLISH_EVENT_LUA, PUBLISH_OUTBOX_EVENT_LUA
+from taskflow_contracts.redis_layout import tagged_user_stream
 
 from accounts.services import token_pair_for
 from common.redis import redis_client as django_redis
@@ -91,7 +89,7 @@ def test_a_task_assigned_through_the_api_reaches_the_assignees_socket(
     # ... whose cursor is the id of the event's entry in the assignee's history
     [cursor] = [
         entry_id
-        for entry_id, fields in redis_client.xrange(f"user:{assignee.pk}:events")
+        for entry_id, fields in redis_client.xrange(tagged_user_stream(assignee.pk))
         if json.loads(fields["m"])["event"]["id"] == str(event.id)
     ]
     assert frame["cursor"] == cursor
@@ -111,13 +109,3 @@ def test_logging_out_through_the_api_closes_the_users_sockets(
 
     assert on_a.close_code(timeout=1.0) == 4401
     assert on_b.close_code(timeout=1.0) == 4401
-
-
-def test_the_relay_and_django_core_publish_with_the_contract_packages_lua_scripts():
-    # POST /notify/deadline writes history the way django-core's outbox does: both scripts live
-    # once, in the shared contract package (tests/django_core/notifications/test_publish_order.py
-    # checks they store and frame a message identically).
-    assert publisher._publish_script().script == PUBLISH_OUTBOX_EVENT_LUA
-    alerts = AlertPublisher(redis=Redis(), history_length=1, history_ttl=1)
-    assert alerts._script.script == PUBLISH_EVENT_LUA
-    assert django_settings.REALTIME_HISTORY_LENGTH >= 1

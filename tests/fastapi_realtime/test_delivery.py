@@ -4,6 +4,7 @@ import json
 
 import pytest
 from taskflow_contracts import event_from_json
+from taskflow_contracts.redis_layout import tagged_user_channel, tagged_user_stream
 
 from tests.fastapi_realtime.support import (
     cursor_key,
@@ -48,7 +49,7 @@ def test_the_frame_is_the_published_message_with_its_cursor(relay, sockets, redi
     publish(redis_client, [user_id], event, notification)
 
     frame = sock.recv()
-    [(entry_id, fields)] = redis_client.xrange(f"user:{user_id}:events")
+    [(entry_id, fields)] = redis_client.xrange(tagged_user_stream(user_id))
     assert frame["cursor"] == entry_id
     assert frame["event"] == json.loads(fields["m"])["event"]
     assert frame["notification"] == notification
@@ -88,10 +89,10 @@ def test_a_user_who_left_is_unsubscribed_and_a_returning_one_resubscribed(relay,
     first, _ = sockets.join(relay, user_id)
     first.close()
     # The relay drops its subscription with the last socket (no subscriber left for the channel).
-    wait_until(lambda: redis_client.pubsub_numsub(f"user:{user_id}")[0][1] == 0, what="unsubscribe")
+    wait_until(lambda: redis_client.pubsub_shardnumsub(tagged_user_channel(user_id))[0][1] == 0, what="unsubscribe")
 
     again, _ = sockets.join(relay, user_id)
-    assert redis_client.pubsub_numsub(f"user:{user_id}")[0][1] == 1
+    assert redis_client.pubsub_shardnumsub(tagged_user_channel(user_id))[0][1] == 1
     event_id = publish_task(redis_client, [user_id])
     assert event_id_of(again.recv()) == event_id
 

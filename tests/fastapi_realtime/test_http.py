@@ -4,6 +4,7 @@ import json
 
 import pytest
 from taskflow_contracts import event_from_json
+from taskflow_contracts.redis_layout import tagged_user_stream
 
 from tests.fastapi_realtime.support import (
     SERVICE_TOKEN,
@@ -57,7 +58,7 @@ def test_a_deadline_alert_is_kept_for_replay_and_sent_once(relay, sockets, redis
 
     assert event_id_of(sock.recv()) == str(event.id)
     assert sock.silent(0.2)
-    assert redis_client.xlen(f"user:{user_id}:events") == 1
+    assert redis_client.xlen(tagged_user_stream(user_id)) == 1
 
 
 @pytest.mark.parametrize("token", [None, "", "wrong", SERVICE_TOKEN + "x", SERVICE_TOKEN[:-1]])

@@ -3,7 +3,7 @@
 import signal
 import time
 
-from taskflow_contracts.redis_layout import PRESENCE_ONLINE
+from taskflow_contracts.redis_layout import PRESENCE_ONLINE, tagged_user_presence
 
 from tests.fastapi_realtime.support import new_user_id, wait_until
 
@@ -22,11 +22,11 @@ def test_a_user_is_online_while_any_instance_holds_a_socket(relay, relay_b, sock
     on_a, _ = sockets.join(relay, user_id)
     on_b, _ = sockets.join(relay_b, user_id)
     instance_a = relay.health().json()["instance"]
-    _wait(lambda: redis_client.zcard(f"user:{user_id}:presence") == 2, "both instances to mark the user")
+    _wait(lambda: redis_client.zcard(tagged_user_presence(user_id)) == 2, "both instances to mark the user")
     assert _online(redis_client, user_id)
 
     on_a.close()
-    _wait(lambda: redis_client.zscore(f"user:{user_id}:presence", instance_a) is None, "A to let the user go")
+    _wait(lambda: redis_client.zscore(tagged_user_presence(user_id), instance_a) is None, "A to let the user go")
     assert _online(redis_client, user_id)  # still on B
 
     on_b.close()

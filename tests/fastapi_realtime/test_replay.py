@@ -4,6 +4,8 @@ replay and live events; `resync` when the history cannot close the gap."""
 import threading
 import time
 
+from taskflow_contracts.redis_layout import tagged_user_stream
+
 from tests.fastapi_realtime.support import (
     cursor_key,
     event_id_of,
@@ -96,7 +98,7 @@ def test_without_a_cursor_the_socket_starts_at_the_head(relay, sockets, redis_cl
     user_id = new_user_id()
     publish_task(redis_client, [user_id])
     publish_task(redis_client, [user_id])
-    [last_id, _] = redis_client.xrevrange(f"user:{user_id}:events", count=1)[0]
+    [last_id, _] = redis_client.xrevrange(tagged_user_stream(user_id), count=1)[0]
 
     sock, hello = sockets.join(relay, user_id)
 
@@ -113,8 +115,8 @@ def test_trimmed_history_gets_resync(relay, sockets, redis_client):
     for n in range(5):
         publish_task(redis_client, [user_id], title=f"#{n}")
     # History is bounded: what the client missed was trimmed away.
-    redis_client.xtrim(f"user:{user_id}:events", maxlen=2, approximate=False)
-    head = redis_client.xinfo_stream(f"user:{user_id}:events")["last-generated-id"]
+    redis_client.xtrim(tagged_user_stream(user_id), maxlen=2, approximate=False)
+    head = redis_client.xinfo_stream(tagged_user_stream(user_id))["last-generated-id"]
 
     again, hello = sockets.join(relay, user_id, cursor=cursor)
 
@@ -133,7 +135,7 @@ def test_history_trimmed_only_up_to_the_cursor_still_replays(relay, sockets, red
     cursor = sock.events(3)[-1]["cursor"]
     sock.close()
     missed = [publish_task(redis_client, [user_id], title=f"missed {n}") for n in range(2)]
-    redis_client.xtrim(f"user:{user_id}:events", maxlen=3, approximate=False)
+    redis_client.xtrim(tagged_user_stream(user_id), maxlen=3, approximate=False)
 
     again, _ = sockets.join(relay, user_id, cursor=cursor)
 
@@ -145,7 +147,7 @@ def test_cursor_zero_after_trimming_gets_resync(relay, sockets, redis_client):
     user_id = new_user_id()
     for n in range(4):
         publish_task(redis_client, [user_id], title=f"#{n}")
-    redis_client.xtrim(f"user:{user_id}:events", maxlen=2, approximate=False)
+    redis_client.xtrim(tagged_user_stream(user_id), maxlen=2, approximate=False)
 
     again, _ = sockets.join(relay, user_id, cursor="0-0")
 
@@ -158,7 +160,7 @@ def test_expired_history_gets_resync(relay, sockets, redis_client):
     publish_task(redis_client, [user_id])
     cursor = sock.recv()["cursor"]
     sock.close()
-    redis_client.delete(f"user:{user_id}:events")  # as REALTIME_HISTORY_TTL does
+    redis_client.delete(tagged_user_stream(user_id))  # as REALTIME_HISTORY_TTL does
 
     again, hello = sockets.join(relay, user_id, cursor=cursor)
 
@@ -175,7 +177,7 @@ def test_a_stream_recreated_after_expiry_still_gets_resync(relay, sockets, redis
     cursor = sock.recv()["cursor"]
     sock.close()
     publish_task(redis_client, [user_id], title="lost with the old stream")
-    redis_client.delete(f"user:{user_id}:events")
+    redis_client.delete(tagged_user_stream(user_id))
     publish_task(redis_client, [user_id], title="in the new stream")
 
     again, _ = sockets.join(relay, user_id, cursor=cursor)

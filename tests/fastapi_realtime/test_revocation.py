@@ -4,6 +4,8 @@ on every relay instance within a second, and keeps a ticket from before it out."
 import time
 from datetime import UTC, datetime, timedelta
 
+from taskflow_contracts.redis_layout import tagged_user_stream
+
 from tests.fastapi_realtime.support import (
     event_id_of,
     new_user_id,
@@ -59,7 +61,7 @@ def test_a_revocation_missed_while_away_closes_the_reconnected_socket(relay, soc
     user_id = new_user_id()
     ticket = sign_ticket(user_id, iat=int(time.time()) - 2)
     publish_task(redis_client, [user_id])
-    cursor = redis_client.xrevrange(f"user:{user_id}:events", count=1)[0][0]
+    cursor = redis_client.xrevrange(tagged_user_stream(user_id), count=1)[0][0]
     publish(redis_client, [user_id], user_revoked(user_id))
 
     assert sockets.open(relay, ticket, cursor=cursor).close_code() == UNAUTHORIZED

@@ -5,6 +5,7 @@ from pydantic import ValidationError
 from realtime_relay.config import PLACEHOLDER_SERVICE_TOKEN, REPO_DIR, ConfigurationError, Settings
 from realtime_relay.frames import Cursor, frame_cursor, parse_cursor, revocation_time
 from realtime_relay.history import History
+from realtime_relay.subscriber import channel_user
 
 STRONG_TOKEN = "s" * 40
 
@@ -19,6 +20,11 @@ def environment(monkeypatch, tmp_path):
         "JWT_PUBLIC_KEY",
         "JWT_PUBLIC_KEY_FILE",
         "WS_ALLOWED_ORIGINS",
+        "REDIS_URL",
+        "REDIS_SENTINELS",
+        "REDIS_SENTINEL_MASTER",
+        "REDIS_SENTINEL_PASSWORD",
+        "REDIS_CLUSTER_URL",
     ):
         monkeypatch.delenv(name, raising=False)
 
@@ -38,6 +44,62 @@ def test_defaults_suit_a_developer_machine(environment):
     assert settings.allowed_origins == {"http://localhost:8080", "http://127.0.0.1:8080"}
     assert settings.realtime_history_length == 500
     assert not settings.is_production
+
+
+def test_redis_is_a_single_node_by_default(environment):
+    topology = environment().topology
+
+    assert (topology.mode, topology.url) == ("single", "redis://127.0.0.1:6379/0")
+
+
+def test_redis_sentinels_name_the_primary(environment):
+    topology = environment(
+        REDIS_URL="redis://:secret@ignored:6379/3",
+        REDIS_SENTINELS="s1:26379,[::1]:26380",
+        REDIS_SENTINEL_MASTER="taskflow",
+        REDIS_SENTINEL_PASSWORD="sentinel-secret",
+    ).topology
+
+    assert topology.mode == "sentinel"
+    assert topology.sentinels == (("s1", 26379), ("::1", 26380))
+    assert (topology.master, topology.sentinel_password) == ("taskflow", "sentinel-secret")
+    assert topology.url == "redis://:secret@ignored:6379/3"  # the primary's database and password
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"REDIS_SENTINELS": "s1:26379"}, "REDIS_SENTINEL_MASTER"),
+        ({"REDIS_SENTINELS": "s1", "REDIS_SENTINEL_MASTER": "taskflow"}, "host:port"),
+    ],
+)
+def test_a_half_configured_sentinel_fails_at_start(environment, env, message):
+    with pytest.raises(ValidationError, match=message):
+        environment(**env)
+
+
+def test_a_redis_cluster_wins_over_the_other_variables(environment):
+    topology = environment(
+        REDIS_SENTINELS="s1:26379", REDIS_SENTINEL_MASTER="taskflow", REDIS_CLUSTER_URL="redis://node-1:7000"
+    ).topology
+
+    assert (topology.mode, topology.url) == ("cluster", "redis://node-1:7000")
+
+
+@pytest.mark.parametrize(
+    ("channel", "user_id"),
+    [
+        ("user:{7}", 7),
+        ("user:{1000000123}", 1000000123),
+        # The untagged names of before are nobody's channel any more.
+        ("user:7", None),
+        ("user:{7}:events", None),
+        ("user:{x}", None),
+        ("realtime:relays", None),
+    ],
+)
+def test_only_tagged_user_channels_carry_frames(channel, user_id):
+    assert channel_user(channel) == user_id
 
 
 def test_key_file_paths_are_relative_to_the_repository(environment):

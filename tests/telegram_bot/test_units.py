@@ -67,6 +67,55 @@ def test_defaults_follow_the_contract(monkeypatch: pytest.MonkeyPatch) -> None:
     assert config.per_chat_interval == 1.0
 
 
+@pytest.fixture
+def no_redis_topology(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in (
+        "REDIS_URL",
+        "REDIS_SENTINELS",
+        "REDIS_SENTINEL_MASTER",
+        "REDIS_SENTINEL_PASSWORD",
+        "REDIS_CLUSTER_URL",
+    ):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_redis_is_a_single_node_by_default(no_redis_topology: None) -> None:
+    topology = settings(redis_url="redis://cache:6380/4").topology
+
+    assert (topology.mode, topology.url) == ("single", "redis://cache:6380/4")
+
+
+def test_redis_sentinels_name_the_primary(no_redis_topology: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REDIS_URL", "redis://:secret@ignored:6379/3")
+    monkeypatch.setenv("REDIS_SENTINELS", "s1:26379, s2:26380")
+    monkeypatch.setenv("REDIS_SENTINEL_MASTER", "taskflow")
+    monkeypatch.setenv("REDIS_SENTINEL_PASSWORD", "sentinel-secret")
+
+    topology = settings().topology
+
+    assert topology.mode == "sentinel"
+    assert topology.sentinels == (("s1", 26379), ("s2", 26380))
+    assert (topology.master, topology.sentinel_password) == ("taskflow", "sentinel-secret")
+    assert topology.url == "redis://:secret@ignored:6379/3"  # database and password of the primary
+
+
+def test_redis_sentinels_without_a_master_name_are_refused(no_redis_topology: None) -> None:
+    with pytest.raises(ValidationError, match="REDIS_SENTINEL_MASTER"):
+        settings(redis_sentinels="s1:26379")
+
+
+def test_a_redis_cluster_wins_over_the_other_variables(
+    no_redis_topology: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REDIS_SENTINELS", "s1:26379")
+    monkeypatch.setenv("REDIS_SENTINEL_MASTER", "taskflow")
+    monkeypatch.setenv("REDIS_CLUSTER_URL", "redis://node-1:7000")
+
+    topology = settings().topology
+
+    assert (topology.mode, topology.url) == ("cluster", "redis://node-1:7000")
+
+
 def test_the_bot_speaks_its_catalogs_languages_that_django_core_supports() -> None:
     i18n.configure(LOCALES_DIR)
     try:

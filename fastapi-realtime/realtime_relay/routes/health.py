@@ -1,4 +1,4 @@
-"""`GET /ws/health` (Redis reachable and subscribed, socket counts) and `GET /ws/metrics`
+"""`GET /ws/health` (Redis reachable and subscribed on every link, socket counts) and `GET /ws/metrics`
 (Prometheus text format). Both describe this process only."""
 
 import asyncio
@@ -17,7 +17,8 @@ PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 @router.get("/ws/health")
 async def health(relay: RelayDep, redis: RedisDep, hub: HubDep) -> JSONResponse:
     try:
-        await asyncio.wait_for(redis.ping(), timeout=1.0)
+        async with relay.redis_slots:
+            await asyncio.wait_for(redis.ping(), timeout=1.0)
         redis_ok = True
     except (RedisError, OSError, TimeoutError):
         redis_ok = False
@@ -32,6 +33,9 @@ async def health(relay: RelayDep, redis: RedisDep, hub: HubDep) -> JSONResponse:
         "connections": hub.connection_count,
         "users": hub.user_count,
         "instance": relay.instance,
+        "redis": relay.settings.topology.describe(),
+        # The pub/sub connections: `primary`, or one per Cluster primary (host:port), and whether each is up.
+        "links": relay.subscriber.links,
     }
     return JSONResponse(body, status_code=200 if healthy else 503)
 

@@ -56,7 +56,8 @@ async def notifications_socket(websocket: WebSocket, relay: Relay) -> None:
         return
     try:
         ticket = relay.verifier.verify(websocket.query_params.get("ticket"))
-        await relay.verifier.burn(relay.redis, ticket)
+        async with relay.redis_slots:
+            await relay.verifier.burn(relay.redis, ticket)
     except TicketRejected as exc:
         metrics.auth_failures[exc.reason] += 1
         await _close(websocket, CLOSE_UNAUTHORIZED, "unauthorized", settings.ws_close_timeout)

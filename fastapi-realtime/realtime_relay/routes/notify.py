@@ -42,9 +42,10 @@ async def notify_deadline(alert: DeadlineAlert, _: ServiceTokenDep, relay: Relay
     # A UserMessage without a stored notification (the relay has no database).
     message_json = '{"event":' + alert.event.model_dump_json(by_alias=True) + ',"notification":null}'
     try:
-        published = await relay.publisher.publish(
-            event_id=str(alert.event.id), user_ids=user_ids, message_json=message_json
-        )
+        async with relay.redis_slots:
+            published = await relay.publisher.publish(
+                event_id=str(alert.event.id), user_ids=user_ids, message_json=message_json
+            )
     except RedisError:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail="Redis is unavailable; retry later.") from None
     if published:
