@@ -20,7 +20,7 @@ import resource
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 GATEWAY_DIR = Path(__file__).resolve().parent
@@ -31,6 +31,9 @@ PLACEHOLDER = re.compile(r"\{\{ (\w+) \}\}")
 RATE = re.compile(r"^\d+r/[sm]$")
 SIZE = re.compile(r"^\d+[kKmMgG]?$")
 ADDRESS = re.compile(r"^[\w.\-\[\]:]+:\d+$")
+IP_ADDRESS = re.compile(r"^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:.]+\])$")
+RESOLVER = re.compile(r"^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:.]+\])(:\d+)?$")
+BALANCING = {"least_conn": "least_conn;", "round_robin": "# round robin (nginx's default)"}
 
 
 class ConfigurationError(ValueError):
@@ -68,6 +71,51 @@ def _positive(name: str, value: str) -> int:
     return number
 
 
+def _django_upstreams(get: Callable[[str, str], str]) -> list[str]:
+    """DJANGO_UPSTREAMS (any number, comma-separated), else DJANGO_UPSTREAM (one, the older name),
+    else 127.0.0.1:DJANGO_PORT."""
+    several = get("DJANGO_UPSTREAMS", "")
+    if several:
+        return _addresses("DJANGO_UPSTREAMS", several)
+    one = _addresses("DJANGO_UPSTREAM", get("DJANGO_UPSTREAM", f"127.0.0.1:{get('DJANGO_PORT', '8000')}"))
+    if len(one) != 1:
+        raise ConfigurationError("DJANGO_UPSTREAM takes one address: list several in DJANGO_UPSTREAMS")
+    return one
+
+
+def _balance(name: str, value: str) -> str:
+    """least_conn (by open connections: long requests and sockets spread evenly) or round_robin
+    (nginx's default: in turn)."""
+    if value not in BALANCING:
+        raise ConfigurationError(f"{name}={value!r} must be one of {', '.join(BALANCING)}")
+    return BALANCING[value]
+
+
+def _server_health(get: Callable[[str, str], str]) -> str:
+    """max_fails/fail_timeout of every upstream server: after that many failed attempts (refused,
+    reset, timed out) within fail_timeout, the instance gets no request for fail_timeout."""
+    try:
+        max_fails = int(get("GATEWAY_UPSTREAM_MAX_FAILS", "1"))
+    except ValueError:
+        max_fails = -1
+    if max_fails < 0:
+        raise ConfigurationError("GATEWAY_UPSTREAM_MAX_FAILS must be 0 (never set aside) or a positive number")
+    fail_timeout = _positive("GATEWAY_UPSTREAM_FAIL_TIMEOUT", get("GATEWAY_UPSTREAM_FAIL_TIMEOUT", "10"))
+    return f"max_fails={max_fails} fail_timeout={fail_timeout}s"
+
+
+def _servers(addresses: list[str], health: str, *, resolve: bool) -> str:
+    """The upstream's server lines. With a resolver, a name (not an address) is looked up again
+    while nginx runs (`resolve`, nginx >= 1.27.3), so replicas that come and go behind one name
+    (docker compose's `django`) are followed without a reload."""
+    lines = []
+    for address in addresses:
+        host = address.rsplit(":", 1)[0]
+        by_name = resolve and not IP_ADDRESS.match(host)
+        lines.append(f"        server {address} {health}{' resolve' if by_name else ''};")
+    return "\n".join(lines)
+
+
 def _default_user() -> str:
     """Workers of a master started as root run as the repository's owner, so they can read the
     collected static files wherever the clone lives (nginx's built-in default, nobody, often
@@ -97,10 +145,12 @@ def settings_from(env: Mapping[str, str]) -> dict[str, str]:
     listen = get("GATEWAY_LISTEN", f"{get('GATEWAY_HOST', '127.0.0.1')}:{get('GATEWAY_PORT', '8080')}")
     if not (ADDRESS.match(listen) or listen.isdigit()):
         raise ConfigurationError(f"GATEWAY_LISTEN={listen!r} is not host:port or a port")
-    django = _addresses("DJANGO_UPSTREAM", get("DJANGO_UPSTREAM", f"127.0.0.1:{get('DJANGO_PORT', '8000')}"))
-    if len(django) != 1:
-        raise ConfigurationError("DJANGO_UPSTREAM takes one address (put a load balancer behind it for more)")
+    django = _django_upstreams(get)
     realtime = _addresses("REALTIME_UPSTREAMS", get("REALTIME_UPSTREAMS", f"127.0.0.1:{get('REALTIME_PORT', '8001')}"))
+    resolver = get("GATEWAY_RESOLVER", "")
+    if resolver and not RESOLVER.match(resolver):
+        raise ConfigurationError(f"GATEWAY_RESOLVER={resolver!r} is not a DNS server address (e.g. 127.0.0.11)")
+    health = _server_health(get)
     ping_interval = float(get("WS_PING_INTERVAL", "20"))
     ping_timeout = float(get("WS_PING_TIMEOUT", "20"))
     # Longer than a full ping round (interval + timeout) with room to spare: the relay, not the
@@ -128,8 +178,11 @@ def settings_from(env: Mapping[str, str]) -> dict[str, str]:
         "error_log_level": get("GATEWAY_ERROR_LOG_LEVEL", "warn"),
         "access_log": _access_log(get("GATEWAY_ACCESS_LOG", "/dev/stdout")),
         "listen": listen,
-        "django_upstream": django[0],
-        "realtime_servers": "\n".join(f"        server {address};" for address in realtime),
+        "resolver_directive": f"resolver {resolver} valid=10s ipv6=off;\n    " if resolver else "",
+        "django_balance": _balance("GATEWAY_DJANGO_BALANCE", get("GATEWAY_DJANGO_BALANCE", "least_conn")),
+        "django_servers": _servers(django, health, resolve=bool(resolver)),
+        "realtime_balance": _balance("GATEWAY_REALTIME_BALANCE", get("GATEWAY_REALTIME_BALANCE", "least_conn")),
+        "realtime_servers": _servers(realtime, health, resolve=bool(resolver)),
         "static_root": str(_repo_path(get("STATIC_ROOT", "django-core/staticfiles"))).rstrip("/"),
         "web_root": str(_repo_path(get("GATEWAY_WEB_ROOT", str(GATEWAY_DIR / "web")))),
         "client_max_body_size": _matching(

@@ -38,7 +38,7 @@ def test_default_configuration_passes_nginx_test(tmp_path: Path, env: dict[str, 
     assert completed.returncode == 0, completed.stderr
     text = (tmp_path / "conf" / "nginx.conf").read_text()
     assert "listen 127.0.0.1:8080;" in text
-    assert "server 127.0.0.1:8000 max_fails=0;" in text
+    assert "server 127.0.0.1:8000 max_fails=1 fail_timeout=10s;" in text
     assert (tmp_path / "conf" / "security-headers.conf").is_file()
     assert "{{" not in text
 
@@ -52,8 +52,101 @@ def test_several_relay_instances(tmp_path: Path, env: dict[str, str]) -> None:
     text = (tmp_path / "conf" / "nginx.conf").read_text()
     upstream = re.search(r"upstream taskflow_realtime \{(.*?)\}", text, re.DOTALL)
     assert upstream
-    assert re.findall(r"server (\S+);", upstream.group(1)) == ["127.0.0.1:8001", "127.0.0.1:8002", "127.0.0.1:8003"]
+    assert re.findall(r"server (\S+) ", upstream.group(1)) == ["127.0.0.1:8001", "127.0.0.1:8002", "127.0.0.1:8003"]
     assert "least_conn;" in upstream.group(1)
+
+
+def upstream_block(text: str, name: str) -> str:
+    found = re.search(rf"upstream {name} \{{(.*?)\}}", text, re.DOTALL)
+    assert found, f"no upstream {name}"
+    return found.group(1)
+
+
+def test_several_django_core_instances(tmp_path: Path, env: dict[str, str]) -> None:
+    env["DJANGO_UPSTREAMS"] = "127.0.0.1:8000, 127.0.0.1:8010,127.0.0.1:8020"
+
+    completed = nginx_test(tmp_path / "conf", env)
+
+    assert completed.returncode == 0, completed.stderr
+    django = upstream_block((tmp_path / "conf" / "nginx.conf").read_text(), "taskflow_django")
+    assert re.findall(r"server (\S+) max_fails=1 fail_timeout=10s;", django) == [
+        "127.0.0.1:8000",
+        "127.0.0.1:8010",
+        "127.0.0.1:8020",
+    ]
+    # Balanced like the relays, failure state shared by every nginx worker, connections kept.
+    assert "least_conn;" in django
+    assert "zone taskflow_django 64k;" in django
+    assert "keepalive 32;" in django
+
+
+def test_django_upstream_still_names_one_instance(env: dict[str, str]) -> None:
+    text = render.render(render.settings_from({**env, "DJANGO_UPSTREAM": "10.0.0.7:8000"}))
+    assert re.findall(r"server (\S+) ", upstream_block(text, "taskflow_django")) == ["10.0.0.7:8000"]
+
+    # DJANGO_UPSTREAMS wins when both are set.
+    both = {**env, "DJANGO_UPSTREAM": "10.0.0.7:8000", "DJANGO_UPSTREAMS": "10.0.0.8:8000,10.0.0.9:8000"}
+    text = render.render(render.settings_from(both))
+    assert re.findall(r"server (\S+) ", upstream_block(text, "taskflow_django")) == ["10.0.0.8:8000", "10.0.0.9:8000"]
+
+    with pytest.raises(render.ConfigurationError, match="list several in DJANGO_UPSTREAMS"):
+        render.settings_from({**env, "DJANGO_UPSTREAM": "10.0.0.7:8000,10.0.0.8:8000"})
+
+
+def test_balancing_and_failure_settings(tmp_path: Path, env: dict[str, str]) -> None:
+    env.update(
+        DJANGO_UPSTREAMS="127.0.0.1:8000,127.0.0.1:8010",
+        REALTIME_UPSTREAMS="127.0.0.1:8001,127.0.0.1:8002",
+        GATEWAY_DJANGO_BALANCE="round_robin",
+        GATEWAY_UPSTREAM_MAX_FAILS="3",
+        GATEWAY_UPSTREAM_FAIL_TIMEOUT="30",
+    )
+
+    completed = nginx_test(tmp_path / "conf", env)
+
+    assert completed.returncode == 0, completed.stderr
+    text = (tmp_path / "conf" / "nginx.conf").read_text()
+    django, realtime = upstream_block(text, "taskflow_django"), upstream_block(text, "taskflow_realtime")
+    assert "least_conn" not in django
+    assert "least_conn;" in realtime
+    for block in (django, realtime):
+        assert len(re.findall(r"server \S+ max_fails=3 fail_timeout=30s;", block)) == 2
+    with pytest.raises(render.ConfigurationError, match="GATEWAY_REALTIME_BALANCE"):
+        render.settings_from({**env, "GATEWAY_REALTIME_BALANCE": "ip_hash"})
+    with pytest.raises(render.ConfigurationError, match="GATEWAY_UPSTREAM_MAX_FAILS"):
+        render.settings_from({**env, "GATEWAY_UPSTREAM_MAX_FAILS": "-1"})
+
+
+def test_only_early_failures_are_retried_elsewhere_and_never_a_sent_write(env: dict[str, str]) -> None:
+    text = render.render(render.settings_from(env))
+    server = text.split("server {", 1)[1]
+
+    assert "proxy_next_upstream error timeout;" in server
+    assert "proxy_next_upstream_timeout 10s;" in server
+    directives = re.findall(r"^\s*(proxy_next_upstream [^;]*);", text, re.MULTILINE)
+    # Set once for the server: no location has its own list (it would replace this one); nginx
+    # resends a POST, PATCH or LOCK that reached an instance only with `non_idempotent`.
+    assert directives == ["proxy_next_upstream error timeout"]
+
+
+def test_names_are_resolved_again_with_a_resolver(env: dict[str, str]) -> None:
+    """Docker's embedded DNS: `django` and `realtime` name every replica of the service, and
+    the replicas change while nginx runs (nginx >= 1.27.3, the gateway image's)."""
+    env.update(
+        DJANGO_UPSTREAMS="django:8000,10.0.0.5:8000",
+        REALTIME_UPSTREAMS="realtime:8001",
+        GATEWAY_RESOLVER="127.0.0.11",
+    )
+
+    text = render.render(render.settings_from(env))
+
+    assert "    resolver 127.0.0.11 valid=10s ipv6=off;\n    upstream taskflow_django {" in text
+    assert "server django:8000 max_fails=1 fail_timeout=10s resolve;" in text
+    assert "server 10.0.0.5:8000 max_fails=1 fail_timeout=10s;" in text  # an address: nothing to resolve
+    assert "server realtime:8001 max_fails=1 fail_timeout=10s resolve;" in text
+    assert "resolver" not in render.render(render.settings_from({**env, "GATEWAY_RESOLVER": ""}))
+    with pytest.raises(render.ConfigurationError, match="GATEWAY_RESOLVER"):
+        render.settings_from({**env, "GATEWAY_RESOLVER": "dns.example"})
 
 
 def test_websocket_timeouts_stay_above_the_relays_ping_round(env: dict[str, str]) -> None:
@@ -71,6 +164,9 @@ def test_websocket_timeouts_stay_above_the_relays_ping_round(env: dict[str, str]
         ("REALTIME_UPSTREAMS", "relay-without-port"),
         ("REALTIME_UPSTREAMS", " , "),
         ("DJANGO_UPSTREAM", "127.0.0.1:8000,127.0.0.1:8010"),
+        ("DJANGO_UPSTREAMS", "django-without-port"),
+        ("GATEWAY_DJANGO_BALANCE", "random"),
+        ("GATEWAY_UPSTREAM_FAIL_TIMEOUT", "0"),
         ("GATEWAY_CLIENT_MAX_BODY_SIZE", "4 megabytes"),
         ("GATEWAY_LISTEN", "everywhere"),
     ],
@@ -84,8 +180,9 @@ def test_the_docker_image_rendering(tmp_path: Path) -> None:
     """The values gateway/Dockerfile renders with: the container network's names."""
     env = {
         "GATEWAY_LISTEN": "8080",
-        "DJANGO_UPSTREAM": "django:8000",
+        "DJANGO_UPSTREAMS": "django:8000",
         "REALTIME_UPSTREAMS": "realtime:8001",
+        "GATEWAY_RESOLVER": "127.0.0.11",
         "STATIC_ROOT": "/srv/static",
         "GATEWAY_WEB_ROOT": "/usr/share/taskflow/web",
         "GATEWAY_RUNTIME_DIR": str(tmp_path / "runtime"),
@@ -97,8 +194,9 @@ def test_the_docker_image_rendering(tmp_path: Path) -> None:
     assert text.startswith("# TaskFlow gateway")
     assert "user nginx;" in text
     assert "listen 8080;" in text
-    assert "server django:8000 max_fails=0;" in text
-    assert "server realtime:8001;" in text
+    assert "resolver 127.0.0.11 valid=10s ipv6=off;" in text
+    assert "server django:8000 max_fails=1 fail_timeout=10s resolve;" in text
+    assert "server realtime:8001 max_fails=1 fail_timeout=10s resolve;" in text
     assert "alias /srv/static/;" in text
     dockerfile = (REPO_DIR / "gateway" / "Dockerfile").read_text()
     for name, value in env.items():
