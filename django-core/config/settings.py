@@ -441,3 +441,25 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Read replica (common.db_router) ---------------------------------------------------------------
+# An optional PostgreSQL replica for the reads of list endpoints that opt in
+# (common.db_router.reads_from_replica), with the primary's engine, options and pool settings.
+# Read your writes: after a user's write, that user's reads go to the primary for
+# REPLICA_PIN_SECONDS (common.read_your_writes, docs/scaling.md "Read replica"). Unset: one
+# database, no router, no middleware, nothing changes. Tests use the primary's test database
+# under this alias too (TEST MIRROR).
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+REPLICA_PIN_SECONDS = env.float("REPLICA_PIN_SECONDS", default=5.0)
+if REPLICA_PIN_SECONDS <= 0:
+    raise ImproperlyConfigured("REPLICA_PIN_SECONDS must be a positive number of seconds.")
+if DATABASE_REPLICA_URL:
+    _replica = env.db_url_config(DATABASE_REPLICA_URL)
+    DATABASES["replica"] = {
+        **DATABASES["default"],
+        **{key: _replica[key] for key in ("NAME", "USER", "PASSWORD", "HOST", "PORT") if key in _replica},
+        "OPTIONS": {**DATABASES["default"].get("OPTIONS", {}), **_replica.get("OPTIONS", {})},
+        "TEST": {"MIRROR": "default"},
+    }
+    DATABASE_ROUTERS = ["common.db_router.ReplicaRouter"]
+    MIDDLEWARE = [*MIDDLEWARE, "common.read_your_writes.ReadYourWritesMiddleware"]

@@ -5,6 +5,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.db_router import reads_from_replica
 from common.http import user_of
 from common.pagination import PageNumberPagination, paginated_response
 from common.query_parameters import UNKNOWN_PARAMETER_NOTE, KnownQueryParametersMixin
@@ -34,6 +35,7 @@ class ProjectListApi(KnownQueryParametersMixin, APIView):
     pagination_class = PageNumberPagination  # documents the list envelope in the schema
 
     @extend_schema(responses=ProjectSerializer(many=True), description=UNKNOWN_PARAMETER_NOTE)
+    @reads_from_replica
     def get(self, request: Request) -> Response:
         projects = selectors.project_list_for_user(user=user_of(request))
         return paginated_response(queryset=projects, serializer_class=ProjectSerializer, request=request, view=self)
