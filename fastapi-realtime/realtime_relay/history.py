@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
-from redis.exceptions import ConnectionError, RedisError, ResponseError
+from redis.exceptions import AskError, ConnectionError, MovedError, RedisError, ResponseError
 from taskflow_contracts import event_frame
 from taskflow_contracts.redis_layout import tagged_user_stream
 
@@ -54,6 +54,9 @@ class History:
     entries: list[tuple[Cursor, str]] = field(default_factory=list)
     # The read stopped at its limit: more entries follow than one replay sends.
     truncated: bool = False
+    # Cursors whose own entry was looked for (`checked`), and those found (`kept`).
+    checked: frozenset[Cursor] = frozenset()
+    kept: frozenset[Cursor] = frozenset()
 
     def covers(self, cursor: Cursor) -> bool:
         """Whether every entry after `cursor` is still here (so replaying closes the gap)."""
@@ -66,7 +69,11 @@ class History:
         if self.max_deleted is not None and self.max_deleted > cursor:
             return False  # something after the cursor was deleted
         if cursor >= self.first:
-            return True  # trimming removes the oldest entries only: all after the cursor are here
+            # Trimming removes the oldest entries only: all after the cursor are here, provided
+            # this is the stream the cursor came from. The client's own last entry is missing
+            # when it is not: after a failover the new primary's history may lack what the old
+            # one took and never passed on, and hold entries of its own in between.
+            return cursor not in self.checked or cursor in self.kept or self.max_deleted == cursor
         # The cursor is older than every entry kept. Only two cases prove nothing was lost: the
         # client has seen nothing yet and the stream never lost an entry, or the cursor is
         # exactly the last entry deleted.
@@ -79,16 +86,22 @@ def _cursor(value: object) -> Cursor | None:
     return parse_cursor(value) if isinstance(value, str) else None
 
 
-async def read_history(redis: Redis, user_id: int, after: Cursor | None, *, limit: int) -> History:
-    """The stream's metadata and, when `after` is given, up to `limit` entries after it (as
-    frames), read atomically. Raises RedisError when Redis is unreachable."""
+async def read_history(
+    redis: Redis, user_id: int, after: Cursor | None, *, limit: int, check: Iterable[Cursor] = ()
+) -> History:
+    """The stream's metadata, up to `limit` entries after `after` (as frames) when it is given,
+    and which of the cursors in `check` still have their entry, read atomically. Raises
+    RedisError when Redis is unreachable."""
     key = tagged_user_stream(user_id)
+    checked = sorted({cursor for cursor in check if cursor != ZERO})
     for attempt in (1, 2):
         try:
             async with redis.pipeline(transaction=True) as pipe:
                 pipe.xinfo_stream(key)
                 if after is not None:
                     pipe.xrange(key, min=f"({after}", max="+", count=limit)
+                for cursor in checked:
+                    pipe.xrange(key, min=str(cursor), max=str(cursor), count=1)
                 results = await pipe.execute(raise_on_error=False)
             break
         except ConnectionError:
@@ -96,11 +109,20 @@ async def read_history(redis: Redis, user_id: int, after: Cursor | None, *, limi
             # pooled one may be a leftover from before a Redis restart).
             if attempt == 2:
                 raise
+        except (MovedError, AskError) as error:
+            # A Cluster's slot moved (resharding, failover): redis-py's transactions do not follow
+            # MOVED by themselves. Point the slot at its new node and read there.
+            nodes = getattr(redis, "nodes_manager", None)
+            if attempt == 2 or nodes is None:
+                raise
+            await nodes.move_slot(error)
     info = results[0]
     if isinstance(info, ResponseError):
         return History(exists=False)  # no stream: never written, expired, or lost with Redis
     if isinstance(info, Exception):
         raise info
+    found = results[2:] if after is not None else results[1:]
+    kept = frozenset(cursor for cursor, entry in zip(checked, found, strict=True) if isinstance(entry, list) and entry)
     entries: list[tuple[Cursor, str]] = []
     if after is not None:
         raw = results[1]
@@ -121,6 +143,8 @@ async def read_history(redis: Redis, user_id: int, after: Cursor | None, *, limi
         max_deleted=_cursor(info.get("max-deleted-entry-id")),
         entries=entries,
         truncated=after is not None and len(entries) >= limit,
+        checked=frozenset(checked),
+        kept=kept,
     )
 
 
@@ -155,7 +179,11 @@ class CatchUp:
         since = Cursor(max(0, int(conn.ticket_iat * 1000) - 1), 0)
         async with self._redis_slots:
             history = await read_history(
-                self._redis, conn.user_id, since if cursor is None else min(cursor, since), limit=self._limit
+                self._redis,
+                conn.user_id,
+                since if cursor is None else min(cursor, since),
+                limit=self._limit,
+                check=() if cursor is None else (cursor,),
             )
         if any(self._revokes(conn, frame) for entry, frame in history.entries if entry > since):
             self._hub.drop(conn, CLOSE_UNAUTHORIZED, "revoked")
@@ -220,7 +248,9 @@ class CatchUp:
         oldest = min(conn.last_cursor for conn in conns)
         for delay in RESUME_RETRY_DELAYS:
             try:
-                history = await read_history(self._redis, user_id, oldest, limit=self._limit)
+                history = await read_history(
+                    self._redis, user_id, oldest, limit=self._limit, check=[conn.last_cursor for conn in conns]
+                )
                 break
             except RedisError as exc:
                 logger.warning("catch-up of user %s failed (%s), retrying in %.1f s", user_id, exc, delay)

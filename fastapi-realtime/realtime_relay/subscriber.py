@@ -15,14 +15,16 @@ happens to refresh its slot map.
 
 Each link looks after itself: a heartbeat PING notices a silent node, any error ends its
 session, and a new one is opened with exponential backoff (with jitter, so a fleet of relays
-does not reconnect in lockstep); Sentinel's primary is looked up again on each connect, so a
-failover is one more lost session. Pub/sub keeps nothing while disconnected: when a confirmed
-channel is lost (its link's session ended, Redis unsubscribed it because its slot moved, or the
-slot map says another node owns it now), the user's sockets hold live frames back
-(hub.Hub.suspend) and, once the channel is subscribed again (on whichever node owns it then),
-catch up from the history stream (history.CatchUp.resume). On a Cluster every lost link, MOVED
-reply and unasked SUNSUBSCRIBE refreshes the slot map (and so does a timer), and channels follow
-their slots to the new owner.
+does not reconnect in lockstep). Sentinel's primary is looked up again on each connect, and a
+session ends when the Sentinels name another primary, so a failover is one more lost session.
+
+Pub/sub keeps nothing while disconnected: when a confirmed channel is lost (its link's session
+ended, Redis unsubscribed it because its slot moved, or the slot map says another node owns it
+now), the user's sockets hold live frames back (hub.Hub.suspend) and, once the channel is
+subscribed again (on whichever node owns it then), catch up from the history stream
+(history.CatchUp.resume), or get `resync` when that history is not the one their cursor came
+from. On a Cluster every lost link, MOVED reply and unasked SUNSUBSCRIBE refreshes the slot map
+(and so does a timer), and channels follow their slots to the new owner.
 """
 
 import asyncio
@@ -417,7 +419,7 @@ class _Link:
     async def _session(self) -> None:
         subscriber = self._subscriber
         pubsub = self._client.pubsub()
-        writer: asyncio.Task[None] | None = None
+        helpers: list[asyncio.Task[None]] = []
         try:
             await pubsub.subscribe(CONTROL_CHANNEL)
             message = await pubsub.get_message(timeout=subscriber._heartbeat)
@@ -430,13 +432,15 @@ class _Link:
                 subscriber._metrics.redis_reconnects += 1
                 logger.info("Redis subscription restored (%s)", self.name)
             subscriber._link_up(self)
-            writer = asyncio.create_task(self._write(pubsub))
-            await self._read(pubsub, writer)
+            helpers.append(asyncio.create_task(self._write(pubsub)))
+            if hasattr(self._client.connection_pool, "get_master_address"):
+                helpers.append(asyncio.create_task(self._watch_primary(pubsub)))
+            await self._read(pubsub, helpers)
         finally:
-            if writer is not None:
-                writer.cancel()
+            for helper in helpers:
+                helper.cancel()
                 with contextlib.suppress(asyncio.CancelledError, RedisError, OSError):
-                    await writer
+                    await helper
             with contextlib.suppress(RedisError, OSError):
                 await pubsub.aclose()
 
@@ -454,6 +458,22 @@ class _Link:
                 commands += [(verb, *names) for names in self._batches([name for _, name in run])]
             await connection.send_packed_command(connection.pack_commands(commands))
 
+    async def _watch_primary(self, pubsub: PubSub) -> None:
+        """Sentinel: ends the session once the Sentinels name another primary. A switch-over
+        leaves this connection open on the old primary, now a replica (which may even go on
+        passing SPUBLISHed frames along); the next session connects to the new one."""
+        connection = pubsub.connection
+        pool: Any = self._client.connection_pool
+        assert connection is not None
+        while True:
+            await asyncio.sleep(self._subscriber._heartbeat)
+            try:
+                host, port = await pool.get_master_address()
+            except (RedisError, OSError):
+                continue  # the Sentinels are out of reach: keep the connection that works
+            if (host, int(port)) != (connection.host, int(connection.port)):
+                raise ConnectionError(f"{connection.host}:{connection.port} is no longer the primary")
+
     def _batches(self, names: list[str]) -> Iterable[list[str]]:
         if not self._sharded:
             return (names[start : start + _CHUNK] for start in range(0, len(names), _CHUNK))
@@ -463,7 +483,7 @@ class _Link:
             by_slot.setdefault(key_slot(name.encode()), []).append(name)
         return by_slot.values()
 
-    async def _read(self, pubsub: PubSub, writer: asyncio.Task[None]) -> None:
+    async def _read(self, pubsub: PubSub, helpers: list[asyncio.Task[None]]) -> None:
         subscriber = self._subscriber
         heartbeat = subscriber._heartbeat
         loop = asyncio.get_running_loop()
@@ -488,9 +508,10 @@ class _Link:
                         deliver(user_id, message["data"])
                 elif kind in ("ssubscribe", "sunsubscribe"):
                     subscriber._confirmed(self, kind, message["channel"])
-            if writer.done():
-                writer.result()  # the writer's error ends the session
-                raise ConnectionError("the subscription writer stopped")
+            for helper in helpers:
+                if helper.done():
+                    helper.result()  # the writer's or the watcher's error ends the session
+                    raise ConnectionError("a helper of the subscription stopped")
             if now >= next_ping:
                 await pubsub.ping()
                 next_ping = now + heartbeat

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 import redis
 
+from tests.engines.fixtures import redis_cluster, redis_sentinel  # noqa: F401 (real engines, started on demand)
 from tests.fastapi_realtime.support import (
     KEY_DIR,
     RELAY_DIR,
@@ -28,6 +29,13 @@ from tests.fastapi_realtime.support import (
 # Unit tests import the relay's modules directly (the service itself runs from its own folder).
 if str(RELAY_DIR) not in sys.path:
     sys.path.insert(0, str(RELAY_DIR))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Also registered by tests/engines and tests/scaling: any of these directories may run alone.
+    config.addinivalue_line(
+        "markers", "scaling: real Redis Cluster, Sentinel and PgBouncer started by the suite (run in one process)"
+    )
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
-"""Redis restarts mid-stream. The relay runs against a throwaway redis-server of this test (the
-machine's Redis is never touched), which is killed and started again on the same port."""
+"""Redis restarts mid-stream, or drops the relay's pub/sub connection. The relay runs against a
+throwaway redis-server of this test (the machine's Redis is never touched), which is killed and
+started again on the same port."""
 
 import shutil
 
@@ -98,3 +99,29 @@ def test_new_clients_wait_out_an_outage(throwaway_redis, outage_relay, sockets):
     assert sock.recv()["type"] == "hello"
     event_id = publish_task(throwaway_redis.client(), [user_id])
     assert event_id_of(sock.recv()) == event_id
+
+
+def test_a_lost_subscriber_session_catches_up_from_history(throwaway_redis, outage_relay, sockets):
+    relay = outage_relay
+    redis = throwaway_redis.client()
+    user_id, other = new_user_id(), new_user_id()
+    phone, _ = sockets.join(relay, user_id)
+    laptop, _ = sockets.join(relay, user_id)
+    bystander, _ = sockets.join(relay, other)
+    first = publish_task(redis, [user_id, other], title="before")
+    assert event_id_of(phone.recv()) == event_id_of(laptop.recv()) == event_id_of(bystander.recv()) == first
+    reconnects = relay.metrics()["realtime_redis_reconnects_total"]
+
+    # When Redis drops the relay's pub/sub connection (Redis itself stays up) ...
+    assert redis.client_kill_filter(_type="pubsub") >= 1
+    missed = [publish_task(redis, [user_id], title=f"while away {n}") for n in range(5)]
+    wait_until(lambda: relay.metrics()["realtime_redis_reconnects_total"] > reconnects, what="a new session")
+    wait_until(lambda: relay.health().status_code == 200, what="/ws/health 200")
+    after = publish_task(redis, [user_id, other], title="after")
+
+    # ... every socket gets every event once, in order: the missed ones from history, then live.
+    for sock in (phone, laptop):
+        assert [event_id_of(frame) for frame in sock.events(6)] == [*missed, after]
+        assert sock.silent(0.2)
+    assert event_id_of(bystander.recv()) == after
+    assert relay.metrics()["realtime_replayed_events_total"] >= 10

@@ -4,6 +4,7 @@ replay and live events; `resync` when the history cannot close the gap."""
 import threading
 import time
 
+from taskflow_contracts import UserMessage
 from taskflow_contracts.redis_layout import tagged_user_stream
 
 from tests.fastapi_realtime.support import (
@@ -11,6 +12,7 @@ from tests.fastapi_realtime.support import (
     event_id_of,
     new_user_id,
     publish_task,
+    task_created,
 )
 
 
@@ -194,3 +196,18 @@ def test_a_cursor_from_the_future_or_garbage_gets_resync(relay, sockets, redis_c
         assert sock.recv() == {"type": "resync"}, cursor
         sock.close()
     assert relay.metrics()["realtime_replay_misses_total"] >= 4
+
+
+def test_a_cursor_missing_from_a_history_that_spans_it_gets_resync(relay, sockets, redis_client):
+    # After a failover the new primary's history may lack entries the client saw on the old one
+    # and hold others in between: the client's cursor lies within the stream but is not in it.
+    user_id = new_user_id()
+    message = UserMessage(event=task_created(), notification=None).model_dump_json(by_alias=True)
+    redis_client.xadd(tagged_user_stream(user_id), {"m": message}, id="1000-0")
+    redis_client.xadd(tagged_user_stream(user_id), {"m": message}, id="3000-0")
+
+    again, hello = sockets.join(relay, user_id, cursor="2000-0")
+
+    assert hello["cursor"] == "3000-0"
+    assert again.recv() == {"type": "resync"}
+    assert again.silent(0.2)

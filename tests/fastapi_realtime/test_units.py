@@ -201,6 +201,7 @@ def test_revocations_are_recognised_and_dated():
 
 
 C = Cursor
+SEEN_5 = frozenset({C(5, 0)})
 
 
 @pytest.mark.parametrize(
@@ -236,6 +237,14 @@ C = Cursor
         # From the future, or too many to replay.
         (History(exists=True, head=C(9, 0), first=C(1, 0), length=3, entries_added=3), C(10, 0), False),
         (History(exists=True, head=C(9, 0), first=C(1, 0), length=3, entries_added=3, truncated=True), C(2, 0), False),
+        # The client's own entry was looked for: found, the stream is the one it came from;
+        # missing, the stream is another primary's (after a failover) and may differ around it.
+        (
+            History(exists=True, head=C(9, 0), first=C(1, 0), length=3, checked=SEEN_5, kept=SEEN_5),
+            C(5, 0),
+            True,
+        ),
+        (History(exists=True, head=C(9, 0), first=C(1, 0), length=3, checked=SEEN_5), C(5, 0), False),
         # Redis < 7 says nothing of deletions: only a kept cursor counts.
         (History(exists=True, head=C(9, 0), first=C(5, 0), length=3), C(5, 0), True),
         (History(exists=True, head=C(9, 0), first=C(5, 0), length=3), C(0, 0), False),
