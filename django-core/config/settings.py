@@ -13,6 +13,7 @@ from typing import Any
 import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from taskflow_contracts import RedisTopology
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 REPO_DIR = BASE_DIR.parent
@@ -113,21 +114,24 @@ TEMPLATES = [
 ]
 
 # --- Database: PostgreSQL through psycopg 3 with a connection pool -------------------------------
+# Nothing relies on session state, so DATABASE_URL may point at PgBouncer in transaction mode
+# unchanged (docs/scaling.md "PostgreSQL"): no server-side prepared statements (psycopg's
+# prepare_threshold off; Django binds parameters on the client), no server-side cursors, no
+# session SET (but Django's TimeZone at connect, which PgBouncer tracks and sets again on every
+# server connection it hands the client), no advisory lock held across transactions, no LISTEN.
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/taskflow"),
 }
-# Django's PostgreSQL backend plus statements deferred to the COMMIT's round trip (the outbox).
-DATABASES["default"]["ENGINE"] = "common.postgresql"
+DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool owns connection lifetime
+# Health checks: with the pool, Django has it try a connection (an empty query) before handing
+# it out, and replace one that broke meanwhile (PostgreSQL or PgBouncer restarted).
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})
 DATABASES["default"]["OPTIONS"]["connect_timeout"] = env.int("DATABASE_CONNECT_TIMEOUT", default=3)
-# Statements deferred to the COMMIT (the event write path, notifications.events) are prepared once
-# per connection with SQL PREPARE and sent as EXECUTE (common.postgresql), so PostgreSQL plans
-# them once. Django's own cursors bind on the client and are never prepared. Set it false behind
-# a transaction-pooling PgBouncer (a prepared statement lives on one server connection): the
-# deferred statements are then sent in full each time.
-if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
-    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 5  # psycopg's default
+DATABASES["default"]["OPTIONS"]["prepare_threshold"] = None
+# QuerySet.iterator() would otherwise declare a cursor WITH HOLD, which outlives its transaction.
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 if env.bool("DATABASE_POOL", default=True):
     DATABASES["default"]["OPTIONS"]["pool"] = {
         "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=1),
@@ -138,7 +142,28 @@ if env.bool("DATABASE_POOL", default=True):
 DATABASES["default"]["TEST"] = {"NAME": env.str("DATABASE_TEST_NAME", default="test_taskflow")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Redis ---------------------------------------------------------------------------------------
+# Where the realtime data lives (events, history, presence, tickets, the bot's stream, throttling
+# counters), read by common.redis through taskflow_contracts.RedisTopology: REDIS_CLUSTER_URL (any
+# node of a Redis Cluster), else REDIS_SENTINELS (`host:port,host:port`) with
+# REDIS_SENTINEL_MASTER (database and password from REDIS_URL; REDIS_SENTINEL_PASSWORD for the
+# Sentinels themselves), else the single node REDIS_URL.
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+REDIS_CLUSTER_URL = env.str("REDIS_CLUSTER_URL", default="")
+REDIS_SENTINELS = env.str("REDIS_SENTINELS", default="")
+REDIS_SENTINEL_MASTER = env.str("REDIS_SENTINEL_MASTER", default="")
+REDIS_SENTINEL_PASSWORD = env.str("REDIS_SENTINEL_PASSWORD", default="")
+try:  # fail fast on a topology that names no primary or a malformed Sentinel list
+    RedisTopology.from_env(
+        {
+            "REDIS_URL": REDIS_URL,
+            "REDIS_CLUSTER_URL": REDIS_CLUSTER_URL,
+            "REDIS_SENTINELS": REDIS_SENTINELS,
+            "REDIS_SENTINEL_MASTER": REDIS_SENTINEL_MASTER,
+        }
+    )
+except ValueError as error:
+    raise ImproperlyConfigured(str(error)) from error
 # Redis calls never hang a request: connect and read time out quickly.
 REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=1.0)
 
@@ -151,6 +176,10 @@ REALTIME_HISTORY_TTL = env.int("REALTIME_HISTORY_TTL", default=3 * 24 * 3600)
 OUTBOX_FAST_PATH_PAUSE = env.float("OUTBOX_FAST_PATH_PAUSE", default=5.0)
 OUTBOX_RELAY_INTERVAL = env.float("OUTBOX_RELAY_INTERVAL", default=0.5)
 OUTBOX_RELAY_GRACE = env.float("OUTBOX_RELAY_GRACE", default=1.0)
+# A delivery the relay finds still waiting for its board predecessor this many seconds after its
+# row was written is delivered regardless (the predecessor would have to be lost for that to
+# matter: DELIVER_LUA's force flag, docs/scaling.md).
+OUTBOX_FORCE_AFTER = env.float("OUTBOX_FORCE_AFTER", default=30.0)
 # WebSocket tickets (POST /api/realtime/ticket): single-use, at most 60 seconds.
 REALTIME_TICKET_TTL = env.int("REALTIME_TICKET_TTL", default=30)
 if not 1 <= REALTIME_TICKET_TTL <= 60:
@@ -354,9 +383,14 @@ EMAIL_BACKEND = (
 )
 
 # --- Background work: Celery worker + beat, emails, reminders, digests, clean-up ----------------
-# Redis is the broker (by default the same server and database as REDIS_URL). No result backend:
-# tasks record what they did in the database (mailing.EmailDelivery, reminders.DeadlineReminder).
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+# Redis is the broker, configured apart from the realtime data (by default the single node
+# REDIS_URL). kombu speaks a single node (`redis://`) or Sentinel: `sentinel://host1:26379;
+# sentinel://host2:26379` (database and password as in a redis:// URL) with the primary's name in
+# CELERY_BROKER_SENTINEL_MASTER (default REDIS_SENTINEL_MASTER), passed as the transport option
+# `master_name`. It does not speak Redis Cluster: with REDIS_CLUSTER_URL the broker stays a single
+# node or Sentinel. No result backend: tasks record what they did in the database
+# (mailing.EmailDelivery, reminders.DeadlineReminder).
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -375,6 +409,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_timeout": 5,
     "socket_connect_timeout": 3,
 }
+if CELERY_BROKER_URL.startswith("sentinel://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS["master_name"] = env.str(
+        "CELERY_BROKER_SENTINEL_MASTER", default=REDIS_SENTINEL_MASTER
+    )
+    if not CELERY_BROKER_TRANSPORT_OPTIONS["master_name"]:
+        raise ImproperlyConfigured("CELERY_BROKER_URL names Sentinels: set CELERY_BROKER_SENTINEL_MASTER.")
 # Enqueueing (done by the outbox relay, never by a request) gives up quickly when the broker is
 # down: the outbox rows stay undispatched and the next relay cycle tries again.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}

@@ -1,13 +1,12 @@
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from redis.exceptions import RedisError
 
-from notifications.models import Notification, NotificationPreference, OutboxEvent, OutboxPublished
-from notifications.publisher import outbox_publish_pending
+from notifications.models import Notification, NotificationPreference, OutboxEvent
+from notifications.publisher import outbox_publish_pending, outbox_published
 
 
 @admin.register(Notification)
@@ -33,11 +32,6 @@ class NotificationPreferenceAdmin(admin.ModelAdmin):
         type(obj.user).objects.filter(pk=obj.user_id).update(has_notification_preferences=True)
 
 
-def _published() -> Q:
-    """An outbox row is published when it is at or below the relay's watermark (in SQL)."""
-    return Q(pk__lte=Coalesce(Subquery(OutboxPublished.objects.filter(pk=1).values("through")), Value(0)))
-
-
 class PublishedFilter(admin.SimpleListFilter):
     title = "published"
     parameter_name = "published"
@@ -47,9 +41,9 @@ class PublishedFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[OutboxEvent]) -> QuerySet[OutboxEvent]:
         if self.value() == "yes":
-            return queryset.filter(_published())
+            return queryset.filter(outbox_published())
         if self.value() == "no":
-            return queryset.exclude(_published())
+            return queryset.exclude(outbox_published())
         return queryset
 
 
@@ -67,11 +61,7 @@ class OutboxEventAdmin(admin.ModelAdmin):
         return False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[OutboxEvent]:
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(is_published=ExpressionWrapper(_published(), output_field=BooleanField()))
-        )
+        return super().get_queryset(request).annotate(is_published=outbox_published())
 
     @admin.display(boolean=True, description="published", ordering="is_published")
     def published(self, obj: OutboxEvent) -> bool:

@@ -1,15 +1,18 @@
 """The write path of domain events: `event_emit(...)`, called only from service functions.
 
 Inside the caller's transaction it writes, together with the change itself, the per-recipient
-Notification rows and one OutboxEvent row; after commit the event is published to Redis at once
-(notifications.publisher). Whatever the fast path could not publish, the outbox relay does.
+Notification rows and one OutboxEvent row (and, for a board event, takes the project's next
+board number); after commit the event is published to Redis at once (notifications.publisher).
+Whatever the fast path could not publish, the outbox relay does. docs/scaling.md says what is
+ordered and why nothing every writer shares is locked.
 """
 
+import functools
 import json
 import logging
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -21,20 +24,13 @@ from taskflow_contracts import EVENT_MODELS, Actor, EventType
 from taskflow_contracts.events import ProjectRef, TaskRef, UserRef
 
 from accounts.models import User
-from common.postgresql.base import DeferredStatement
 from common.serialization import iso_datetime
 from notifications import publisher
 from notifications.messages import MessageContext, render_message
-from notifications.models import OUTBOX_NEXT_ID_SQL, Channel
+from notifications.models import Channel
 from notifications.preferences import DEFAULT_PREFERENCES, preferences_of
 
 logger = logging.getLogger(__name__)
-
-# Outbox ids come from the one row of OutboxHead: each event's statement increments it and keeps
-# the row locked until its transaction ends, so ids are handed out gapless and in commit order
-# (a rolled-back transaction takes its increment with it). The id of the event committed just
-# before is then always id - 1: that order is the publish order the fast path and the relay keep
-# (notifications.publisher). The critical section is that one statement and the COMMIT.
 
 
 @dataclass
@@ -159,17 +155,14 @@ def project_admins(*, project: Any) -> list[User]:
 
 @dataclass(frozen=True, slots=True)
 class EmittedEvent:
-    """What event_emit recorded: the event's id and type. Its outbox row is written at the end of
-    the transaction (see event_emit); `outbox_id` is known from then on."""
+    """What event_emit wrote: the event's id and type, its outbox row, and for a board event its
+    project and board number there."""
 
     event_id: uuid.UUID
     type: str
-    statement: DeferredStatement = field(repr=False, compare=False)
-
-    @property
-    def outbox_id(self) -> int | None:
-        rows = self.statement.rows
-        return rows[0][0] if rows else None
+    outbox_id: int
+    board_project: int | None = None
+    board_seq: int | None = None
 
 
 def event_emit(
@@ -182,13 +175,13 @@ def event_emit(
     project: Any = None,
 ) -> EmittedEvent | None:
     """Records one event inside the current transaction: Notification rows for the recipients
-    who want it in the web app, and the outbox row, written by one statement sent with the
-    transaction's COMMIT (or before the enclosing savepoint is released); publishing follows the
-    commit. The statement reports no error before then: a failure there fails the commit.
+    who want it in the web app, the outbox row with its deliveries (for a board event: to every
+    active member of the project at that moment, with the project's next board number) and the
+    task's history entry, in one round trip; publishing follows the commit.
 
     Precondition: called inside `transaction.atomic()` by a service function, after the change
-    the event describes. Rows it writes are not visible inside the transaction until the
-    service's atomic block ends.
+    the event describes. A board event keeps its project's BoardSequence row locked until the
+    transaction ends: other writers on that project wait there, writers on other projects never.
     The actor is never a recipient; preferences decide the channels. An event nobody is to
     receive on any channel writes nothing and returns None (it has no consumer)."""
     db = transaction.get_connection()
@@ -246,50 +239,73 @@ def event_emit(
         "recipients": json.dumps(recipients),
         "created_at": now,
         "stamp": iso_datetime(now) or "",
-        # [[recipient id, message], ...] as JSON: deferred statements take text parameters.
+        # [[recipient id, message], ...]
         "notified": json.dumps(notified, ensure_ascii=False),
         "plain": json.dumps(plain),
         "board": board_project,
+        "marks": json.dumps(board_marks(event_type, data) if board else {}),
         "activity_task": activity_task,
         "actor_id": actor.pk if actor is not None else None,
         "actor_name": str(actor.name) if actor is not None else "",
     }
+    with db.cursor() as cursor:
+        if board:
+            # Two statements, one round trip. The first takes the project's next board number
+            # and its row lock (waiting for a writer of the same project to commit); the second,
+            # with a snapshot taken after that wait, reads the board's members: one who joined or
+            # left in the transaction that numbered the board's previous event is counted as such.
+            cursor.execute(_BOARD_NUMBER_SQL + ";\n" + _EMIT_SQL, params)
+            cursor.nextset()
+        else:
+            cursor.execute(_EMIT_SQL, params)
+        outbox_id, board_seq, deliveries = cursor.fetchone()
+    if isinstance(deliveries, str):  # Django leaves jsonb as text for its JSONField to decode
+        deliveries = json.loads(deliveries)
 
-    # The statement takes the outbox head row's lock, which orders commits. Deferred, it goes
-    # out in one round trip with the COMMIT (common.postgresql, the configured backend), so the
-    # lock is held only while PostgreSQL runs the two. The board's members are read there, at
-    # commit: a member who joins or leaves in a transaction committed before is counted as such.
-    written = db.defer_to_commit(_EMIT_SQL, params)  # type: ignore[attr-defined]
-    emitted = EmittedEvent(event_id=event_id, type=event_type, statement=written)
-
-    def publish() -> None:
-        rows = written.rows
-        if not rows:  # cannot happen after a commit: the statement ran in it or failed it
-            logger.error("the outbox statement of event %s answered nothing; the relay will publish it", event_id)
-            return
-        outbox_id, deliveries = rows[0]
-        if isinstance(deliveries, str):  # text, when the statement went out as a simple query
-            deliveries = json.loads(deliveries)
-        publisher.publish_after_commit(
-            outbox_id=outbox_id,
-            prev_id=outbox_id - 1 if outbox_id > 1 else None,
+    db.on_commit(
+        functools.partial(
+            publisher.publish_after_commit,
             event_id=str(event_id),
             envelope_json=envelope_json,
+            board_project=board_project,
+            board_seq=board_seq,
             deliveries=deliveries,
-        )
+        ),
+        robust=True,
+    )
+    return EmittedEvent(
+        event_id=event_id, type=event_type, outbox_id=outbox_id, board_project=board_project, board_seq=board_seq
+    )
 
-    db.on_commit(publish, robust=True)
-    return emitted
+
+def board_marks(event_type: str, data: BaseModel) -> dict[str, dict[str, bool]]:
+    """What a board event's deliveries carry besides the number, by user id ("*": everyone):
+    `baseline` for the member who joins (their stream has no number of the board yet; they take
+    this event as is), `reset` for whoever leaves the board (the removed member; everyone when
+    the project is deleted): their stream forgets its number, so a later return starts afresh."""
+    if event_type == EventType.PROJECT_MEMBER_JOINED:
+        return {str(data.member.id): {"baseline": True}}  # type: ignore[attr-defined]
+    if event_type == EventType.PROJECT_MEMBER_REMOVED:
+        return {str(data.member.id): {"reset": True}}  # type: ignore[attr-defined]
+    if event_type == EventType.PROJECT_DELETED:
+        return {"*": {"reset": True}}
+    return {}
 
 
-# Takes the next outbox id (models.OUTBOX_NEXT_ID_SQL); writes one Notification per web
-# recipient, the outbox row whose deliveries are those notifications plus a frame without one for
-# each other socket to reach (`plain`, and the board's active members at commit), in user id
-# order; and the task's history entry when there is one. Answers (outbox id, deliveries).
+# The board's next number: the project's BoardSequence row, created at 1 or incremented, stays
+# locked until the transaction ends (notifications.models.BoardSequence).
+_BOARD_NUMBER_SQL = """
+INSERT INTO notifications_boardsequence AS board (project_id, seq) VALUES (%(board)s::bigint, 1)
+ON CONFLICT (project_id) DO UPDATE SET seq = board.seq + 1
+"""
+
+# Writes one Notification per web recipient, the outbox row whose deliveries are those
+# notifications plus a frame without one for each other socket to reach (`plain`, and the board's
+# active members now), in user id order, each with its board marks; and the task's history entry
+# when there is one. A board event's number is the one _BOARD_NUMBER_SQL took just before, in
+# this transaction. Answers (outbox id, board number, deliveries).
 _EMIT_SQL = """
-WITH head AS (
-{HEAD}
-), notified AS (
+WITH notified AS (
     INSERT INTO notifications_notification (recipient_id, event_id, type, message, data, is_read, created_at)
     SELECT (r.value ->> 0)::bigint, %(event_id)s::uuid, %(type)s::varchar, r.value ->> 1,
         %(envelope)s::jsonb -> 'data', false, %(created_at)s::timestamptz
@@ -309,20 +325,24 @@ WITH head AS (
     SELECT o.user_id, 'null'::jsonb FROM others o WHERE o.user_id NOT IN (SELECT recipient_id FROM notified)
 ), outbox AS (
     INSERT INTO notifications_outboxevent
-        (id, event_id, type, envelope, recipients, deliveries, created_at, attempts, last_error)
+        (event_id, type, envelope, recipients, deliveries, board_project, board_seq, created_at, attempts, last_error)
     VALUES (
-        (SELECT seq FROM head), %(event_id)s, %(type)s, %(envelope)s::jsonb, %(recipients)s::jsonb,
+        %(event_id)s::uuid, %(type)s::varchar, %(envelope)s::jsonb, %(recipients)s::jsonb,
         COALESCE((SELECT jsonb_agg(
-            jsonb_build_object('user_id', d.user_id, 'notification', d.notification) ORDER BY d.user_id
+            jsonb_build_object('user_id', d.user_id, 'notification', d.notification)
+            || COALESCE(%(marks)s::jsonb -> d.user_id::text, %(marks)s::jsonb -> '*', '{}'::jsonb)
+            ORDER BY d.user_id
         ) FROM delivered d), '[]'::jsonb),
+        %(board)s::bigint,
+        (SELECT seq FROM notifications_boardsequence WHERE project_id = %(board)s::bigint),
         clock_timestamp(), 0, ''
     )
-    RETURNING id, deliveries
+    RETURNING id, board_seq, deliveries
 ), activity AS (
     INSERT INTO tasks_taskactivity (task_id, event_id, type, actor_id, actor_name, data, occurred_at)
     SELECT %(activity_task)s::bigint, %(event_id)s::uuid, %(type)s::varchar, %(actor_id)s::bigint,
         %(actor_name)s::varchar, %(envelope)s::jsonb -> 'data', %(created_at)s::timestamptz
     WHERE %(activity_task)s::bigint IS NOT NULL
 )
-SELECT id, deliveries FROM outbox
-""".replace("{HEAD}", OUTBOX_NEXT_ID_SQL)
+SELECT id, board_seq, deliveries FROM outbox
+"""

@@ -1,8 +1,9 @@
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.contrib.postgres.indexes import BrinIndex
-from django.db import connection, models
+from django.db import models
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
 from taskflow_contracts import EVENT_TYPES
@@ -79,42 +80,49 @@ class SingleRow(models.Model):
         constraints = [models.CheckConstraint(condition=Q(id=1), name="%(app_label)s_%(class)s_single_row")]
 
 
-class OutboxHead(SingleRow):
-    """The outbox's one sequence row: `seq` is the id of the last outbox row written. Whoever
-    writes an outbox row increments it and holds its row lock until commit, so outbox ids are
-    gapless and in commit order (see events.event_emit)."""
+class TransactionIdField(models.BigIntegerField):
+    """A PostgreSQL `xid8`: the 64-bit id of the transaction that wrote the row, read as an int.
+    Ids are handed out when a transaction first writes, so they are not in commit order; what
+    they give is `pg_snapshot_xmin`: every transaction with a smaller id is over."""
 
-    seq = models.BigIntegerField(default=0)
+    def db_type(self, connection: Any) -> str:
+        return "xid8"
+
+    def rel_db_type(self, connection: Any) -> str:
+        return "xid8"
+
+    def from_db_value(self, value: Any, expression: Any, connection: Any) -> int | None:
+        return None if value is None else int(value)
+
+    def get_db_prep_value(self, value: Any, connection: Any, prepared: bool = False) -> Any:
+        return None if value is None else str(int(value))
+
+
+# The id of the writing transaction, what an outbox row's `xid` defaults to.
+CURRENT_TRANSACTION_ID = RawSQL("pg_current_xact_id()", [], output_field=models.BigIntegerField())
+
+
+class BoardSequence(models.Model):
+    """Per project, the number of its last board event (notifications.events.BOARD_EVENT_TYPES).
+    The event's statement increments it and the row stays locked until the transaction ends, so
+    one project's board events commit in number order; projects never share a row. Not a foreign
+    key: `project.deleted` numbers its event after the project is gone (and the row is kept, so
+    a restored project would not start again at 1). docs/scaling.md "What is ordered"."""
+
+    project_id = models.BigIntegerField(primary_key=True)
+    seq = models.BigIntegerField()
 
     def __str__(self) -> str:
-        return f"outbox head at {self.seq}"
-
-
-# Takes the next outbox id and locks the head row until the transaction ends. The update waits
-# for the previous holder to commit and then works on the row as committed (READ COMMITTED
-# re-checks a row another transaction updated, whatever the statement's snapshot), so ids are
-# handed out in commit order. Recreates the row when it is gone (`manage.py flush`, the test
-# runner's truncation): from the largest id written.
-OUTBOX_NEXT_ID_SQL = """
-    INSERT INTO notifications_outboxhead AS head (id, seq)
-    VALUES (1, (SELECT COALESCE(MAX(id), 0) + 1 FROM notifications_outboxevent))
-    ON CONFLICT (id) DO UPDATE SET seq = head.seq + 1
-    RETURNING seq"""
-
-
-def next_outbox_id() -> int:
-    """The next outbox id, for rows created through the ORM (the write path takes it inside its
-    own statement, events.event_emit)."""
-    with connection.cursor() as cursor:
-        cursor.execute(OUTBOX_NEXT_ID_SQL)
-        return int(cursor.fetchone()[0])
+        return f"project {self.project_id} at board number {self.seq}"
 
 
 class OutboxEvent(models.Model):
     """A domain event committed with the change that caused it; published to Redis after commit
-    (fast path) or by the outbox relay. Ids come from OutboxHead: gapless, in commit order."""
+    (fast path) or by the outbox relay (docs/scaling.md). Ids come from an ordinary sequence: they
+    are not in commit order. What orders the relay's walk is (xid, id); what orders a board's
+    events is (board_project, board_seq)."""
 
-    id = models.BigIntegerField(primary_key=True, default=next_outbox_id)
+    id = models.BigAutoField(primary_key=True)
     event_id = models.UUIDField(unique=True, default=uuid.uuid4)
     type = models.CharField(max_length=64, choices=EVENT_TYPE_CHOICES)
     # The envelope exactly as published (validated by taskflow_contracts).
@@ -122,8 +130,17 @@ class OutboxEvent(models.Model):
     # Per-channel recipients, for every consumer: {"web": [ids], "email": [ids],
     # "telegram": [ids], "email_addresses": ["..."]}.
     recipients = models.JSONField(default=dict)
-    # What goes to each user's realtime channel: [{"user_id": 7, "notification": {...} | null}].
+    # What goes to each user's realtime channel, in user id order:
+    # [{"user_id": 7, "notification": {...} | null}, ...]; for a board event a delivery may also
+    # say `"baseline": true` (the user takes the event as is: they just joined) or `"reset": true`
+    # (the user forgets the board's number: they left it), see redis_layout.DELIVER_LUA.
     deliveries = models.JSONField(default=list)
+    # The writing transaction (PostgreSQL's pg_current_xact_id()): the relay passes a row only
+    # once every transaction up to it is over.
+    xid = TransactionIdField(db_default=CURRENT_TRANSACTION_ID, editable=False)
+    # A board event's project and its number there (BoardSequence); null for other events.
+    board_project = models.BigIntegerField(null=True, blank=True)
+    board_seq = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True, default="")
@@ -153,6 +170,8 @@ class OutboxEvent(models.Model):
     class Meta:
         ordering = ["id"]
         indexes = [
+            # The relay's walk: the rows after its watermark, in (xid, id) order.
+            models.Index(fields=["xid", "id"], name="outbox_xid_id"),
             # For pruning: rows are appended in created_at order, so a BRIN index finds the old
             # ones at a fraction of a B-tree's cost on every insert.
             BrinIndex(fields=["created_at"], name="outbox_created_brin"),
@@ -172,12 +191,13 @@ class OutboxEvent(models.Model):
         return f"#{self.pk} {self.type} {self.event_id}"
 
 
-class OutboxPublished(SingleRow):
-    """The outbox relay's watermark: every outbox row with an id up to `through` is published.
-    Ids are gapless and in commit order, so one number says what the relay has done; the rows
-    themselves are never updated for it (notifications.publisher.outbox_publish_pending)."""
+class OutboxWatermark(SingleRow):
+    """The outbox relay's watermark: every outbox row up to (xid, outbox_id), in (xid, id) order,
+    is published (notifications.publisher.outbox_publish_pending). Its row lock keeps a second
+    relay waiting while one walks."""
 
-    through = models.BigIntegerField(default=0)
+    xid = TransactionIdField(default=0)
+    outbox_id = models.BigIntegerField(default=0)
 
     def __str__(self) -> str:
-        return f"outbox published through {self.through}"
+        return f"outbox published through ({self.xid}, {self.outbox_id})"

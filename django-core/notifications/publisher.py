@@ -1,58 +1,62 @@
-"""Publishing outbox rows to Redis: the fast path right after commit, and the relay's batches.
+"""Publishing outbox rows to Redis: the fast path right after commit, and the outbox relay's passes
+(docs/scaling.md "Nothing committed is lost, nothing is published twice").
 
-One Lua script per event (taskflow_contracts.redis_layout.PUBLISH_OUTBOX_EVENT_LUA), atomic in
-Redis: it sets the event's dedupe marker and, for each recipient, appends the message to their
-history stream and publishes it (with its stream id as the cursor) on their channel. A second
-publish of the same event is a no-op, so the fast path and the relay may race freely.
+Each recipient's delivery is one call of taskflow_contracts.redis_layout.DELIVER_LUA, all of
+whose keys are that user's (one hash slot): history stream, live frame (SPUBLISH), dedupe by
+event id, and for a board event the board's order (a delivery that arrives before its
+predecessor is held in Redis and released right after it). The calls of an event, or of a
+relay pass, go out pipelined (not as a transaction; on a Redis Cluster redis-py splits the
+pipeline per node). Once every recipient has it (each call answered 0 or 1), the event's
+`outbox:done:{id}` marker is set. A second delivery is a no-op, so the fast path and the relay may
+race freely.
 
-Order. Outbox ids are handed out gapless and in commit order (models.OUTBOX_NEXT_ID_SQL), so
-every event knows the id of the one committed just before it: id - 1. Redis keeps the id of the
-last event published; an event whose predecessor is not out yet is held there and released
-right after it. So the fast path needs no database round trip at all: it publishes from memory
-after commit, and publish order is commit order whichever request gets to Redis first. What the
-fast path could not do (the process died after commit, Redis was down) the outbox relay does: it
-walks the rows after its watermark in id order, publishes them (force: everything before them is
-out), which also releases what waited on them, and moves the watermark past them (one row, one
-UPDATE per batch; the outbox rows themselves are never updated for this).
+The relay walks the rows after its watermark (xid, id) whose transactions are all over, asks
+Redis which are done, delivers the others in board order, marks them done and moves the
+watermark past the done prefix.
 """
 
+import hashlib
 import json
 import logging
-import os
-import threading
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
-from redis.commands.core import Script
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, RedisError
-from taskflow_contracts import dedupe_key, user_channel, user_stream
-from taskflow_contracts.redis_layout import DEDUPE_TTL_SECONDS, PUBLISH_OUTBOX_EVENT_LUA
+from taskflow_contracts.redis_layout import DEDUPE_TTL_SECONDS, DELIVER_LUA, outbox_done_key, user_delivery_keys
 
 from common.redis import redis_client
-from notifications.models import OutboxEvent, OutboxPublished
+from notifications.models import OutboxEvent, OutboxWatermark
 
 logger = logging.getLogger(__name__)
 
-# What the script answers.
-ALREADY_PUBLISHED, PUBLISHED, HELD = 0, 1, 2
+# What DELIVER_LUA answers for one recipient.
+ALREADY_DELIVERED, DELIVERED, HELD = 0, 1, 2
 
-_script: Script | None = None
+_DELIVER_SHA = hashlib.sha1(DELIVER_LUA.encode(), usedforsecurity=False).hexdigest()
+
 # After a Redis failure the fast path stands aside until this monotonic time; the relay, which
 # has its own backoff, delivers in the meantime. Requests never wait on a Redis outage twice.
 _fast_path_paused_until = 0.0
 
 
-def _publish_script() -> Script:
-    global _script
-    client = redis_client()
-    if _script is None or _script.registered_client is not client:
-        _script = client.register_script(PUBLISH_OUTBOX_EVENT_LUA)
-    return _script
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """What publishing an outbox row needs: the event, its board number if any, and per
+    recipient the notification and board marks (OutboxEvent.deliveries)."""
+
+    event_id: str
+    envelope_json: str  # compact, as serialized once by event_emit
+    board_project: int | None
+    board_seq: int | None
+    deliveries: Sequence[dict[str, Any]]
+    force: bool = False  # deliver even when a board predecessor is missing (old rows, the relay)
 
 
 def user_message_json(envelope_json: str, notification: dict[str, object] | None) -> str:
@@ -66,232 +70,264 @@ def compact_json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def _script_call(
-    event_id: str,
-    envelope_json: str,
-    deliveries: list[dict[str, Any]],
-    *,
-    seq: int,
-    prev: int | None,
-    force: bool,
-) -> tuple[list[str], list[str | int]]:
-    keys = [dedupe_key(event_id)]
-    args: list[str | int] = [
+def delivery_call(message: OutboxMessage, delivery: dict[str, Any], now: int) -> tuple[list[str], list[str | int]]:
+    """DELIVER_LUA's KEYS and ARGV for one recipient of the event."""
+    board = message.board_project is not None and message.board_seq is not None
+    after = "" if not board or delivery.get("baseline") else message.board_seq - 1  # type: ignore[operator]
+    flags = ("f" if message.force else "") + ("r" if board and delivery.get("reset") else "")
+    return user_delivery_keys(delivery["user_id"]), [
         settings.REALTIME_HISTORY_LENGTH,
-        DEDUPE_TTL_SECONDS,
         settings.REALTIME_HISTORY_TTL,
-        seq,
-        "" if prev is None else prev,
-        1 if force else 0,
+        DEDUPE_TTL_SECONDS,
+        now,
+        message.event_id,
+        user_message_json(message.envelope_json, delivery["notification"]),
+        message.board_project if board else "",
+        message.board_seq if board else "",
+        after,
+        flags,
     ]
-    for delivery in deliveries:
-        keys += [user_stream(delivery["user_id"]), user_channel(delivery["user_id"])]
-        args.append(user_message_json(envelope_json, delivery["notification"]))
-    return keys, args
 
 
-def publish_event(row: OutboxEvent, *, prev: int | None = None, force: bool = True) -> int:
-    """Publishes one outbox row to its recipients; returns ALREADY_PUBLISHED, PUBLISHED or HELD.
+def _run_deliveries(client: Any, calls: list[tuple[list[str], list[str | int]]]) -> list[Any]:
+    """DELIVER_LUA's answer to each call (or the error it met), in order: one pipelined round trip
+    (per node on a Cluster). A node that has not seen the script yet (a restart, SCRIPT FLUSH, a
+    new node) answers NOSCRIPT: the script is loaded and those calls, which did nothing, go again.
     Raises RedisError when Redis cannot be reached."""
-    keys, args = _script_call(
-        str(row.event_id), compact_json(row.envelope), row.deliveries, seq=row.pk, prev=prev, force=force
-    )
-    return int(_publish_script()(keys=keys, args=args))
+    answers = _pipelined_evalsha(client, calls)
+    missing = [index for index, answer in enumerate(answers) if isinstance(answer, NoScriptError)]
+    if missing:
+        client.script_load(DELIVER_LUA)  # on a Cluster: on every primary
+        for index, answer in zip(missing, _pipelined_evalsha(client, [calls[i] for i in missing]), strict=True):
+            answers[index] = answer
+    return answers
 
 
-# The relay's watermark: every outbox row with an id up to `through` is published. Read and
-# locked in one round trip (a second relay waits here), recreated at 0 if the row is gone; the
-# update that follows commits asynchronously (set_config is transaction-local): losing it in a
-# crash only means the relay publishes a batch again, a no-op in Redis.
-_WATERMARK_SQL = """
-WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true))
-INSERT INTO notifications_outboxpublished AS published (id, through)
-SELECT 1, 0 FROM relaxed
-ON CONFLICT (id) DO UPDATE SET through = published.through
-RETURNING through
-"""
-
-# The rows after the watermark, in id order: ids are handed out in commit order, so no row the
-# relay cannot see yet (its transaction still open) can ever sort before one it does see.
-_AFTER_SQL = """
-SELECT id, event_id::text, attempts, created_at FROM notifications_outboxevent
-WHERE id > %s ORDER BY id LIMIT %s
-"""
-
-
-def outbox_publish_pending(*, older_than: timedelta | None = None, limit: int = 200) -> int:
-    """The relay's pass: publishes the rows after the watermark in id order, stopping at the
-    first one younger than `older_than` (the fast path's turn), and moves the watermark past
-    them; returns how many rows it moved it over.
-
-    Rows are never updated for this: the watermark row is, once per pass, and its lock keeps two
-    relays from walking the same rows. It moves up to the first row Redis refused (recorded on
-    the row, then raised): that row and the rest are published again on the next pass, a no-op
-    for any that made it out."""
-    cutoff = None if older_than is None else timezone.now() - older_than
-    marked: list[int] = []
-    failure: Exception | None = None
-    outcomes: dict[int, int | Exception] = {}
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_WATERMARK_SQL)
-        through = cursor.fetchone()[0]
-        cursor.execute(_AFTER_SQL, [through, limit])
-        rows = []
-        for row_id, event_id, attempts, created_at in cursor.fetchall():
-            if cutoff is not None and created_at >= cutoff:
-                break  # this one and everything after it are the fast path's for now
-            rows.append((row_id, event_id, attempts))
-        if not rows:
-            return 0
-        outcomes = _publish_missing(cursor, [(row_id, event_id) for row_id, event_id, _attempts in rows])
-        for row_id, _event_id, attempts in rows:
-            outcome = outcomes.get(row_id, ALREADY_PUBLISHED)
-            if isinstance(outcome, Exception):
-                cursor.execute(
-                    "UPDATE notifications_outboxevent SET attempts = %s, last_error = %s WHERE id = %s",
-                    [attempts + 1, str(outcome)[:2000], row_id],
-                )
-                failure = outcome
-                break
-            marked.append(row_id)
-        if marked:
-            cursor.execute("UPDATE notifications_outboxpublished SET through = %s WHERE id = 1", [marked[-1]])
-    published_here = sum(1 for outcome in outcomes.values() if outcome == PUBLISHED)
-    if published_here:
-        logger.info("published %d event(s) the fast path had not", published_here)
-    if failure is not None:
-        raise failure if isinstance(failure, RedisError) else RedisError(str(failure))
-    return len(marked)
-
-
-def outbox_published_through() -> int:
-    """The relay's watermark: every outbox row with an id up to it is published."""
-    return OutboxPublished.objects.filter(pk=1).values_list("through", flat=True).first() or 0
-
-
-def outbox_unpublished_count() -> int:
-    """Rows the relay has not passed yet (the fast path may have published them already)."""
-    return OutboxEvent.objects.filter(pk__gt=outbox_published_through()).count()
-
-
-def _publish_missing(cursor: Any, rows: list[tuple[int, str]]) -> dict[int, int | Exception]:
-    """Redis's answer for each of these (row id, event id), in id order, that was not out yet
-    (rows already out are left out): the script's result, or the error. Which are out already
-    (nearly all: the fast path got there) is asked in one pipelined round trip; only the others
-    are read in full and published, with force (everything before them is out), which also
-    releases events the fast path had held back behind them."""
-    client = redis_client()
-    checks = client.pipeline(transaction=False)
-    for _row_id, event_id in rows:
-        checks.exists(dedupe_key(event_id))
-    try:
-        out = checks.execute()
-    except RedisError as exc:  # Redis unreachable: nothing is known to be out
-        return {rows[0][0]: exc}
-    missing = {row_id: event_id for (row_id, event_id), done in zip(rows, out, strict=True) if not done}
-    if not missing:
-        return {}
-    cursor.execute(
-        "SELECT id, envelope::text, deliveries::text FROM notifications_outboxevent WHERE id = ANY(%s) ORDER BY id",
-        [list(missing)],
-    )
-    script = _publish_script()
+def _pipelined_evalsha(client: Any, calls: list[tuple[list[str], list[str | int]]]) -> list[Any]:
+    if not calls:
+        return []
     pipe = client.pipeline(transaction=False)
-    published: list[int] = []
-    for row_id, envelope_json, deliveries_json in cursor.fetchall():
-        # Re-serialized compact: PostgreSQL's jsonb text has spaces.
-        keys, args = _script_call(
-            missing[row_id],
-            compact_json(json.loads(envelope_json)),
-            json.loads(deliveries_json),
-            seq=row_id,
-            prev=None,
-            force=True,
-        )
-        script(keys=keys, args=args, client=pipe)
-        published.append(row_id)
-    try:
-        answers = pipe.execute(raise_on_error=False)
-    except RedisError as exc:  # the connection itself failed: nothing is known to be out
-        answers = [exc] * len(published)
-    return dict(zip(published, answers, strict=True))
+    for keys, args in calls:
+        # execute_command: redis-py's ClusterPipeline refuses its evalsha() method, not the command.
+        pipe.execute_command("EVALSHA", _DELIVER_SHA, len(keys), *keys, *args)
+    return list(pipe.execute(raise_on_error=False))
 
 
-class _FastPathConnection(threading.local):
-    """Each thread's own Redis connection for the fast path, made with the client's settings
-    (timeouts, database, credentials) and kept while that client is the process's client.
-    One EVALSHA on it skips redis-py's pool, retry and command layers, which cost more CPU than
-    the call itself; a request thread makes one call per event and never shares it."""
-
-    pool: Any = None
-    connection: Any = None
-    pid = 0  # a connection inherited through fork() is the parent's: never used by the child
-
-
-_fast_path_connection = _FastPathConnection()
-
-
-def _fast_path_call(keys: list[str], args: list[str | int]) -> int:
-    """Runs the publish script on this thread's connection; returns the script's answer. Loads
-    the script after a NOSCRIPT (Redis restarted, SCRIPT FLUSH) and reconnects once when Redis
-    had closed the connection (restart, idle timeout): the script is idempotent, so sending it
-    again is safe. Raises RedisError otherwise (a timeout is not retried: a request waits on a
-    hung Redis once)."""
+def outbox_messages_publish(messages: Sequence[OutboxMessage]) -> list[bool | Exception]:
+    """Delivers each message to each of its recipients, in the order given (one pipeline), and
+    marks done (`outbox:done:{id}`) those every recipient now has; for each message whether it
+    is done, or the first error one of its deliveries met. A delivery held for its board
+    predecessor leaves its message not done. Raises RedisError when Redis cannot be reached."""
     client = redis_client()
-    local = _fast_path_connection
-    pid = os.getpid()
-    if local.pool is not client.connection_pool or local.pid != pid:
-        if local.connection is not None and local.pid == pid:
-            local.connection.disconnect()
-        pool = client.connection_pool
-        local.pool, local.connection, local.pid = pool, pool.connection_class(**pool.connection_kwargs), pid
-    connection = local.connection
-    script = _publish_script()
-    command = connection.pack_command("EVALSHA", script.sha, len(keys), *keys, *args)
-    loaded = reconnected = False
-    while True:
-        try:
-            connection.send_packed_command(command)
-            return int(connection.read_response())
-        except NoScriptError:
-            if loaded:
-                raise
-            loaded = True
-            connection.send_packed_command(connection.pack_command("SCRIPT", "LOAD", script.script))
-            connection.read_response()
-        except RedisConnectionError:
-            connection.disconnect()
-            if reconnected:
-                raise
-            reconnected = True
-        except (RedisError, OSError):
-            connection.disconnect()
-            raise
+    now = int(time.time())
+    calls = [delivery_call(message, delivery, now) for message in messages for delivery in message.deliveries]
+    answers = iter(_run_deliveries(client, calls))
+    outcomes: list[bool | Exception] = []
+    for message in messages:
+        mine = [next(answers) for _ in message.deliveries]
+        error = next((answer for answer in mine if isinstance(answer, Exception)), None)
+        delivered = all(answer in (ALREADY_DELIVERED, DELIVERED) for answer in mine)
+        outcomes.append(error if error is not None else delivered)
+    done = [message.event_id for message, outcome in zip(messages, outcomes, strict=True) if outcome is True]
+    if done:
+        pipe = client.pipeline(transaction=False)
+        for event_id in done:
+            pipe.set(outbox_done_key(event_id), 1, ex=DEDUPE_TTL_SECONDS)
+        pipe.execute()
+    return outcomes
+
+
+def outbox_message_of(row: OutboxEvent, *, force: bool = False) -> OutboxMessage:
+    return OutboxMessage(
+        event_id=str(row.event_id),
+        envelope_json=compact_json(row.envelope),
+        board_project=row.board_project,
+        board_seq=row.board_seq,
+        deliveries=row.deliveries,
+        force=force,
+    )
+
+
+# --- The fast path -------------------------------------------------------------------------------
 
 
 def publish_after_commit(
-    *, outbox_id: int, prev_id: int | None, event_id: str, envelope_json: str, deliveries: list[dict[str, Any]]
+    *,
+    event_id: str,
+    envelope_json: str,
+    board_project: int | None,
+    board_seq: int | None,
+    deliveries: list[dict[str, Any]],
 ) -> None:
     """The fast path, run by transaction.on_commit: publish now, from memory (no database round
-    trip; the relay marks the row later). Never raises: the event is committed and the relay
-    will deliver it."""
+    trip). Never raises: the event is committed and the relay will deliver what this did not."""
     global _fast_path_paused_until
     if time.monotonic() < _fast_path_paused_until:
         return
-    keys, args = _script_call(event_id, envelope_json, deliveries, seq=outbox_id, prev=prev_id, force=False)
+    message = OutboxMessage(event_id, envelope_json, board_project, board_seq, deliveries)
     try:
-        _fast_path_call(keys, args)
+        (outcome,) = outbox_messages_publish([message])
     except (RedisError, OSError) as exc:
         _fast_path_paused_until = time.monotonic() + settings.OUTBOX_FAST_PATH_PAUSE
-        logger.warning("Redis unavailable, the outbox relay will deliver event row %s: %s", outbox_id, exc)
+        logger.warning("Redis unavailable, the outbox relay will deliver event %s: %s", event_id, exc)
+        return
     except Exception:
-        logger.exception("fast-path publish of outbox row %s failed; the relay will retry", outbox_id)
+        logger.exception("fast-path publish of event %s failed; the relay will retry", event_id)
+        return
+    if isinstance(outcome, Exception):
+        logger.warning("Redis refused a delivery of event %s; the relay will retry: %s", event_id, outcome)
 
 
 def fast_path_resume() -> None:
     """Lets the fast path try again at once (after Redis came back; tests)."""
     global _fast_path_paused_until
     _fast_path_paused_until = 0.0
+
+
+# --- The outbox relay ----------------------------------------------------------------------------
+
+# Every transaction with a smaller id than this is over (committed or rolled back): no outbox row
+# with a smaller xid can appear later. Taken before the relay's own transaction has an id.
+_XMIN_SQL = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text"
+
+# The relay's watermark, read and locked in one round trip (a second relay waits here), recreated
+# at the start if the row is gone; the update that follows commits asynchronously (set_config is
+# transaction-local): losing it in a crash only means the relay checks a batch again, a no-op.
+_WATERMARK_SQL = """
+WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true))
+INSERT INTO notifications_outboxwatermark AS mark (id, xid, outbox_id)
+SELECT 1, '0'::xid8, 0 FROM relaxed
+ON CONFLICT (id) DO UPDATE SET outbox_id = mark.outbox_id
+RETURNING xid::text, outbox_id
+"""
+
+# The rows after the watermark whose transactions are over, oldest first.
+_AFTER_SQL = """
+SELECT id, xid::text, event_id::text, created_at, attempts FROM notifications_outboxevent
+WHERE (xid, id) > (%s::xid8, %s) AND xid < %s::xid8
+ORDER BY xid, id LIMIT %s
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    id: int
+    xid: str
+    event_id: str
+    created_at: Any
+    attempts: int
+
+
+def outbox_publish_pending(*, older_than: timedelta | None = None, limit: int = 500) -> int:
+    """The relay's pass: publishes the rows after the watermark, stopping at the first one
+    younger than `older_than` (the fast path's turn), and moves the watermark past the done
+    prefix; returns how many rows it moved it over.
+
+    Rows are never updated for this (but for a Redis error, recorded on the row it stopped at,
+    then raised): the watermark row is, once per pass, and its lock keeps two relays from walking
+    the same rows. A row whose delivery to someone is held for its board predecessor stops the
+    watermark until the predecessor is out; past OUTBOX_FORCE_AFTER it is delivered regardless."""
+    now = timezone.now()
+    cutoff = None if older_than is None else now - older_than
+    force_before = now - timedelta(seconds=settings.OUTBOX_FORCE_AFTER)
+    failure: Exception | None = None
+    passed: list[_Row] = []
+    published_here = 0
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_XMIN_SQL)
+        xmin = cursor.fetchone()[0]
+        cursor.execute(_WATERMARK_SQL)
+        mark_xid, mark_id = cursor.fetchone()
+        cursor.execute(_AFTER_SQL, [mark_xid, mark_id, xmin, limit])
+        rows: list[_Row] = []
+        for found in cursor.fetchall():
+            row = _Row(*found)
+            if cutoff is not None and row.created_at >= cutoff:
+                break  # this one and everything after it are the fast path's for now
+            rows.append(row)
+        if not rows:
+            return 0
+        try:
+            done, published_here = _publish_missing(cursor, rows, force_before=force_before)
+        except RedisError as exc:  # Redis unreachable: nothing is known to be out
+            done, failure = {}, exc
+        for row in rows:
+            outcome = done.get(row.id, False)
+            if outcome is True:
+                passed.append(row)
+                continue
+            if isinstance(outcome, Exception):
+                failure = outcome
+            if failure is not None:  # recorded on the row the watermark stops at
+                cursor.execute(
+                    "UPDATE notifications_outboxevent SET attempts = %s, last_error = %s WHERE id = %s",
+                    [row.attempts + 1, str(failure)[:2000], row.id],
+                )
+            break  # an error, or a delivery held for its board predecessor
+        if passed:
+            cursor.execute(
+                "UPDATE notifications_outboxwatermark SET xid = %s::xid8, outbox_id = %s WHERE id = 1",
+                [passed[-1].xid, passed[-1].id],
+            )
+    if published_here:
+        logger.info("published %d event(s) the fast path had not", published_here)
+    if failure is not None:
+        raise failure if isinstance(failure, RedisError) else RedisError(str(failure))
+    return len(passed)
+
+
+def _publish_missing(cursor: Any, rows: list[_Row], *, force_before: Any) -> tuple[dict[int, bool | Exception], int]:
+    """Which of these rows are done now ({row id: True, False (held) or the error}), and how many
+    the relay delivered itself. Which are done already (nearly all: the fast path got there) is
+    asked in one pipelined round trip; only the others are read in full and published, in board
+    order, which also releases deliveries the fast path had held behind them."""
+    client = redis_client()
+    checks = client.pipeline(transaction=False)
+    for row in rows:
+        checks.exists(outbox_done_key(row.event_id))
+    done: dict[int, bool | Exception] = {
+        row.id: True for row, marked in zip(rows, checks.execute(), strict=True) if marked
+    }
+    missing = [row.id for row in rows if row.id not in done]
+    if not missing:
+        return done, 0
+    cursor.execute(
+        "SELECT id, event_id::text, envelope::text, deliveries::text, board_project, board_seq, created_at"
+        " FROM notifications_outboxevent WHERE id = ANY(%s)",
+        [missing],
+    )
+    order = {row_id: position for position, row_id in enumerate(missing)}
+    found = sorted(cursor.fetchall(), key=lambda r: (r[4] or 0, r[5] or 0, order[r[0]]))
+    messages = [
+        OutboxMessage(
+            event_id=event_id,
+            # Re-serialized compact: PostgreSQL's jsonb text has spaces.
+            envelope_json=compact_json(json.loads(envelope_json)),
+            board_project=board_project,
+            board_seq=board_seq,
+            deliveries=json.loads(deliveries_json),
+            force=created_at < force_before,
+        )
+        for _id, event_id, envelope_json, deliveries_json, board_project, board_seq, created_at in found
+    ]
+    outcomes = outbox_messages_publish(messages)
+    done.update((row[0], outcome) for row, outcome in zip(found, outcomes, strict=True))
+    return done, sum(1 for outcome in outcomes if outcome is True)
+
+
+def outbox_published() -> Exists:
+    """An outbox row is published when it is at or before the relay's watermark in (xid, id)
+    order (none is while the watermark row does not exist)."""
+    return Exists(
+        OutboxWatermark.objects.filter(
+            Q(xid__gt=OuterRef("xid")) | Q(xid=OuterRef("xid"), outbox_id__gte=OuterRef("id")), pk=1
+        )
+    )
+
+
+def outbox_unpublished_count() -> int:
+    """Rows the relay has not passed yet (the fast path may have published them already)."""
+    return OutboxEvent.objects.exclude(outbox_published()).count()
 
 
 def outbox_prune(*, older_than: timedelta) -> int:
@@ -301,7 +337,7 @@ def outbox_prune(*, older_than: timedelta) -> int:
     the BRIN index serves."""
     cutoff = timezone.now() - older_than
     deleted, _ = (
-        OutboxEvent.objects.filter(created_at__lt=cutoff, pk__lte=outbox_published_through())
+        OutboxEvent.objects.filter(outbox_published(), created_at__lt=cutoff)
         .exclude(needs_channels=True, channels_dispatched_at__isnull=True)
         .exclude(needs_telegram=True, telegram_dispatched_at__isnull=True)
         .delete()

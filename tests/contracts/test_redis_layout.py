@@ -1,21 +1,26 @@
-"""Where events live in Redis (taskflow_contracts.redis_layout) and the WebSocket frame built from a
-stored UserMessage. Pure pydantic, no Django."""
+"""Where events live in Redis (taskflow_contracts.redis_layout), the WebSocket frame built from a
+stored UserMessage, and which Redis the environment names (taskflow_contracts.RedisTopology).
+Pure Python, no Django, no Redis (DELIVER_LUA runs against the real Redis in
+tests/django_core/notifications/test_publish_order.py)."""
 
 import json
 from datetime import UTC, datetime
 from uuid import uuid4
 
 import pytest
-from taskflow_contracts import (
-    EventType,
-    UserMessage,
-    dedupe_key,
-    event_frame,
-    event_from_json,
-    user_channel,
-    user_stream,
-)
+from taskflow_contracts import EventType, RedisTopology, UserMessage, event_frame, event_from_json
 from taskflow_contracts.events import TaskCommented
+from taskflow_contracts.redis_layout import (
+    outbox_done_key,
+    tagged_user_channel,
+    tagged_user_presence,
+    tagged_user_stream,
+    user_boards,
+    user_delivery_keys,
+    user_held,
+    user_published,
+    user_tag,
+)
 
 from tests.contracts.samples import NOTIFICATION, SAMPLE_DATA
 
@@ -33,9 +38,22 @@ def user_message_json(notification: dict | None) -> str:
 def test_keys():
     event_id = str(uuid4())
 
-    assert user_channel(7) == "user:7"
-    assert user_stream(7) == "user:7:events"
-    assert dedupe_key(event_id) == f"event:{event_id}:published"
+    assert user_tag(7) == "{7}"
+    assert tagged_user_channel(7) == "user:{7}"
+    assert tagged_user_stream(7) == "user:{7}:events"
+    assert user_published(7) == "user:{7}:published"
+    assert user_boards(7) == "user:{7}:boards"
+    assert user_held(7) == "user:{7}:held"
+    assert tagged_user_presence(7) == "user:{7}:presence"
+    assert outbox_done_key(event_id) == f"outbox:done:{event_id}"
+
+
+def test_a_users_delivery_keys_share_one_hash_tag_in_the_scripts_order():
+    keys = user_delivery_keys(7)
+
+    assert keys == ["user:{7}:events", "user:{7}", "user:{7}:published", "user:{7}:boards", "user:{7}:held"]
+    # Redis Cluster hashes only what is between the first { and the next }: the same for all
+    assert {key[key.index("{") + 1 : key.index("}")] for key in keys} == {"7"}
 
 
 @pytest.mark.parametrize("notification", [None, NOTIFICATION], ids=["null", "payload"])
@@ -65,3 +83,31 @@ def test_event_frame_keeps_the_message_bytes():
 def test_event_frame_refuses_anything_but_a_json_object(not_an_object):
     with pytest.raises(ValueError, match="JSON object"):
         event_frame("1-0", not_an_object)
+
+
+def test_the_topology_is_a_cluster_else_sentinel_else_a_single_node():
+    both = {"REDIS_CLUSTER_URL": "redis://node-1:7000", "REDIS_SENTINELS": "s1:26379", "REDIS_SENTINEL_MASTER": "m"}
+
+    assert RedisTopology.from_env({}).mode == "single"
+    assert RedisTopology.from_env({}).url == "redis://127.0.0.1:6379/0"
+    assert RedisTopology.from_env(both).mode == "cluster"
+    sentinel = RedisTopology.from_env({**both, "REDIS_CLUSTER_URL": " ", "REDIS_URL": "redis://:pw@x/3"})
+    assert (sentinel.mode, sentinel.master, sentinel.url) == ("sentinel", "m", "redis://:pw@x/3")
+
+
+def test_sentinels_are_parsed_ipv6_included_and_need_a_primary_name():
+    topology = RedisTopology.from_env({"REDIS_SENTINELS": "s1:26379, [::1]:26380,", "REDIS_SENTINEL_MASTER": "m"})
+
+    assert topology.sentinels == (("s1", 26379), ("::1", 26380))
+    with pytest.raises(ValueError, match="REDIS_SENTINEL_MASTER"):
+        RedisTopology.from_env({"REDIS_SENTINELS": "s1:26379"})
+    with pytest.raises(ValueError, match="not host:port"):
+        RedisTopology.from_env({"REDIS_SENTINELS": "s1", "REDIS_SENTINEL_MASTER": "m"})
+
+
+def test_describing_a_topology_never_shows_a_password():
+    single = RedisTopology.from_env({"REDIS_URL": "redis://user:secret@cache:6380/2"})
+    cluster = RedisTopology.from_env({"REDIS_CLUSTER_URL": "redis://:secret@node-1:7000"})
+
+    assert single.describe() == "single node redis://cache:6380/2"
+    assert cluster.describe() == "cluster (seed redis://node-1:7000)"

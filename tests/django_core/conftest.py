@@ -97,19 +97,6 @@ def _private_redis_database() -> None:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_outbox_sequence() -> None:
-    """Outbox ids come from a row that each test's rollback (or truncation) resets, so the next
-    test hands out the same ids again: Redis's publish sequence and held events from an earlier
-    test must not decide what this one's events do."""
-    from taskflow_contracts.redis_layout import OUTBOX_HELD_PREFIX, OUTBOX_PUBLISHED_SEQ
-
-    from common.redis import redis_client
-
-    client = redis_client()
-    client.delete(OUTBOX_PUBLISHED_SEQ, *client.keys(f"{OUTBOX_HELD_PREFIX}*"))
-
-
-@pytest.fixture(autouse=True)
 def _fresh_throttle_counters() -> None:
     """Failed-login and rate-limit counters (common.throttling) outlive a test's rollback: each
     test starts with none, so earlier tests' sign-ins never throttle this one's."""

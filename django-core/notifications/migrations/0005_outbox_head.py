@@ -2,7 +2,18 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-import notifications.models
+
+def next_outbox_id() -> int:
+    """The default of OutboxEvent.id between this migration and 0009 (which dropped the head)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO notifications_outboxhead AS head (id, seq) "
+            "VALUES (1, (SELECT COALESCE(MAX(id), 0) + 1 FROM notifications_outboxevent)) "
+            "ON CONFLICT (id) DO UPDATE SET seq = head.seq + 1 RETURNING seq"
+        )
+        return int(cursor.fetchone()[0])
 
 
 class Migration(migrations.Migration):
@@ -25,7 +36,9 @@ class Migration(migrations.Migration):
                 ("seq", models.BigIntegerField(default=0)),
             ],
             options={
-                "constraints": [models.CheckConstraint(condition=models.Q(("id", 1)), name="notifications_outboxhead_single_row")],
+                "constraints": [
+                    models.CheckConstraint(condition=models.Q(("id", 1)), name="notifications_outboxhead_single_row")
+                ],
             },
         ),
         migrations.RunSQL(
@@ -40,9 +53,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="outboxevent",
             name="id",
-            field=models.BigIntegerField(
-                default=notifications.models.next_outbox_id, primary_key=True, serialize=False
-            ),
+            field=models.BigIntegerField(default=next_outbox_id, primary_key=True, serialize=False),
         ),
         migrations.AlterField(
             model_name="notification",

@@ -87,7 +87,7 @@ def test_the_outbox_changelist_shows_and_filters_what_the_relay_has_passed(staff
 
     passed = OutboxEvent.objects.create(type="task.created", envelope={}, deliveries=[])
     waiting = OutboxEvent.objects.create(type="task.created", envelope={}, deliveries=[])
-    set_relay_watermark(passed.pk)
+    set_relay_watermark(through=passed)
     url = reverse("admin:notifications_outboxevent_changelist")
 
     def shown(**query: str) -> dict[int, bool]:

@@ -99,7 +99,7 @@ def test_clean_up_jobs(team):
     # published outbox rows past the retention go
     row = OutboxEvent.objects.create(type="task.created", envelope={}, deliveries=[])
     OutboxEvent.objects.filter(pk=row.pk).update(created_at=old)
-    set_relay_watermark(row.pk)
+    set_relay_watermark(through=row)
     assert notification_tasks.prune_outbox() == 1
 
     # expired refresh tokens go with their blacklist entries; live ones stay

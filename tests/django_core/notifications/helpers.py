@@ -2,10 +2,15 @@
 notification, and what a real subscriber received for it."""
 
 import json
-from collections.abc import Iterable
+import threading
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
+from django.db import connection, transaction
+from notifications.events import BOARD_EVENT_TYPES
 from notifications.models import Notification, OutboxEvent
 from redis.client import PubSub
 from taskflow_contracts import (
@@ -13,13 +18,11 @@ from taskflow_contracts import (
     EventType,
     NotificationPayload,
     UserMessage,
-    dedupe_key,
     event_frame,
     event_from_json,
-    user_channel,
-    user_stream,
 )
 from taskflow_contracts.events import EventBase
+from taskflow_contracts.redis_layout import outbox_done_key, tagged_user_channel, tagged_user_stream
 
 from accounts.models import User
 from common.redis import redis_client
@@ -27,7 +30,7 @@ from projects.models import Project
 from tasks.models import Task
 
 # How long a subscriber waits, after the last frame, before it decides nothing else is coming.
-# Publishing is synchronous (the Lua script runs before the request returns), so this only
+# Publishing is synchronous (the Lua scripts run before the request returns), so this only
 # covers the trip through the local socket.
 QUIET_SECONDS = 0.2
 
@@ -90,7 +93,8 @@ class Frame:
 
 @dataclass
 class Subscriber:
-    """A redis-py pub/sub connection to the test Redis, subscribed to users' channels."""
+    """A redis-py pub/sub connection to the test Redis, subscribed (SSUBSCRIBE, the way the
+    realtime relay listens) to users' sharded channels `user:{7}`."""
 
     pubsub: PubSub
     channels: dict[str, int] = field(default_factory=dict)
@@ -98,11 +102,11 @@ class Subscriber:
     def listen(self, *users: User) -> "Subscriber":
         """Subscribes and waits for each confirmation, so nothing published afterwards is missed."""
         for user in users:
-            channel = user_channel(user.pk)
-            self.pubsub.subscribe(channel)
-            confirmation = self.pubsub.get_message(timeout=1)
+            channel = tagged_user_channel(user.pk)
+            self.pubsub.ssubscribe(channel)
+            confirmation = self.pubsub.get_sharded_message(timeout=1)
             assert confirmation is not None
-            assert confirmation["type"] == "subscribe"
+            assert confirmation["type"] == "ssubscribe"
             self.channels[channel] = user.pk
         return self
 
@@ -110,8 +114,8 @@ class Subscriber:
         """Every frame of this test's events that arrives until the channels go quiet, in
         arrival order."""
         frames = []
-        while (message := self.pubsub.get_message(timeout=QUIET_SECONDS)) is not None:
-            if message["type"] == "message":
+        while (message := self.pubsub.get_sharded_message(timeout=QUIET_SECONDS)) is not None:
+            if message["type"] == "smessage":
                 channel = message["channel"].decode()
                 frames.append(Frame(user_id=self.channels[channel], raw=message["data"].decode()))
         ours = our_event_ids()
@@ -167,7 +171,8 @@ def stream_entries(user: User) -> list[tuple[str, dict[str, Any]]]:
     events only (see our_event_ids)."""
     ours = our_event_ids()
     entries = [
-        (cursor.decode(), json.loads(fields[b"m"])) for cursor, fields in redis_client().xrange(user_stream(user.pk))
+        (cursor.decode(), json.loads(fields[b"m"]))
+        for cursor, fields in redis_client().xrange(tagged_user_stream(user.pk))
     ]
     return [(cursor, message) for cursor, message in entries if message["event"]["id"] in ours]
 
@@ -179,7 +184,7 @@ def assert_frame(frame: Frame, row: OutboxEvent) -> UserMessage:
     body = frame.body
     assert list(body) == ["type", "cursor", "event", "notification"]
     assert body["type"] == "event"
-    entries = redis_client().xrange(user_stream(frame.user_id), body["cursor"], body["cursor"])
+    entries = redis_client().xrange(tagged_user_stream(frame.user_id), body["cursor"], body["cursor"])
     assert len(entries) == 1, f"no stream entry {body['cursor']} for user {frame.user_id}"
     stored = entries[0][1][b"m"].decode()
     assert frame.raw == event_frame(body["cursor"], stored)
@@ -205,8 +210,8 @@ def others(people: Iterable[User], excluded: Iterable[User]) -> list[User]:
 def assert_published(
     row: OutboxEvent, frames: list[Frame], *, to: Iterable[User], board: Iterable[User] = ()
 ) -> dict[int, UserMessage]:
-    """The row was published (the event's dedupe marker is set in Redis; the relay marks the row
-    itself later), and exactly these users received one valid frame of it each, nobody else:
+    """The row was published (the event's done marker is set in Redis; the relay moves its
+    watermark past the row later), and exactly these users received one valid frame of it each, nobody else:
     `to`, the users the event notified, each frame carrying their stored notification; `board`,
     the users whose frame carries `"notification": null` (the project's other members for a
     board event, the actor included; a system event's users). The row's deliveries are those
@@ -215,10 +220,11 @@ def assert_published(
     to_ids, board_ids = pks(to), pks(board)
     assert not set(to_ids) & set(board_ids), "a user is expected both with and without a notification"
     expected = sorted(to_ids + board_ids)
-    assert redis_client().exists(dedupe_key(str(row.event_id)))
+    assert redis_client().exists(outbox_done_key(str(row.event_id)))
     assert notified(row) == to_ids
     stored = {n.recipient_id: n for n in Notification.objects.filter(event_id=row.event_id)}
     assert [delivery["user_id"] for delivery in row.deliveries] == expected
+    assert (row.board_seq is not None) == (row.type in BOARD_EVENT_TYPES)
     for delivery in row.deliveries:
         notification = stored.get(delivery["user_id"])
         if notification is None:
@@ -236,13 +242,100 @@ def assert_published(
 
 def relay_passed(row: OutboxEvent) -> bool:
     """The relay's watermark is at or past this row: it counts as published."""
-    from notifications.publisher import outbox_published_through
+    from notifications.publisher import outbox_published
 
-    return row.pk <= outbox_published_through()
+    return OutboxEvent.objects.filter(pk=row.pk).filter(outbox_published()).exists()
 
 
-def set_relay_watermark(through: int) -> None:
-    """Moves the relay's watermark (as a crash before its update commits would leave it)."""
-    from notifications.models import OutboxPublished
+def set_relay_watermark(*, through: OutboxEvent | None = None, before: OutboxEvent | None = None) -> None:
+    """Moves the relay's watermark to a row (`through` it: passed; or just `before` it), or before
+    every row (neither), as a crash before its update commits would leave it."""
+    from notifications.models import OutboxWatermark
 
-    OutboxPublished.objects.update_or_create(pk=1, defaults={"through": through})
+    xid, outbox_id = 0, 0
+    if through is not None or before is not None:
+        row = through or before
+        xid, outbox_id = OutboxEvent.objects.values_list("xid", "id").get(pk=row.pk)  # type: ignore[union-attr]
+        outbox_id -= 1 if before is not None else 0
+    OutboxWatermark.objects.update_or_create(pk=1, defaults={"xid": xid, "outbox_id": outbox_id})
+
+
+def relay_until_passed(
+    rows: Iterable[OutboxEvent], *, older_than: timedelta | None = None, timeout: float = 30.0
+) -> int:
+    """Runs relay passes (no grace period unless `older_than`) until its watermark is past every
+    one of `rows`; how many rows the passes moved it over. A pass passes only rows whose transactions are all over,
+    and any writing transaction on the PostgreSQL server holds that back (other test sessions
+    share it), so a pass may find nothing yet."""
+    from notifications.publisher import outbox_publish_pending
+
+    rows = list(rows)
+    deadline = time.monotonic() + timeout
+    passed = 0
+    while True:
+        passed += outbox_publish_pending(older_than=older_than)
+        if all(relay_passed(row) for row in rows):
+            return passed
+        assert time.monotonic() < deadline, f"the relay did not pass {len(rows)} row(s) in {timeout:g} s"
+        time.sleep(0.05)
+
+
+class OpenTransaction:
+    """Runs `write` on a connection of its own (a thread) inside a transaction that stays open
+    after it, until `commit()`: as a request would that wrote its event and has not committed."""
+
+    def __init__(self, write: Callable[[], object]) -> None:
+        self.write = write
+        self.written, self.finish = threading.Event(), threading.Event()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        try:
+            with transaction.atomic():
+                self.write()
+                self.written.set()
+                assert self.finish.wait(30), "never told to commit"
+        except BaseException as exc:
+            self.error = exc
+        finally:
+            self.written.set()
+            connection.close()
+
+    def __enter__(self) -> "OpenTransaction":
+        self.thread.start()
+        assert self.written.wait(10)
+        assert self.error is None, self.error
+        return self
+
+    def commit(self) -> None:
+        self.finish.set()
+        self.thread.join(10)
+        assert not self.thread.is_alive()
+        assert self.error is None, self.error
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.thread.is_alive():
+            self.commit()
+
+
+class Writer(threading.Thread):
+    """Runs `write` (a service call: its own transaction) on a connection of its own."""
+
+    def __init__(self, write: Callable[[], object]) -> None:
+        super().__init__(daemon=True)
+        self.write = write
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.write()
+        except BaseException as exc:
+            self.error = exc
+        finally:
+            connection.close()
+
+    def finished_within(self, seconds: float) -> bool:
+        self.join(seconds)
+        assert self.error is None, self.error
+        return not self.is_alive()

@@ -1,11 +1,10 @@
-"""Publishing to the real Redis: once per event whoever publishes it, and in commit order."""
+"""Publishing to the real Redis: once per event whoever publishes it, and in board order."""
 
 import pytest
 from django.db import IntegrityError, transaction
 from notifications import publisher
 from notifications.models import Notification
-from taskflow_contracts import dedupe_key, user_stream
-from taskflow_contracts.redis_layout import DEDUPE_TTL_SECONDS
+from taskflow_contracts.redis_layout import DEDUPE_TTL_SECONDS, outbox_done_key, tagged_user_stream
 
 from common.redis import redis_client
 from tasks.models import Task
@@ -15,11 +14,14 @@ from tests.django_core.notifications.helpers import (
     others,
     outbox_rows,
     relay_passed,
+    relay_until_passed,
     set_relay_watermark,
     stream_entries,
 )
 
 pytestmark = pytest.mark.django_db
+# The relay passes only rows whose transactions are over: its tests commit for real.
+committing = pytest.mark.django_db(transaction=True)
 
 
 def comments_url(task: Task) -> str:
@@ -41,35 +43,33 @@ def test_publishing_one_outbox_row_twice_delivers_it_once(
     listening = subscriber.listen(*crew.everyone)
 
     # When it is published twice (fast path and relay racing)
-    first = publisher.publish_event(row)
-    second = publisher.publish_event(row)
+    first = publisher.outbox_messages_publish([publisher.outbox_message_of(row)])
+    second = publisher.outbox_messages_publish([publisher.outbox_message_of(row, force=True)])
 
     # Then every recipient (every member's board, the notified ones with their notification) has
     # one stream entry and got one message
-    assert (first, second) == (True, False)
+    assert (first, second) == ([True], [True])
     frames = listening.receive()
     assert_published(row, frames, to=crew.involved, board=others(crew.members, crew.involved))
     assert len(frames) == len(crew.members)
     for user in crew.members:
         assert len(stream_entries(user)) == 1
-        assert redis_client().ttl(user_stream(user.pk)) > 0
-    assert 0 < redis_client().ttl(dedupe_key(str(row.event_id))) <= DEDUPE_TTL_SECONDS
+        assert redis_client().ttl(tagged_user_stream(user.pk)) > 0
+    assert 0 < redis_client().ttl(outbox_done_key(str(row.event_id))) <= DEDUPE_TTL_SECONDS
 
 
-def test_the_relay_never_republishes_what_the_fast_path_published(
-    crew, client_for, subscriber, django_capture_on_commit_callbacks
-):
-    with django_capture_on_commit_callbacks(execute=True):
-        client_for(crew.owner).post(comments_url(crew.task), {"body": "Once"}, format="json")
+@committing
+def test_the_relay_never_republishes_what_the_fast_path_published(crew, client_for, subscriber):
+    client_for(crew.owner).post(comments_url(crew.task), {"body": "Once"}, format="json")
     row = only_outbox("task.commented")
     # The fast path publishes from memory; moving the watermark past the row is left to the relay.
     assert not relay_passed(row)
     listening = subscriber.listen(*crew.everyone)
 
-    assert publisher.outbox_publish_pending() == 1
+    assert relay_until_passed([row]) == 1
     # A crash between publishing and moving the watermark leaves the row looking unpublished.
-    set_relay_watermark(row.pk - 1)
-    assert publisher.outbox_publish_pending() == 1
+    set_relay_watermark(before=row)
+    assert relay_until_passed([row]) == 1
 
     assert listening.receive() == []
     for user in crew.members:
@@ -121,24 +121,33 @@ def test_events_for_one_user_are_in_the_stream_in_commit_order(
     assert [frame.body["cursor"] for frame in frames] == cursors
 
 
+def board_heard_of(crew, client_for) -> None:
+    """A first event every member hears of (their streams then know the board's number)."""
+    client_for(crew.owner).patch(f"/api/tasks/{crew.task.pk}", {"priority": "urgent"}, format="json")
+
+
+@committing
 def test_an_event_left_unpublished_holds_back_a_later_one_until_the_relay_delivers_both_in_order(
-    crew, client_for, subscriber, django_capture_on_commit_callbacks
+    crew, client_for, subscriber, monkeypatch
 ):
+    board_heard_of(crew, client_for)
+    (first_event,) = outbox_rows()
     listening = subscriber.listen(*crew.everyone)
-    # The first commit's fast path never runs (the process died right after the commit)...
-    with django_capture_on_commit_callbacks(execute=False):
-        client_for(crew.assignee).patch(f"/api/tasks/{crew.task.pk}", {"status": "review"}, format="json")
+    # The next commit's fast path never runs (the process died right after the commit)...
+    fast_path = publisher.publish_after_commit
+    monkeypatch.setattr(publisher, "publish_after_commit", lambda **kwargs: None)
+    client_for(crew.assignee).patch(f"/api/tasks/{crew.task.pk}", {"status": "review"}, format="json")
+    monkeypatch.setattr(publisher, "publish_after_commit", fast_path)
     assert listening.receive() == []
 
-    # ...so the next commit's fast path may not overtake it: Redis holds the later event back
-    with django_capture_on_commit_callbacks(execute=True):
-        client_for(crew.commenter).post(comments_url(crew.task), {"body": "Later"}, format="json")
+    # ...so the one after it may not overtake it on the board: Redis holds it back for everyone
+    client_for(crew.commenter).post(comments_url(crew.task), {"body": "Later"}, format="json")
     assert listening.receive() == []
-    assert stream_entries(crew.watcher) == []
+    assert len(stream_entries(crew.watcher)) == 1
 
     # until the relay publishes the earlier one, which releases the later one right behind it
-    assert publisher.outbox_publish_pending() == 2
-    earlier, later = outbox_rows()
+    _, earlier, later = outbox_rows()
+    assert relay_until_passed([earlier, later]) >= 2
     frames = listening.receive()
     told_earlier = [crew.reporter, crew.watcher, crew.commenter]
     told_later = [crew.reporter, crew.assignee, crew.watcher]
@@ -146,31 +155,31 @@ def test_an_event_left_unpublished_holds_back_a_later_one_until_the_relay_delive
     assert_published(later, frames, to=told_later, board=others(crew.members, told_later))
     watcher_frames = [frame for frame in frames if frame.user_id == crew.watcher.pk]
     assert [frame.type for frame in watcher_frames] == ["task.status_changed", "task.commented"]
-    assert [message["event"]["type"] for _, message in stream_entries(crew.watcher)] == [
-        "task.status_changed",
-        "task.commented",
+    assert [message["event"]["id"] for _, message in stream_entries(crew.watcher)] == [
+        str(first_event.event_id),
+        str(earlier.event_id),
+        str(later.event_id),
     ]
-    assert all(relay_passed(row) for row in outbox_rows())
+    assert (earlier.board_seq, later.board_seq) == (first_event.board_seq + 1, first_event.board_seq + 2)
 
 
-def test_the_relay_delivers_in_commit_order_what_a_paused_fast_path_left(
-    crew, client_for, subscriber, django_capture_on_commit_callbacks, monkeypatch
-):
+@committing
+def test_the_relay_delivers_in_board_order_what_a_paused_fast_path_left(crew, client_for, subscriber, monkeypatch):
     # Given a fast path standing aside after a Redis failure
+    board_heard_of(crew, client_for)
     monkeypatch.setattr(publisher, "_fast_path_paused_until", float("inf"))
     listening = subscriber.listen(*crew.everyone)
-    with django_capture_on_commit_callbacks(execute=True):
-        client_for(crew.assignee).patch(f"/api/tasks/{crew.task.pk}", {"status": "review"}, format="json")
-    with django_capture_on_commit_callbacks(execute=True):
-        client_for(crew.commenter).post(comments_url(crew.task), {"body": "Waiting"}, format="json")
+    client_for(crew.assignee).patch(f"/api/tasks/{crew.task.pk}", {"status": "review"}, format="json")
+    client_for(crew.commenter).post(comments_url(crew.task), {"body": "Waiting"}, format="json")
     assert listening.receive() == []
-    assert not any(relay_passed(row) for row in outbox_rows())
+    _, earlier, later = outbox_rows()
+    assert not relay_passed(earlier)
+    assert not relay_passed(later)
 
     # When the relay runs
-    assert publisher.outbox_publish_pending() == 2
+    relay_until_passed([earlier, later])
 
     # Then both events arrive, oldest first, and are marked published
-    earlier, later = outbox_rows()
     frames = listening.receive()
     told_earlier = [crew.reporter, crew.watcher, crew.commenter]
     told_later = [crew.reporter, crew.assignee, crew.watcher]

@@ -1,6 +1,6 @@
 """Pruning the outbox: rows past the retention that the relay has passed go; rows it has not
-passed, and rows whose emails are not yet with the worker, never do. And how far the relay
-passes."""
+passed, and rows whose emails are not yet with the worker, never do. (How far the relay passes:
+tests/django_core/notifications/test_outbox_relay.py.)"""
 
 from datetime import timedelta
 
@@ -8,7 +8,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 from notifications.models import OutboxEvent
-from notifications.publisher import outbox_prune, outbox_publish_pending, outbox_published_through
+from notifications.publisher import outbox_prune
 
 from tests.django_core.notifications.helpers import set_relay_watermark
 
@@ -35,7 +35,7 @@ def test_prune_deletes_old_rows_the_relay_has_passed_only():
     long_expired = outbox_row(created_ago=retention * 2)
     mail_waiting = outbox_row(created_ago=retention * 2, email=True)
     fresh = outbox_row(created_ago=minute)
-    set_relay_watermark(fresh.pk)
+    set_relay_watermark(through=fresh)
     # and rows it has not passed yet, even a very old one
     never = outbox_row(created_ago=retention * 10)
     new = outbox_row(created_ago=timedelta(0))
@@ -55,20 +55,3 @@ def test_prune_deletes_old_rows_the_relay_has_passed_only():
     # and pruning with no retention at all never deletes a row the relay has not passed
     assert outbox_prune(older_than=timedelta(0)) == 1
     assert remaining() == {never.pk, new.pk}
-
-
-@pytest.mark.django_db
-def test_the_relay_stops_at_the_first_row_still_in_its_grace_period():
-    # given the relay's watermark before three rows, the middle one written just now
-    first = outbox_row(created_ago=timedelta(minutes=5))
-    set_relay_watermark(first.pk - 1)
-    young = outbox_row(created_ago=timedelta(0))
-    outbox_row(created_ago=timedelta(minutes=5))  # an older clock reading after it
-
-    # when the relay passes with a grace period
-    passed = outbox_publish_pending(older_than=timedelta(seconds=30))
-
-    # then it moves past the first row only: what follows a young row waits with it
-    assert passed == 1
-    assert outbox_published_through() == first.pk
-    assert young.pk == first.pk + 1

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from notifications import publisher
 from notifications.models import OutboxEvent
-from taskflow_contracts import event_frame, user_channel, user_stream
+from taskflow_contracts import event_frame
+from taskflow_contracts.redis_layout import tagged_user_channel, tagged_user_stream
 
 from common.redis import redis_client
 from tasks.models import TaskWatcher
@@ -60,14 +61,15 @@ def reassign_repeatedly(client, task_id: int, people: list) -> list[tuple[int, f
 
 
 def subscribed(channels: list[str]):
-    """A pub/sub connection listening on `channels` (confirmed by Redis before returning)."""
+    """A pub/sub connection listening on the sharded `channels` (confirmed by Redis before
+    returning)."""
     pubsub = redis_client().pubsub()
-    pubsub.subscribe(*channels)
+    pubsub.ssubscribe(*channels)
     confirmed: set[str] = set()
     deadline = time.monotonic() + 5
     while confirmed != set(channels) and time.monotonic() < deadline:
-        message = pubsub.get_message(timeout=0.2)
-        if message is not None and message["type"] == "subscribe":
+        message = pubsub.get_sharded_message(timeout=0.2)
+        if message is not None and message["type"] == "ssubscribe":
             confirmed.add(message["channel"].decode())
     assert confirmed == set(channels)
     return pubsub
@@ -81,7 +83,7 @@ def drain(pubsub, event_ids: set[str], expected: int, timeout: float = 5.0) -> l
     deadline = time.monotonic() + timeout
     while True:
         wait = deadline - time.monotonic() if len(frames) < expected else 0.2
-        message = pubsub.get_message(ignore_subscribe_messages=True, timeout=max(wait, 0.01))
+        message = pubsub.get_sharded_message(ignore_subscribe_messages=True, timeout=max(wait, 0.01))
         if message is None:
             if len(frames) >= expected or time.monotonic() >= deadline:
                 return frames
@@ -122,10 +124,10 @@ def test_events_survive_a_redis_outage_exactly_once_and_in_order(assigned_task, 
         assert sorted(notified) == sorted(p.pk for p in recipients)
     expected = [str(row.event_id) for row in rows]
     for person in recipients + board_only:
-        assert redis_client().xlen(user_stream(person.pk)) == 0
+        assert redis_client().xlen(tagged_user_stream(person.pk)) == 0
 
     # when Redis is back, the recipients are listening, and the relay runs
-    pubsub = subscribed([user_channel(person.pk) for person in recipients])
+    pubsub = subscribed([tagged_user_channel(person.pk) for person in recipients])
     try:
         published = relay_once()
         received = drain(pubsub, set(expected), expected=len(expected) * len(recipients))
@@ -139,7 +141,7 @@ def test_events_survive_a_redis_outage_exactly_once_and_in_order(assigned_task, 
     for person in recipients:
         entries = stream_entries(person.pk)
         assert [message["event"]["id"] for _, message in entries] == expected
-        frames = [frame for channel, frame in received if channel == user_channel(person.pk)]
+        frames = [frame for channel, frame in received if channel == tagged_user_channel(person.pk)]
         assert [frame["event"]["id"] for frame in frames] == expected
         assert frames == [
             json.loads(event_frame(cursor, json.dumps(message, ensure_ascii=False))) for cursor, message in entries
@@ -156,9 +158,9 @@ def test_events_survive_a_redis_outage_exactly_once_and_in_order(assigned_task, 
         ]
 
     # when the relay runs again, nothing is published twice
-    lengths = {person.pk: redis_client().xlen(user_stream(person.pk)) for person in recipients}
+    lengths = {person.pk: redis_client().xlen(tagged_user_stream(person.pk)) for person in recipients}
     assert relay_once() == 0
-    assert {person.pk: redis_client().xlen(user_stream(person.pk)) for person in recipients} == lengths
+    assert {person.pk: redis_client().xlen(tagged_user_stream(person.pk)) for person in recipients} == lengths
 
 
 def test_a_row_marked_unpublished_after_its_publish_is_not_delivered_twice(assigned_task, client_for):
@@ -184,13 +186,18 @@ def test_a_row_marked_unpublished_after_its_publish_is_not_delivered_twice(assig
 def test_after_its_pause_the_fast_path_holds_new_events_until_the_relay_delivers_the_waiting_ones(
     assigned_task, client_for
 ):
-    # given events left in the outbox during an outage, and the fast path paused
+    # given a board its members have heard of
     task, owner, recipients = assigned_task["task"], assigned_task["owner"], assigned_task["recipients"]
     client = client_for(owner)
+    assert client.patch(f"/api/tasks/{task.pk}", {"priority": "urgent"}, format="json").status_code == 200
+    heard = list(OutboxEvent.objects.values_list("event_id", flat=True))
+    # and events left in the outbox during an outage, and the fast path paused
     with redis_at(DEAD_REDIS_URL, OUTBOX_FAST_PATH_PAUSE=0.3):
         assert client.patch(f"/api/tasks/{task.pk}", {"assignee": recipients[1].pk}, format="json").status_code == 200
         paused_until = publisher._fast_path_paused_until
-        waiting = list(OutboxEvent.objects.order_by("id").values_list("event_id", flat=True))
+        waiting = list(
+            OutboxEvent.objects.exclude(event_id__in=heard).order_by("id").values_list("event_id", flat=True)
+        )
     assert paused_until > time.monotonic()
     assert len(waiting) == 2
 
@@ -198,17 +205,17 @@ def test_after_its_pause_the_fast_path_holds_new_events_until_the_relay_delivers
     time.sleep(max(0.0, paused_until - time.monotonic()) + 0.05)
     response = client.patch(f"/api/tasks/{task.pk}", {"assignee": recipients[0].pk}, format="json")
 
-    # then the fast path tried again, but its events may not overtake the waiting ones: Redis
-    # holds them back
+    # then the fast path tried again, but its events may not overtake the waiting ones on the
+    # board: Redis holds them back
     assert response.status_code == 200
     assert publisher._fast_path_paused_until <= time.monotonic()
     for person in recipients:
-        assert stream_event_ids(person.pk) == []
+        assert stream_event_ids(person.pk) == [str(heard[0])]
 
-    # when the relay delivers the waiting events, the held ones follow at once, in commit order
+    # when the relay delivers the waiting events, the held ones follow at once, in board order
     relay_once()
-    rows = list(OutboxEvent.objects.order_by("id"))
-    assert len(rows) == 4
+    rows = list(OutboxEvent.objects.order_by("board_seq"))
+    assert len(rows) == 5
     for person in recipients:
         assert stream_event_ids(person.pk) == [str(row.event_id) for row in rows]
-        assert stream_event_ids(person.pk)[:2] == [str(event_id) for event_id in waiting]
+        assert stream_event_ids(person.pk)[1:3] == [str(event_id) for event_id in waiting]

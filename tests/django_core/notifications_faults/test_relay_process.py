@@ -69,7 +69,7 @@ def test_the_running_relay_publishes_what_the_fast_path_could_not_and_stops_on_s
     old = OutboxEvent.objects.create(type="task.created", envelope={}, deliveries=[])
     long_ago = timezone.now() - timedelta(days=30)
     OutboxEvent.objects.filter(pk=old.pk).update(created_at=long_ago)
-    set_relay_watermark(old.pk)
+    set_relay_watermark(through=old)
     # and a running relay
     relay = start_relay("--interval", "0.2", "--grace", "0")
     relay.wait_for_log("outbox relay started")

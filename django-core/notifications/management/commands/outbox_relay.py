@@ -37,7 +37,8 @@ def _dispatchers(interval: float) -> list[_Dispatcher]:
 class Command(BaseCommand):
     help = (
         "Publishes committed events the fast path did not (crash between commit and publish, Redis "
-        "down), in commit order, and prunes published rows past the retention. Runs until stopped."
+        "down), in board order, hands events on to the mail worker and the bot, and prunes published "
+        "rows past the retention. Runs until stopped; a second relay waits as a standby while one walks."
     )
 
     def add_arguments(self, parser: Any) -> None:
