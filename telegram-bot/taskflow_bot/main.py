@@ -27,6 +27,7 @@ from aiogram.methods.base import Response, TelegramType
 from aiogram.types import BotCommand, BotCommandScopeDefault, LinkPreviewOptions, User
 from aiohttp import web
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from taskflow_contracts import async_client
 
 from taskflow_bot import i18n
@@ -54,6 +55,17 @@ COMMANDS = [
     ("unlink", i18n.__("Unlink this chat")),
     ("help", i18n.__("What this bot can do")),
 ]
+
+
+class FsmStorage(RedisStorage):
+    """aiogram's RedisStorage on any topology: its own close() passes `close_connection_pool`,
+    which RedisCluster.aclose() does not take."""
+
+    async def close(self) -> None:
+        if isinstance(self.redis, RedisCluster):
+            await self.redis.aclose()
+        else:
+            await self.redis.aclose(close_connection_pool=True)
 
 
 class PollingWatch(BaseRequestMiddleware):
@@ -164,15 +176,16 @@ async def run(settings: Settings) -> int:
         default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview=LinkPreviewOptions(is_disabled=True)),
     )
     core = CoreApi(settings.django_internal_url, settings.telegram_service_token, timeout=settings.core_timeout)
-    # One client for the stream and the conversation state: single keys and one-key commands
-    # only (XREADGROUP, XAUTOCLAIM, XCLAIM, XACK on the stream; GET/SET/DEL per chat), so the same
-    # code runs on a single node, under Sentinel and on a Cluster.
-    redis: Redis = async_client(
+    # Single keys and one-key commands only (XREADGROUP, XAUTOCLAIM, XCLAIM, XACK on the stream;
+    # GET/SET/DEL per chat for the conversation state), so the same code runs on a single node,
+    # under Sentinel and on a Cluster. Two clients: the dispatcher closes its storage's when
+    # polling stops, while the push loop may still be finishing its sends.
+    storage = FsmStorage(async_client(settings.topology), key_builder=DefaultKeyBuilder(prefix=FSM_KEY_PREFIX))
+    stream_redis: Redis = async_client(
         settings.topology, decode_responses=True, socket_timeout=5, socket_connect_timeout=3, health_check_interval=30
     )
-    storage = RedisStorage(redis, key_builder=DefaultKeyBuilder(prefix=FSM_KEY_PREFIX))
     dp = build_dispatcher(storage, core)
-    consumer = PushConsumer(bot=bot, core=core, redis=redis, settings=settings, health=push_health)
+    consumer = PushConsumer(bot=bot, core=core, redis=stream_redis, settings=settings, health=push_health)
 
     health_runner: web.AppRunner | None = None
     if settings.bot_health_port:
@@ -223,8 +236,8 @@ async def run(settings: Settings) -> int:
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
         await core.close()
-        # Not storage.close(): it passes an argument RedisCluster.aclose() does not take.
-        await redis.aclose()
+        await stream_redis.aclose()
+        await storage.close()
         await bot.session.close()
         if health_runner is not None:
             await health_runner.cleanup()

@@ -70,7 +70,8 @@ def jwt_keys() -> Path:
 
 @pytest.fixture(scope="session")
 def relay_env(redis_url: str, jwt_keys: Path) -> dict[str, str]:
-    env = {name: value for name, value in os.environ.items() if not name.startswith(("WS_", "REALTIME_"))}
+    # Nothing of the developer's relay or Redis topology settings leaks in (REDIS_CLUSTER_URL...).
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("WS_", "REALTIME_", "REDIS_"))}
     env.update(
         ENV="test",
         REDIS_URL=redis_url,

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 import redis
 
+from tests.engines.fixtures import redis_cluster, redis_sentinel  # noqa: F401 (real engines, started on demand)
 from tests.telegram_bot.botapi import FakeBotApi
 from tests.telegram_bot.support import BOT_DIR, BotProcess, compile_catalogs, start_bot
 
@@ -23,6 +24,13 @@ if str(BOT_DIR) not in sys.path:
     sys.path.insert(0, str(BOT_DIR))
 
 SERVICE_TOKEN = "test-telegram-service-token-0123456789"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Also registered by tests/engines and tests/scaling: any of these directories may run alone.
+    config.addinivalue_line(
+        "markers", "scaling: real Redis Cluster, Sentinel and PgBouncer started by the suite (run in one process)"
+    )
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -54,7 +54,7 @@ def bot_env(
     env = {
         name: value
         for name, value in os.environ.items()
-        if not name.startswith(("TELEGRAM_", "BOT_", "DJANGO_INTERNAL_URL", "REDIS_URL", "LOG_LEVEL"))
+        if not name.startswith(("TELEGRAM_", "BOT_", "DJANGO_INTERNAL_URL", "REDIS_", "LOG_LEVEL"))
     }
     env.update(
         ENV="test",
