@@ -11,7 +11,6 @@ from notifications import publisher
 from notifications.models import Notification
 
 from accounts.models import User
-from common.redis import redis_client
 from projects.models import Role
 from tasks.models import TaskWatcher
 from tests.django_core.factories import CommentFactory, MembershipFactory, TaskFactory, UserFactory
@@ -57,9 +56,9 @@ def crew(team: dict[str, Any]) -> Crew:
 
 @pytest.fixture
 def subscriber(db: None) -> Iterator[Subscriber]:
-    pubsub = redis_client().pubsub()
-    yield Subscriber(pubsub=pubsub)
-    pubsub.close()
+    subscriber = Subscriber()
+    yield subscriber
+    subscriber.sharded.close()
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from django.db import connection, transaction
 from notifications.events import BOARD_EVENT_TYPES
 from notifications.models import Notification, OutboxEvent
 from redis.client import PubSub
+from redis.cluster import RedisCluster
 from taskflow_contracts import (
     EVENT_MODELS,
     EventType,
@@ -91,22 +92,60 @@ class Frame:
         return self.body["event"]["type"]
 
 
+class ShardedSubscriber:
+    """SSUBSCRIBE connections to the test Redis, the way the realtime relay listens: one
+    connection, or on a Redis Cluster one per node owning a channel's slot."""
+
+    def __init__(self) -> None:
+        self.client = redis_client()
+        self.links: dict[str, PubSub] = {}
+
+    def _link(self, channel: str) -> PubSub:
+        if isinstance(self.client, RedisCluster):
+            node = self.client.get_node_from_key(channel)
+            if node.name not in self.links:
+                self.links[node.name] = self.client.get_redis_connection(node).pubsub()
+            return self.links[node.name]
+        if "" not in self.links:
+            self.links[""] = self.client.pubsub()
+        return self.links[""]
+
+    def subscribe(self, *channels: str) -> None:
+        """Subscribes and waits for each confirmation, so nothing published afterwards is missed."""
+        for channel in channels:
+            link = self._link(channel)
+            link.ssubscribe(channel)
+            confirmation = link.get_sharded_message(timeout=1)
+            assert confirmation is not None, f"no confirmation of SSUBSCRIBE {channel}"
+            assert confirmation["type"] == "ssubscribe"
+
+    def next_message(self, timeout: float) -> dict[str, Any] | None:
+        """The next message published on one of the channels within `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for link in self.links.values():
+                message = link.get_sharded_message(timeout=0.01 if len(self.links) > 1 else timeout)
+                if message is not None and message["type"] == "smessage":
+                    return message
+            if time.monotonic() >= deadline:
+                return None
+
+    def close(self) -> None:
+        for link in self.links.values():
+            link.close()
+
+
 @dataclass
 class Subscriber:
-    """A redis-py pub/sub connection to the test Redis, subscribed (SSUBSCRIBE, the way the
-    realtime relay listens) to users' sharded channels `user:{7}`."""
+    """A ShardedSubscriber on users' channels `user:{7}`, whose frames it reads as the relay would."""
 
-    pubsub: PubSub
+    sharded: ShardedSubscriber = field(default_factory=ShardedSubscriber)
     channels: dict[str, int] = field(default_factory=dict)
 
     def listen(self, *users: User) -> "Subscriber":
-        """Subscribes and waits for each confirmation, so nothing published afterwards is missed."""
         for user in users:
             channel = tagged_user_channel(user.pk)
-            self.pubsub.ssubscribe(channel)
-            confirmation = self.pubsub.get_sharded_message(timeout=1)
-            assert confirmation is not None
-            assert confirmation["type"] == "ssubscribe"
+            self.sharded.subscribe(channel)
             self.channels[channel] = user.pk
         return self
 
@@ -114,10 +153,9 @@ class Subscriber:
         """Every frame of this test's events that arrives until the channels go quiet, in
         arrival order."""
         frames = []
-        while (message := self.pubsub.get_sharded_message(timeout=QUIET_SECONDS)) is not None:
-            if message["type"] == "smessage":
-                channel = message["channel"].decode()
-                frames.append(Frame(user_id=self.channels[channel], raw=message["data"].decode()))
+        while (message := self.sharded.next_message(timeout=QUIET_SECONDS)) is not None:
+            channel = message["channel"].decode()
+            frames.append(Frame(user_id=self.channels[channel], raw=message["data"].decode()))
         ours = our_event_ids()
         return [frame for frame in frames if frame.body["event"]["id"] in ours]
 

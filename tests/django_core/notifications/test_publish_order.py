@@ -28,7 +28,7 @@ from taskflow_contracts.redis_layout import (
 from common.redis import redis_client
 from tasks import services
 from tests.django_core.factories import TaskFactory
-from tests.django_core.notifications.helpers import relay_until_passed, stream_entries
+from tests.django_core.notifications.helpers import ShardedSubscriber, relay_until_passed, stream_entries
 
 # No test process gives out user ids this high (see conftest.django_db_setup).
 USER, OTHER = 990_000_001, 990_000_002
@@ -97,22 +97,21 @@ def test_board_events_in_number_order_go_out_at_once():
 
 def test_a_board_event_that_overtakes_its_predecessor_is_held_and_follows_it_on_the_stream_and_the_channel():
     publish(board_event(1, "one"))
-    subscriber = redis_client().pubsub()
-    subscriber.ssubscribe(tagged_user_channel(USER))
-    assert subscriber.get_sharded_message(timeout=1)["type"] == "ssubscribe"
+    subscriber = ShardedSubscriber()
+    subscriber.subscribe(tagged_user_channel(USER))
     two, three = board_event(2, "two"), board_event(3, "three")
 
     # the later commit's fast path reaches Redis first: it waits, and its event is not done
     assert publish(three) is False
     assert texts() == ["one"]
-    assert subscriber.get_sharded_message(timeout=0.2) is None
+    assert subscriber.next_message(timeout=0.2) is None
     assert not done(three)
     assert redis_client().hlen(user_held(USER)) == 1
 
     # the earlier one arrives and releases it, in order, on the channel and in the stream
     assert publish(two) is True
     assert texts() == ["one", "two", "three"]
-    frames = [subscriber.get_sharded_message(timeout=1) for _ in range(2)]
+    frames = [subscriber.next_message(timeout=1) for _ in range(2)]
     subscriber.close()
     entries = redis_client().xrange(tagged_user_stream(USER))[1:]
     assert [frame["channel"].decode() for frame in frames] == [tagged_user_channel(USER)] * 2
@@ -218,13 +217,12 @@ def test_a_user_waiting_for_a_predecessor_holds_back_no_one_else():
 
 def test_the_message_stored_and_framed_is_the_user_message_with_the_stream_id_as_cursor():
     message = board_event(60, "framed")
-    subscriber = redis_client().pubsub()
-    subscriber.ssubscribe(tagged_user_channel(USER))
-    subscriber.get_sharded_message(timeout=1)
+    subscriber = ShardedSubscriber()
+    subscriber.subscribe(tagged_user_channel(USER))
 
     publish(message)
 
-    frame = subscriber.get_sharded_message(timeout=1)
+    frame = subscriber.next_message(timeout=1)
     subscriber.close()
     [(cursor, fields)] = redis_client().xrange(tagged_user_stream(USER))
     stored = fields[b"m"].decode()

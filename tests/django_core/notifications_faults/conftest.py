@@ -24,6 +24,7 @@ from notifications import publisher
 from taskflow_contracts.redis_layout import tagged_user_stream
 
 from common.redis import redis_client
+from tests.engines.fixtures import pgbouncer  # noqa: F401  (PgBouncer in transaction mode, started on demand)
 
 DJANGO_CORE = Path(__file__).resolve().parents[3] / "django-core"
 DEAD_REDIS_URL = "redis://127.0.0.1:1/0"
@@ -48,11 +49,12 @@ def _clean_redis_and_publisher() -> Iterator[None]:
 
 @contextmanager
 def redis_at(url: str, **more_settings: Any) -> Iterator[None]:
-    """The publisher talks to Redis at `url` inside the block; the real one again afterwards (the
-    fast path's pause, if one began, runs its course)."""
+    """The publisher talks to the single Redis node at `url` inside the block (whatever topology
+    the tests run on); the real one again afterwards (the fast path's pause, if one began, runs
+    its course)."""
     redis_client.cache_clear()
     try:
-        with override_settings(REDIS_URL=url, **more_settings):
+        with override_settings(REDIS_URL=url, REDIS_CLUSTER_URL="", REDIS_SENTINELS="", **more_settings):
             yield
     finally:
         redis_client.cache_clear()
@@ -118,6 +120,9 @@ def django_process_env(**overrides: str) -> dict[str, str]:
         "DATABASE_POOL_MIN_SIZE": "1",
         "DATABASE_POOL_MAX_SIZE": "2",
         "REDIS_URL": settings.REDIS_URL,
+        "REDIS_CLUSTER_URL": settings.REDIS_CLUSTER_URL,
+        "REDIS_SENTINELS": settings.REDIS_SENTINELS,
+        "REDIS_SENTINEL_MASTER": settings.REDIS_SENTINEL_MASTER,
         "PYTHONUNBUFFERED": "1",
         **overrides,
     }

@@ -17,7 +17,7 @@ from taskflow_contracts.redis_layout import tagged_user_channel, tagged_user_str
 from common.redis import redis_client
 from tasks.models import TaskWatcher
 from tests.django_core.factories import TaskFactory
-from tests.django_core.notifications.helpers import relay_passed
+from tests.django_core.notifications.helpers import ShardedSubscriber, relay_passed
 from tests.django_core.notifications_faults.conftest import (
     DEAD_REDIS_URL,
     redis_at,
@@ -60,22 +60,9 @@ def reassign_repeatedly(client, task_id: int, people: list) -> list[tuple[int, f
     return answers
 
 
-def subscribed(channels: list[str]):
-    """A pub/sub connection listening on the sharded `channels` (confirmed by Redis before
-    returning)."""
-    pubsub = redis_client().pubsub()
-    pubsub.ssubscribe(*channels)
-    confirmed: set[str] = set()
-    deadline = time.monotonic() + 5
-    while confirmed != set(channels) and time.monotonic() < deadline:
-        message = pubsub.get_sharded_message(timeout=0.2)
-        if message is not None and message["type"] == "ssubscribe":
-            confirmed.add(message["channel"].decode())
-    assert confirmed == set(channels)
-    return pubsub
-
-
-def drain(pubsub, event_ids: set[str], expected: int, timeout: float = 5.0) -> list[tuple[str, dict[str, Any]]]:
+def drain(
+    subscriber: ShardedSubscriber, event_ids: set[str], expected: int, timeout: float = 5.0
+) -> list[tuple[str, dict[str, Any]]]:
     """(channel, frame) for the frames of these events: `expected` of them, then anything more arriving within
     0.2 s. Pub/sub channels are shared by every Redis database, so frames another test process
     publishes for a user with the same id are left out (they carry other event ids)."""
@@ -83,7 +70,7 @@ def drain(pubsub, event_ids: set[str], expected: int, timeout: float = 5.0) -> l
     deadline = time.monotonic() + timeout
     while True:
         wait = deadline - time.monotonic() if len(frames) < expected else 0.2
-        message = pubsub.get_sharded_message(ignore_subscribe_messages=True, timeout=max(wait, 0.01))
+        message = subscriber.next_message(timeout=max(wait, 0.01))
         if message is None:
             if len(frames) >= expected or time.monotonic() >= deadline:
                 return frames
@@ -127,12 +114,13 @@ def test_events_survive_a_redis_outage_exactly_once_and_in_order(assigned_task, 
         assert redis_client().xlen(tagged_user_stream(person.pk)) == 0
 
     # when Redis is back, the recipients are listening, and the relay runs
-    pubsub = subscribed([tagged_user_channel(person.pk) for person in recipients])
+    subscriber = ShardedSubscriber()
+    subscriber.subscribe(*[tagged_user_channel(person.pk) for person in recipients])
     try:
         published = relay_once()
-        received = drain(pubsub, set(expected), expected=len(expected) * len(recipients))
+        received = drain(subscriber, set(expected), expected=len(expected) * len(recipients))
     finally:
-        pubsub.close()
+        subscriber.close()
 
     # then each recipient's history holds every event once, in commit (outbox id) order, and each
     # live subscriber got the same events, in the same order, as the frames the contract defines
