@@ -1,5 +1,6 @@
 """The ceiling of bench.realtime: the least a relay can do. One redis.asyncio pub/sub connection
-subscribed to `user:{id}` while that user has a socket here, feeding the `websockets` library's
+subscribed (SSUBSCRIBE, as the relay) to the shard channel `user:{7}` while that user has a
+socket here (a single Redis node only), feeding the `websockets` library's
 own asyncio server directly (compression off); each message goes to the user's sockets with
 `websockets.broadcast` (written at once, never awaited; the payload's bytes as a text frame).
 No tickets (the user id is read from the query string: `ws://host:port/?user=7`), no history, no
@@ -26,7 +27,7 @@ from websockets.asyncio.server import ServerConnection, broadcast, serve
 from websockets.exceptions import ConnectionClosed
 
 CONTROL_CHANNEL = "bench:minimal"
-USER_PREFIX = b"user:"
+USER_PREFIX, USER_SUFFIX = b"user:{", b"}"
 
 
 class MinimalRelay:
@@ -49,7 +50,7 @@ class MinimalRelay:
         sockets = self.users.get(user_id)
         if sockets is None:
             sockets = self.users[user_id] = set()
-            await self.pubsub.subscribe(f"user:{user_id}")
+            await self.pubsub.ssubscribe(f"user:{{{user_id}}}")
         sockets.add(websocket)
         try:
             await websocket.send(f'{{"type":"hello","user_id":{user_id},"cursor":"0-0"}}')
@@ -62,19 +63,19 @@ class MinimalRelay:
             if not sockets and self.users.get(user_id) is sockets:
                 del self.users[user_id]
                 with contextlib.suppress(Exception):
-                    await self.pubsub.unsubscribe(f"user:{user_id}")
+                    await self.pubsub.sunsubscribe(f"user:{{{user_id}}}")
 
     async def forward(self) -> None:
         users = self.users
         get_message = self.pubsub.get_message
         while True:
             message = await get_message(ignore_subscribe_messages=True, timeout=None)
-            if message is None or message["type"] != "message":
+            if message is None or message["type"] != "smessage":
                 continue
             channel: bytes = message["channel"]
             if not channel.startswith(USER_PREFIX):
                 continue
-            sockets = users.get(int(channel[len(USER_PREFIX) :]))
+            sockets = users.get(int(channel[len(USER_PREFIX) : -len(USER_SUFFIX)]))
             if sockets:
                 broadcast(sockets, message["data"], text=True)
 

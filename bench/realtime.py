@@ -12,8 +12,8 @@ asserted; each is shown with the ratio relay / minimal.
    sockets, <= 40 KiB each. A socket closed with 1013 (try again later) before its hello is
    opened again after a pause, as the protocol tells clients to; those refusals are reported.
 2. **Delivered messages/s.** `--users` (1,000) users with one socket each; a publisher process
-   PUBLISHes ready-made event frames (a task.assigned UserMessage with its notification, as
-   django-core's Lua script publishes them) to `user:{id}`, round-robin, pipelined, as fast as
+   SPUBLISHes ready-made event frames (a task.assigned UserMessage with its notification, as
+   django-core's delivery script publishes them) to the shard channel `user:{id}`, round-robin, pipelined, as fast as
    the sockets take them: at most `--window` frames published and not yet received. Measured
    over `--duration` s after `--warmup` s, `--rounds` (3) times per server, alternating; the
    median round counts. Server CPU per message (from /proc) is shown too: it moves less than
@@ -22,9 +22,15 @@ asserted; each is shown with the ratio relay / minimal.
    per second, each frame carrying its send instant (CLOCK_MONOTONIC, shared by every process on
    the machine); each client takes receive - send. p50/p95/p99/max over `--duration` s after
    `--warmup` s. Goal: p99 <= 10 ms.
+4. **The relay on a Redis Cluster vs on a single node.** Parts 2 and 3 for the relay alone, on a
+   private single redis-server and on a Redis Cluster of three masters (tests/engines), both
+   started here on free loopback ports with the same options (no persistence). On the Cluster
+   the relay holds one pub/sub connection per primary and the publisher SPUBLISHes each frame to
+   the node owning the user's slot. Printed side by side; goal: cluster >= 0.8x the single
+   node's messages/s (and p99 <= 10 ms on both).
 
     .venv/bin/python -m bench.realtime [--quick] [--idle-connections 10000] [--users 1000]
-        [--duration 10] [--rounds 3] [--latency-rate 1000] [--part idle|throughput|latency]
+        [--duration 10] [--rounds 3] [--latency-rate 1000] [--part idle|throughput|latency|cluster]
         [--target relay|minimal]
 
 The relay runs as the Procfile runs it (uvicorn, one process, no --workers, compression off,
@@ -54,6 +60,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -86,11 +93,13 @@ RESULTS_PATH = RESULTS_DIR / "realtime.json"
 RELAY_DIR = REPO_DIR / "fastapi-realtime"
 REDIS_URL = "redis://127.0.0.1:6379/15"
 TARGETS = ("relay", "minimal")
-PARTS = ("idle", "throughput", "latency")
+PARTS = ("idle", "throughput", "latency", "cluster")
 GOAL_IDLE_CONNECTIONS = 10_000
 GOAL_KIB_PER_CONNECTION = 40.0
 GOAL_MESSAGES_PER_S = 20_000.0
 GOAL_P99_MS = 10.0
+# The relay on a Redis Cluster delivers at least this share of what it delivers on one node.
+GOAL_CLUSTER_RATIO = 0.8
 # Far above any real user id: pub/sub channels are shared by every Redis database.
 USER_ID_BASE = 900_000_000_000
 
@@ -315,23 +324,52 @@ def redis_ready(url: str) -> dict[str, Any]:
     }
 
 
-def wait_subscribed(url: str, first_user: int, users: int, timeout: float = 30.0) -> float:
-    """Until Redis counts a subscriber on every user's channel; the seconds it took."""
-    client = redis_client(url)
+def wait_subscribed(target: "RedisTarget", first_user: int, users: int, timeout: float = 30.0) -> float:
+    """Until Redis counts a subscriber on every user's shard channel (on a Cluster, asking the
+    node that owns each channel's slot); the seconds it took."""
+    import redis
+    from redis.cluster import RedisCluster
+
+    client = (
+        RedisCluster.from_url(target.url, decode_responses=True, socket_timeout=10)
+        if target.cluster
+        else redis_client(target.url)
+    )
     started = time.monotonic()
     try:
-        channels = [f"user:{user}" for user in range(first_user, first_user + users)]
+        channels = [f"user:{{{user}}}" for user in range(first_user, first_user + users)]
         while True:
-            missing = 0
-            for start in range(0, len(channels), 1_000):
-                missing += sum(1 for _, count in client.pubsub_numsub(*channels[start : start + 1_000]) if not count)
+            if target.cluster:
+                missing = 0
+                for channel in channels:
+                    node = client.get_node_from_key(channel)
+                    [(_, count)] = client.execute_command("PUBSUB SHARDNUMSUB", channel, target_nodes=node)
+                    missing += not count
+            else:
+                missing = 0
+                for start in range(0, len(channels), 1_000):
+                    counts = client.pubsub_shardnumsub(*channels[start : start + 1_000])
+                    missing += sum(1 for _, count in counts if not count)
             if not missing:
                 return time.monotonic() - started
             if time.monotonic() - started > timeout:
                 raise RuntimeError(f"{missing} of {users} user channels still have no subscriber after {timeout:.0f} s")
             time.sleep(0.2)
+    except redis.RedisError as error:
+        raise RuntimeError(f"counting the subscribers failed: {error}") from error
     finally:
         client.close()
+
+
+@dataclass
+class RedisTarget:
+    """The Redis a scenario runs on: the machine's (the default), a private single node, or a
+    Redis Cluster (`cluster`: the URL is a seed node); `pids` for its CPU use."""
+
+    name: str
+    url: str
+    cluster: bool = False
+    pids: list[int] = field(default_factory=list)
 
 
 # --- Servers -------------------------------------------------------------------------------------
@@ -393,14 +431,14 @@ class Server:
         return None
 
 
-def relay_environment(redis_url: str) -> dict[str, str]:
-    """The relay's defaults, as `make run` starts it, on the bench's Redis database."""
-    env = {name: value for name, value in os.environ.items() if not name.startswith(("WS_", "REALTIME_"))}
+def relay_environment(target: RedisTarget) -> dict[str, str]:
+    """The relay's defaults, as `make run` starts it, on the bench's Redis database (or Cluster)."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("WS_", "REALTIME_", "REDIS_"))}
     env.pop("JWT_PUBLIC_KEY", None)
+    env.update({"REDIS_CLUSTER_URL": target.url} if target.cluster else {"REDIS_URL": target.url})
     env.update(
         ENV="development",
         DJANGO_ENV="development",
-        REDIS_URL=redis_url,
         JWT_PUBLIC_KEY_FILE=str(REPO_DIR / "var" / "keys" / "jwt_public.pem"),
         WS_DRAIN_TIMEOUT="2",
         PYTHONUNBUFFERED="1",
@@ -408,7 +446,7 @@ def relay_environment(redis_url: str) -> dict[str, str]:
     return env
 
 
-def start_server(run: "Run", kind: str, label: str) -> Server:
+def start_server(run: "Run", kind: str, label: str, target: RedisTarget) -> Server:
     port = free_port()
     log_path = run.log_dir / f"{kind}-{label}.log"
     if kind == "relay":
@@ -432,10 +470,10 @@ def start_server(run: "Run", kind: str, label: str) -> Server:
             "--timeout-graceful-shutdown",
             "10",
         ]
-        process = spawn(command, cwd=RELAY_DIR, log_path=log_path, env=relay_environment(run.args.redis_url))
-        step(f"starting the relay (uvicorn realtime_relay.main:app, one process) on 127.0.0.1:{port}")
+        process = spawn(command, cwd=RELAY_DIR, log_path=log_path, env=relay_environment(target))
+        step(f"starting the relay (uvicorn realtime_relay.main:app, one process) on 127.0.0.1:{port} ({target.name})")
     else:
-        command = [sys.executable, "-m", "bench.minimal_relay", "--port", str(port), "--redis-url", run.args.redis_url]
+        command = [sys.executable, "-m", "bench.minimal_relay", "--port", str(port), "--redis-url", target.url]
         process = spawn(command, cwd=REPO_DIR, log_path=log_path, env={**os.environ, "PYTHONUNBUFFERED": "1"})
         step(f"starting the minimal relay (bench.minimal_relay) on 127.0.0.1:{port}")
     server = Server(kind=kind, process=process, port=port, log_path=log_path)
@@ -479,6 +517,7 @@ class Run:
     args: argparse.Namespace
     log_dir: Path
     redis: dict[str, Any]
+    target: RedisTarget
     next_user: int = field(default_factory=lambda: USER_ID_BASE + random.randrange(1_000_000) * 1_000_000)
 
     def users(self, count: int) -> int:
@@ -621,7 +660,9 @@ def wait_clients(server: Server, clients: Clients, timeout: float) -> dict[str, 
     }
 
 
-def start_publisher(run: Run, clients: Clients, label: str, *, seconds: float, paced: bool) -> LineChannel:
+def start_publisher(
+    run: Run, clients: Clients, label: str, target: RedisTarget, *, seconds: float, paced: bool
+) -> LineChannel:
     slot = len(clients.channels)
     command = [
         sys.executable,
@@ -629,7 +670,8 @@ def start_publisher(run: Run, clients: Clients, label: str, *, seconds: float, p
         "bench.realtime_load",
         "publish",
         "--redis-url",
-        run.args.redis_url,
+        target.url,
+        *(["--cluster"] if target.cluster else []),
         "--first-user",
         str(clients.first_user),
         "--users",
@@ -660,7 +702,7 @@ class Snapshot:
     cpu: dict[str, float]
 
 
-def snapshot(server: Server, clients: Clients, publisher: LineChannel, run: Run) -> Snapshot:
+def snapshot(server: Server, clients: Clients, publisher: LineChannel, target: RedisTarget) -> Snapshot:
     slot = len(clients.channels)
     return Snapshot(
         at=time.monotonic(),
@@ -670,7 +712,7 @@ def snapshot(server: Server, clients: Clients, publisher: LineChannel, run: Run)
             "server": cpu_seconds(server.pid),
             "clients": sum(cpu_seconds(pid) for pid in clients.pids()),
             "publisher": cpu_seconds(publisher.process.pid),
-            "redis": cpu_seconds(run.redis["pid"]),
+            "redis": sum(cpu_seconds(pid) for pid in target.pids),
         },
     )
 
@@ -749,7 +791,7 @@ def run_idle(run: Run, kind: str) -> dict[str, Any]:
     args = run.args
     count = args.idle_connections
     processes = math.ceil(count / args.sockets_per_process)
-    server = start_server(run, kind, "idle")
+    server = start_server(run, kind, "idle", run.target)
     clients: Clients | None = None
     try:
         # A few sockets opened and closed first: what the first ones load lazily (modules, the
@@ -819,12 +861,14 @@ def run_idle(run: Run, kind: str) -> dict[str, Any]:
 # --- Parts 2 and 3: delivery ---------------------------------------------------------------------
 
 
-def run_delivery(run: Run, kind: str, part: str) -> dict[str, Any]:
-    """Part 2 (`throughput`: as fast as delivered) or 3 (`latency`: paced, timed frames)."""
+def run_delivery(run: Run, kind: str, part: str, target: RedisTarget | None = None) -> dict[str, Any]:
+    """Part 2 (`throughput`: as fast as delivered) or 3 (`latency`: paced, timed frames), on the
+    bench's Redis or on `target`."""
     args = run.args
+    target = target or run.target
     paced = part == "latency"
-    label = f"{part}-{kind}"
-    server = start_server(run, kind, part)
+    label = f"{part}-{kind}-{target.name}-{run.next_user}"
+    server = start_server(run, kind, part, target)
     clients: Clients | None = None
     publisher: LineChannel | None = None
     try:
@@ -835,7 +879,7 @@ def run_delivery(run: Run, kind: str, part: str) -> dict[str, Any]:
         opened = wait_clients(server, clients, timeout=120)
         if opened["failed"]:
             raise RuntimeError(f"{opened['failed']} of {args.users} sockets did not open: {opened['errors']}")
-        wait_subscribed(args.redis_url, first, args.users)
+        wait_subscribed(target, first, args.users)
         metrics_before = server.relay_metrics()
         if paced:
             step(
@@ -848,16 +892,16 @@ def run_delivery(run: Run, kind: str, part: str) -> dict[str, Any]:
                 f"{args.warmup:g} s warm-up + {args.duration:g} s measured"
             )
         publisher = start_publisher(
-            run, clients, label, seconds=args.duration + (0 if paced else args.warmup + 0.5), paced=paced
+            run, clients, label, target, seconds=args.duration + (0 if paced else args.warmup + 0.5), paced=paced
         )
         started = wait_publisher_started(clients, publisher)
         # The measured window: from `warmup` after the first PUBLISH, for `duration` (the paced
         # publisher stops at its end, so the last snapshot comes just before).
         sleep_until(started + args.warmup)
         server.check_alive()
-        before = snapshot(server, clients, publisher, run)
+        before = snapshot(server, clients, publisher, target)
         sleep_until(started + args.warmup + args.duration - (0.02 if paced else 0.0))
-        after = snapshot(server, clients, publisher, run)
+        after = snapshot(server, clients, publisher, target)
         published = publisher.read(timeout=args.warmup + args.duration + 60)
         stop(publisher.process)
         drain(clients, len(clients.channels))
@@ -964,17 +1008,148 @@ def run_rounds(run: Run, part: str) -> dict[str, Any]:
         for kind in order:
             step(f"round {number}/{run.args.rounds}: {kind}")
             rounds[kind].append(run_delivery(run, kind, part))
-    results = {}
-    for kind, runs in rounds.items():
-        ordered = sorted(runs, key=lambda result: result["window"]["messages_per_s"])
-        median = dict(ordered[(len(ordered) - 1) // 2])
-        median["rounds_messages_per_s"] = [result["window"]["messages_per_s"] for result in runs]
-        median["rounds_server_cpu_us_per_message"] = [result["window"]["server_cpu_us_per_message"] for result in runs]
-        median["rounds"] = runs
-        results[kind] = median
-        rates = ", ".join(f"{rate:,.0f}" for rate in median["rounds_messages_per_s"])
-        step(f"{kind}: median {median['window']['messages_per_s']:,.0f} messages/s (rounds: {rates})")
+    return {kind: median_round(kind, runs) for kind, runs in rounds.items()}
+
+
+def median_round(name: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The round with the median messages/s, with every round's figures."""
+    ordered = sorted(runs, key=lambda result: result["window"]["messages_per_s"])
+    median = dict(ordered[(len(ordered) - 1) // 2])
+    median["rounds_messages_per_s"] = [result["window"]["messages_per_s"] for result in runs]
+    median["rounds_server_cpu_us_per_message"] = [result["window"]["server_cpu_us_per_message"] for result in runs]
+    median["rounds"] = runs
+    rates = ", ".join(f"{rate:,.0f}" for rate in median["rounds_messages_per_s"])
+    step(f"{name}: median {median['window']['messages_per_s']:,.0f} messages/s (rounds: {rates})")
+    return median
+
+
+# --- Part 4: the relay on a Redis Cluster vs on a single node ------------------------------------
+
+
+@contextlib.contextmanager
+def comparison_targets() -> Iterator[dict[str, RedisTarget]]:
+    """A private single redis-server and a Redis Cluster of three masters (tests/engines), on free
+    loopback ports, with the same options (no persistence); stopped at the end."""
+    from tests.engines.processes import find_binary, start_process, wait_for
+    from tests.engines.redis_cluster import running_redis_cluster
+
+    with tempfile.TemporaryDirectory(prefix="taskflow-bench-redis-") as folder:
+        work_dir = Path(folder)
+        port = free_port()
+        command = [find_binary("redis-server", "redis-server"), "--bind", "127.0.0.1", "--port", str(port)]
+        command += ["--save", "", "--appendonly", "no", "--dir", str(work_dir), "--daemonize", "no"]
+        single = start_process(f"redis-single-{port}", command, work_dir)
+        url = f"redis://127.0.0.1:{port}/0"
+        try:
+            wait_for("the single Redis node", lambda: _answers(url), timeout=20, processes=[single])
+            with running_redis_cluster(work_dir / "cluster") as cluster:
+                assert single.popen is not None
+                yield {
+                    "single": RedisTarget("single node", url, pids=[single.popen.pid]),
+                    "cluster": RedisTarget(
+                        f"Redis Cluster, {len(cluster.ports)} masters",
+                        cluster.url,
+                        cluster=True,
+                        pids=[process.popen.pid for process in cluster.processes if process.popen is not None],
+                    ),
+                }
+        finally:
+            single.stop()
+
+
+def _answers(url: str) -> bool:
+    with contextlib.closing(redis_client(url)) as client:
+        return bool(client.ping())
+
+
+def run_cluster_comparison(run: Run) -> dict[str, Any]:
+    """The relay (one process) delivering to `--users` users on a private single node and on a
+    three-master Cluster: throughput in `--rounds` alternating rounds (median), then latency."""
+    args = run.args
+    results: dict[str, Any] = {"throughput": {}, "latency": {}}
+    with comparison_targets() as targets:
+        step("Redis: " + "; ".join(f"{name}: {target.name} at {target.url}" for name, target in targets.items()))
+        rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in targets}
+        for number in range(1, args.rounds + 1):
+            order = list(targets) if number % 2 else list(reversed(targets))
+            for name in order:
+                step(f"round {number}/{args.rounds}: the relay on a {targets[name].name}")
+                rounds[name].append(run_delivery(run, "relay", "throughput", targets[name]))
+        for name, runs in rounds.items():
+            results["throughput"][name] = median_round(f"relay on a {targets[name].name}", runs)
+        for name, target in targets.items():
+            step(f"latency: the relay on a {target.name}")
+            results["latency"][name] = run_delivery(run, "relay", "latency", target)
     return results
+
+
+def compare_cluster(results: dict[str, Any]) -> dict[str, Any]:
+    """Cluster vs single node: messages/s (goal: cluster >= GOAL_CLUSTER_RATIO x single) and
+    publish -> socket latency."""
+    table: dict[str, Any] = {}
+    throughput = results.get("throughput", {})
+    if {"single", "cluster"} <= set(throughput):
+        single, cluster = (throughput[name]["window"]["messages_per_s"] for name in ("single", "cluster"))
+        share = ratio(cluster, single)
+        table["messages_per_s"] = {
+            "single": single,
+            "cluster": cluster,
+            "cluster/single": share,
+            "goal": f"cluster >= {GOAL_CLUSTER_RATIO:g}x single",
+            "meets_goal": None if share is None else share >= GOAL_CLUSTER_RATIO,
+        }
+        table["server_cpu_us_per_message"] = {
+            name: throughput[name]["window"]["server_cpu_us_per_message"] for name in ("single", "cluster")
+        }
+    latency = results.get("latency", {})
+    if {"single", "cluster"} <= set(latency):
+        for name in ("p50", "p99"):
+            values = {target: (latency[target]["latency"] or {}).get(f"{name}_ms") for target in ("single", "cluster")}
+            table[f"latency_{name}_ms"] = {
+                **values,
+                "cluster/single": ratio(values["cluster"], values["single"]),
+                "goal": f"<= {GOAL_P99_MS:g} ms" if name == "p99" else None,
+                "meets_goal": (values["cluster"] or 0) <= GOAL_P99_MS if name == "p99" and values["cluster"] else None,
+            }
+    return table
+
+
+def print_cluster_report(args: argparse.Namespace, table: dict[str, Any], results: dict[str, Any]) -> None:
+    if not table:
+        return
+    print()
+    print(f"The relay on a Redis Cluster (3 masters) vs a single Redis node: one relay process, {args.users:,} users")
+    header = f"{'metric':<42}  {'single':>10}  {'cluster':>10}  {'clu/single':>10}  {'goal':>22}  {'':>7}"
+    print(header)
+    print("-" * len(header))
+    labels = {
+        "messages_per_s": (f"delivered messages/s, {args.users:,} users", "{:,.0f}"),
+        "latency_p50_ms": (f"publish -> socket p50, ms ({args.latency_rate:,.0f}/s)", "{:,.2f}"),
+        "latency_p99_ms": ("publish -> socket p99, ms", "{:,.2f}"),
+    }
+    for key, (label, spec) in labels.items():
+        row = table.get(key)
+        if row is None:
+            continue
+        cells = ["-" if row[name] is None else spec.format(row[name]) for name in ("single", "cluster")]
+        share = "-" if row["cluster/single"] is None else f"{row['cluster/single']:.2f}"
+        verdict = "" if row["meets_goal"] is None else ("met" if row["meets_goal"] else "NOT met")
+        print(f"{label:<42}  {cells[0]:>10}  {cells[1]:>10}  {share:>10}  {row['goal'] or '':>22}  {verdict:>7}")
+    cpu = table.get("server_cpu_us_per_message")
+    if cpu:
+        print(f"{'  relay CPU per message, us':<42}  {cpu['single'] or 0:>10.1f}  {cpu['cluster'] or 0:>10.1f}")
+    for part in ("throughput", "latency"):
+        for name, result in results.get(part, {}).items():
+            window = result["window"]
+            cpu_pct = ", ".join(f"{who} {value:.0f} %" for who, value in window["cpu_pct"].items())
+            rates = ""
+            if "rounds_messages_per_s" in result:
+                rates = "; rounds " + ", ".join(f"{rate:,.0f}" for rate in result["rounds_messages_per_s"])
+            print(
+                f"{part}, {name}: CPU (% of one core) {cpu_pct}; published {result['published']:,}, "
+                f"received {result['received']:,}, lost {result['lost']:,}{rates}"
+            )
+    print()
 
 
 # --- Report --------------------------------------------------------------------------------------
@@ -1162,6 +1337,7 @@ def write_json(
             "kib_per_idle_connection": GOAL_KIB_PER_CONNECTION,
             "messages_per_s": GOAL_MESSAGES_PER_S,
             "latency_p99_ms": GOAL_P99_MS,
+            "cluster_over_single_messages_per_s": GOAL_CLUSTER_RATIO,
         },
         "summary": table,
         "results": results,
@@ -1206,22 +1382,32 @@ def run_all(args: argparse.Namespace) -> int:
             log_dir = args.log_dir
         else:
             log_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="taskflow-bench-realtime-")))
-        run = Run(args=args, log_dir=log_dir, redis=redis)
+        machine_redis = RedisTarget("single node", args.redis_url, pids=[redis["pid"]] if redis["pid"] else [])
+        run = Run(args=args, log_dir=log_dir, redis=redis, target=machine_redis)
         titles = {
             "idle": f"part 1: {args.idle_connections:,} idle sockets",
             "throughput": f"part 2: delivered messages/s to {args.users:,} users",
             "latency": f"part 3: publish -> socket latency at {args.latency_rate:,.0f} events/s",
+            "cluster": f"part 4: the relay on a Redis Cluster vs a single node, {args.users:,} users",
         }
         for part in args.parts:
             loads[part] = report_part_load(titles[part])
             results[part] = {}
+            if part == "cluster":
+                results[part] = run_cluster_comparison(run)
+                continue
             if part == "throughput" and args.rounds > 1:
                 results[part] = run_rounds(run, part)
                 continue
             for kind in args.targets:
                 results[part][kind] = run_idle(run, kind) if part == "idle" else run_delivery(run, kind, part)
         table = compare(results)
-        print_report(args, table, results)
+        cluster_table = compare_cluster(results.get("cluster", {}))
+        if cluster_table:
+            table["cluster"] = cluster_table
+        if any(part != "cluster" for part in args.parts):
+            print_report(args, table, results)
+        print_cluster_report(args, cluster_table, results.get("cluster", {}))
         write_json(args.output, args, run, load_before, loads, results, table, limits)
     return 0
 

@@ -3,8 +3,8 @@ the `websockets` client, ~2,500 sockets per process) and a Redis publisher.
 
     python -m bench.realtime_load clients --url ws://127.0.0.1:8001/ws/notifications --auth ticket \\
         --first-user 900000000001 --users 2500 --counters FILE --slot 0 [--local-addr 127.0.0.2] [--latency]
-    python -m bench.realtime_load publish --redis-url redis://127.0.0.1:6379/15 --first-user ... \\
-        --users 1000 --counters FILE --slot 4 --received-slots 0,1,2,3 \\
+    python -m bench.realtime_load publish --redis-url redis://127.0.0.1:6379/15 [--cluster] \\
+        --first-user ... --users 1000 --counters FILE --slot 4 --received-slots 0,1,2,3 \\
         (--window 4000 --seconds 13 | --rate 1000 --warmup 2 --seconds 10)
 
 Live figures (messages received, sockets open, events published) go to a shared counter file
@@ -41,9 +41,9 @@ CONNECTED = 1  # client: sockets that got their hello
 FAILED = 2  # client: sockets that never got one
 CLOSED = 3  # client: sockets closed after their hello
 READY = 4  # client: done opening; publisher: done publishing
-PUBLISHED = 0  # publisher: PUBLISH commands sent
-UNROUTED = 1  # publisher: PUBLISH answered 0 (nobody subscribed)
-STARTED = 2  # publisher: CLOCK_MONOTONIC nanoseconds of its first PUBLISH
+PUBLISHED = 0  # publisher: SPUBLISH commands sent
+UNROUTED = 1  # publisher: SPUBLISH answered 0 (nobody subscribed)
+STARTED = 2  # publisher: CLOCK_MONOTONIC nanoseconds of its first SPUBLISH
 
 ORIGIN = "http://localhost:8080"  # the gateway's origin, in the relay's default allow-list
 SENT_MARK = ',"bench_sent_ns":'
@@ -297,7 +297,7 @@ def message_json() -> bytes:
 
 
 class RedisWire:
-    """PUBLISH over a plain socket (RESP), pipelined: the replies are read as they come and
+    """SPUBLISH over a plain socket (RESP), pipelined: the replies are read as they come and
     counted, so the publisher stays far cheaper than what it feeds."""
 
     def __init__(self, url: str) -> None:
@@ -360,18 +360,45 @@ def command(*parts: bytes) -> bytes:
     return b"".join(out)
 
 
+def user_wires(args: argparse.Namespace) -> tuple[list[RedisWire], list[int]]:
+    """The publisher's connections, and for each user (in `users(args)` order) the index of the
+    one that serves the user's shard channel `user:{7}`: a single node's, or on a Redis Cluster
+    (`--cluster`) the connection to the primary owning the channel's slot."""
+    if not args.cluster:
+        return [RedisWire(args.redis_url)], [0] * args.users
+    import redis
+    from redis.crc import key_slot
+
+    seed = redis.Redis.from_url(args.redis_url, socket_timeout=10)
+    try:
+        slots = seed.execute_command("CLUSTER SLOTS")
+    finally:
+        seed.close()
+    ranges = [(int(start), int(end), (node[0].decode(), int(node[1]))) for start, end, node, *_ in slots]
+    addresses = sorted({address for _, _, address in ranges})
+    parts = urlsplit(args.redis_url)
+    credentials = parts.netloc.rpartition("@")[0]
+    wires = [RedisWire(f"{parts.scheme}://{credentials + '@' if credentials else ''}{h}:{p}") for h, p in addresses]
+    owner = {}
+    for start, end, address in ranges:
+        for slot in range(start, end + 1):
+            owner[slot] = addresses.index(address)
+    return wires, [owner[key_slot(b"user:{%d}" % user)] for user in users(args)]
+
+
 def publish_main(args: argparse.Namespace) -> None:
     counters = Counters(args.counters)
     values = counters.values
     published_index, done_index = args.slot * SLOT_WIDTH + PUBLISHED, args.slot * SLOT_WIDTH + READY
     received_indexes = [int(slot) * SLOT_WIDTH + RECEIVED for slot in args.received_slots.split(",") if slot]
-    # The frame as django-core's Lua script publishes it: `{"type":"event","cursor":"<id>",` + the
-    # UserMessage after its `{`. Cursors grow (<start ms>-<n>), as stream ids do.
+    # The frame as django-core's delivery script publishes it: `{"type":"event","cursor":"<id>",`
+    # + the UserMessage after its `{`. Cursors grow (<start ms>-<n>), as stream ids do.
     body = message_json()
     prefix, middle = b'{"type":"event","cursor":"', b'",' + body[1:]
     cursor_ms = time.time_ns() // 1_000_000
-    heads = [b"*3\r\n$7\r\nPUBLISH\r\n" + command(b"user:%d" % user)[4:] for user in users(args)]
-    wire = RedisWire(args.redis_url)
+    heads = [b"*3\r\n$8\r\nSPUBLISH\r\n" + command(b"user:{%d}" % user)[4:] for user in users(args)]
+    wires, wire_of = user_wires(args)
+    sent = [0] * len(wires)
     count = len(heads)
     published = 0
     started = time.perf_counter()
@@ -393,17 +420,23 @@ def publish_main(args: argparse.Namespace) -> None:
             received = sum(values[index] for index in received_indexes)
             room = args.window - (published - received)
             if room < min(batch, args.window // 4 or 1):
-                wire.drain()
+                for wire in wires:
+                    wire.drain()
                 time.sleep(0.0002)
                 continue
-            parts = []
+            parts: list[list[bytes]] = [[] for _ in wires]
             for _ in range(min(room, batch)):
                 published += 1
+                user = published % count
                 frame = prefix + b"%d-%d" % (cursor_ms, published) + middle
-                parts.append(heads[published % count] + b"$%d\r\n%s\r\n" % (len(frame), frame))
-            wire.send(b"".join(parts))
+                parts[wire_of[user]].append(heads[user] + b"$%d\r\n%s\r\n" % (len(frame), frame))
+            for index, wire in enumerate(wires):
+                if parts[index]:
+                    wire.send(b"".join(parts[index]))
+                    sent[index] += len(parts[index])
             values[published_index] = published
-            wire.drain()
+            for wire in wires:
+                wire.drain()
         measured = published
         window_start_ns = 0
         behind = 0
@@ -426,16 +459,20 @@ def publish_main(args: argparse.Namespace) -> None:
             elif delay < -1_000_000:
                 behind += 1
             published += 1
+            user = published % count
             sent_ns = time.monotonic_ns()
             frame = prefix + b"%d-%d" % (cursor_ms, published) + open_body + b"%s%d}" % (SENT_MARK.encode(), sent_ns)
-            wire.send(heads[published % count] + b"$%d\r\n%s\r\n" % (len(frame), frame))
+            wire = wires[wire_of[user]]
+            wire.send(heads[user] + b"$%d\r\n%s\r\n" % (len(frame), frame))
+            sent[wire_of[user]] += 1
             values[published_index] = published
             if sent_ns >= window_start_ns:
                 measured += 1
             wire.drain()
     elapsed = time.perf_counter() - started
-    with contextlib.suppress(OSError):
-        wire.wait_replies(published, timeout=30)
+    for wire, expected in zip(wires, sent, strict=True):
+        with contextlib.suppress(OSError):
+            wire.wait_replies(expected, timeout=30)
     values[done_index] = 1
     reply(
         {
@@ -444,10 +481,11 @@ def publish_main(args: argparse.Namespace) -> None:
             "window_start_ns": window_start_ns,
             "seconds": round(elapsed, 3),
             "behind_over_1ms": behind,
-            "replies": wire.replies,
-            "unrouted": wire.unrouted,
-            "errors": wire.errors,
+            "replies": sum(wire.replies for wire in wires),
+            "unrouted": sum(wire.unrouted for wire in wires),
+            "errors": [error for wire in wires for error in wire.errors][:5],
             "frame_bytes": len(prefix) + len(b"%d-%d" % (cursor_ms, published)) + len(middle),
+            "redis_connections": len(wires),
         }
     )
     counters.close()
@@ -470,12 +508,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     clients.add_argument("--local-addr", default="", help="source address (127.0.0.x) of the sockets")
     clients.add_argument("--retries", type=int, default=5, help="attempts more after a close 1013 (default 5)")
     clients.add_argument("--latency", action="store_true", help="record send -> receive time per frame")
-    publish = roles.add_parser("publish", help="PUBLISH ready-made frames to the users' channels")
+    publish = roles.add_parser("publish", help="SPUBLISH ready-made frames to the users' shard channels")
     publish.add_argument("--redis-url", required=True)
+    publish.add_argument("--cluster", action="store_true", help="--redis-url is a Redis Cluster node")
     publish.add_argument("--received-slots", default="", help="client slots whose received frames bound the window")
     publish.add_argument("--seconds", type=float, required=True)
     publish.add_argument("--window", type=int, default=4_000, help="frames in flight at most (unpaced mode)")
-    publish.add_argument("--batch", type=int, default=200, help="PUBLISH commands per write (unpaced mode)")
+    publish.add_argument("--batch", type=int, default=200, help="SPUBLISH commands per write (unpaced mode)")
     publish.add_argument("--rate", type=float, default=None, help="paced: events per second")
     publish.add_argument("--warmup", type=float, default=0.0, help="paced: seconds before the measured window")
     for role in (clients, publish):
