@@ -15,6 +15,7 @@ client of every relay to the REST API at the same moment, while the history is u
 """
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -100,8 +101,8 @@ async def read_history(
                 pipe.xinfo_stream(key)
                 if after is not None:
                     pipe.xrange(key, min=f"({after}", max="+", count=limit)
-                for cursor in checked:
-                    pipe.xrange(key, min=str(cursor), max=str(cursor), count=1)
+                for kept_cursor in checked:
+                    pipe.xrange(key, min=str(kept_cursor), max=str(kept_cursor), count=1)
                 results = await pipe.execute(raise_on_error=False)
             break
         except ConnectionError:
@@ -122,7 +123,7 @@ async def read_history(
     if isinstance(info, Exception):
         raise info
     found = results[2:] if after is not None else results[1:]
-    kept = frozenset(cursor for cursor, entry in zip(checked, found, strict=True) if isinstance(entry, list) and entry)
+    kept = frozenset(seen for seen, entry in zip(checked, found, strict=True) if isinstance(entry, list) and entry)
     entries: list[tuple[Cursor, str]] = []
     if after is not None:
         raw = results[1]
@@ -218,7 +219,7 @@ class CatchUp:
                 previous.cancel()
             task = asyncio.create_task(self._resume_when_subscribed(user_id, wait_subscribed))
             self._resuming[user_id] = task
-            task.add_done_callback(lambda done, user_id=user_id: self._resume_done(user_id, done))
+            task.add_done_callback(functools.partial(self._resume_done, user_id))
 
     def _resume_done(self, user_id: int, task: "asyncio.Task[None]") -> None:
         if self._resuming.get(user_id) is task:

@@ -82,8 +82,8 @@ class Presence:
         # if it is there now, its ZADD may have come before our ZREM, so put the user back.
         now = time.time()
         held = await self._redis.zrange(key, 0, 0, desc=True, withscores=True)
-        if held and held[0][1] > now:
-            await self._redis.zadd(PRESENCE_ONLINE, {str(user_id): held[0][1]}, gt=True)
+        if held and float(held[0][1]) > now:
+            await self._redis.zadd(PRESENCE_ONLINE, {str(user_id): float(held[0][1])}, gt=True)
 
     async def refresh(self, user_ids: list[int]) -> None:
         try:

@@ -197,9 +197,10 @@ class Subscriber:
         if not self._started:
             return None
         try:
-            return str(self._cluster.get_node_from_key(name).name)
+            node = self._cluster.get_node_from_key(name)
         except RedisError:
-            return None  # a slot nobody serves right now: the next slot map decides
+            node = None
+        return None if node is None else str(node.name)  # None: a slot nobody serves right now
 
     def _subscribe(self, channel: _Channel) -> None:
         """Sends SSUBSCRIBE when the channel's link is up (otherwise its next session does)."""
@@ -338,7 +339,7 @@ class Subscriber:
         primaries = {node.name: node for node in self._cluster.get_primaries()}
         for name, node in primaries.items():
             if name not in self._links:
-                url = _node_url(self._topology.url, node.host, node.port)
+                url = _node_url(self._topology.url, node.host, int(node.port))
                 self._add_link(name, Redis.from_url(url, **self._link_options))
         moved = []
         for channel in list(self._channels.values()):

@@ -91,6 +91,9 @@ def test_presence_and_deadline_alerts_work_across_nodes(redis_cluster, cluster_c
     assert all(cluster_client.zcard(tagged_user_presence(user_id)) == 1 for user_id in users)
 
     event = deadline_approaching(users[0])
+    for port in redis_cluster.ports:  # no node has the delivery script yet: the relay loads it
+        with contextlib.closing(redis_cluster.node(port)) as node:
+            node.script_flush()
     response = cluster_relay.http.post(
         f"{cluster_relay.base_url}/notify/deadline",
         headers={"X-Service-Token": SERVICE_TOKEN},
