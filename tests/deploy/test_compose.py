@@ -24,7 +24,9 @@ SECRETS = {
 # Procfile process -> compose service, where the names differ.
 SERVICE_OF_PROCESS = {"gateway": "nginx"}
 # Services that are infrastructure: no Procfile line (make run uses the machine's own).
-INFRASTRUCTURE = {"postgres", "redis", "mailpit"}
+INFRASTRUCTURE = {"postgres", "redis", "mailpit", "redis-broker"}
+# The `scale` profile's extra instances -> the service (Procfile process) each is more of.
+WIDE = {"django-wide": "django", "realtime-wide": "realtime", "worker-wide": "worker", "outbox-standby": "outbox"}
 
 
 def compose_command() -> list[str]:
@@ -69,7 +71,7 @@ WITH_BOT = {**SECRETS, "TELEGRAM_BOT_TOKEN": "123456:compose-test-bot-token"}
 
 @pytest.fixture
 def resolved(tmp_path: Path) -> dict[str, Any]:
-    completed = run_compose(tmp_path, WITH_BOT, "--profile", "telegram", "config")
+    completed = run_compose(tmp_path, WITH_BOT, "--profile", "telegram", "--profile", "scale", "config")
     assert completed.returncode == 0, completed.stderr
     return yaml.safe_load(completed.stdout)
 
@@ -121,9 +123,9 @@ def test_services_are_in_step_with_the_procfile(resolved: dict[str, Any]) -> Non
     expected = {SERVICE_OF_PROCESS.get(name, name) for name in procfile_processes()}
 
     # Every process `make run` starts runs in compose too, and compose runs nothing else but
-    # the infrastructure.
+    # the infrastructure and more instances of those processes (the `scale` profile).
     assert expected - services == set(), "Procfile processes with no compose service"
-    assert services - expected - INFRASTRUCTURE == set(), "compose services with no Procfile line"
+    assert services - expected - INFRASTRUCTURE - set(WIDE) == set(), "compose services with no Procfile line"
 
 
 def test_django_image_roles_match_the_procfile(resolved: dict[str, Any]) -> None:
@@ -171,3 +173,55 @@ def test_no_secret_reaches_an_image() -> None:
         baked = re.findall(r"^(?:ENV|ARG)\b.*$", text, re.MULTILINE)
         for line in baked:
             assert not re.search(r"SECRET|PASSWORD|PRIVATE|TOKEN", line), (dockerfile, line)
+
+
+def test_the_scale_profile_runs_more_of_what_runs_wide(resolved: dict[str, Any]) -> None:
+    services = resolved["services"]
+
+    for name, base in WIDE.items():
+        wide = services[name]
+        assert wide["profiles"] == ["scale"]
+        # The same program from the same image, with the same settings.
+        assert wide["image"] == services[base]["image"]
+        assert wide["environment"] == services[base]["environment"]
+        assert "ports" not in wide
+    for name in ("django-wide", "realtime-wide", "worker-wide"):
+        assert services[name]["deploy"]["replicas"] >= 2
+        assert services[name]["healthcheck"]["test"]
+    # The gateway, the bot and each other reach the extra instances by the base name.
+    for name in ("django-wide", "realtime-wide"):
+        assert services[name]["networks"]["default"]["aliases"] == [WIDE[name]]
+    # Only the base django migrates (the `serve` role), once; the others serve and wait for it.
+    assert services["django-wide"]["command"][:2] == ["gunicorn", "config.wsgi"]
+    assert services["django-wide"]["depends_on"]["django"]["condition"] == "service_healthy"
+    # What must stay single is not widened: beat (exactly one) and the bot (one getUpdates per token).
+    roles = [service.get("command", [None])[0] for service in services.values()]
+    assert roles.count("beat") == 1
+    bots = [
+        name for name, service in services.items() if "telegram-bot" in service.get("build", {}).get("dockerfile", "")
+    ]
+    assert bots == ["bot"]
+
+
+def test_the_gateway_follows_replicas_behind_a_name() -> None:
+    """nginx in the image resolves `django` and `realtime` again while it runs (Docker's DNS),
+    so the scale profile's instances and `--scale` replicas get traffic without a reload."""
+    dockerfile = (REPO_DIR / "gateway" / "Dockerfile").read_text()
+
+    assert "GATEWAY_RESOLVER=127.0.0.11" in dockerfile
+    assert "DJANGO_UPSTREAMS=django:8000" in dockerfile
+    assert "REALTIME_UPSTREAMS=realtime:8001" in dockerfile
+
+
+def test_the_broker_can_move_to_a_redis_of_its_own(tmp_path: Path) -> None:
+    env = {**SECRETS, "CELERY_BROKER_URL": "redis://redis-broker:6379/0"}
+
+    completed = run_compose(tmp_path, env, "--profile", "scale", "config")
+
+    assert completed.returncode == 0, completed.stderr
+    services = yaml.safe_load(completed.stdout)["services"]
+    assert "redis-broker" in services
+    for name in ("django", "outbox", "worker", "beat", "django-wide", "worker-wide", "outbox-standby"):
+        environment = services[name]["environment"]
+        assert environment["CELERY_BROKER_URL"] == "redis://redis-broker:6379/0"
+        assert environment["REDIS_URL"] == "redis://redis:6379/0"  # the realtime data stays put
