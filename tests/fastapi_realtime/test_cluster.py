@@ -191,3 +191,21 @@ def _subscribed_on(redis_cluster, port: int, user_id: int) -> bool:
         except redis.RedisError:
             time.sleep(0.05)
             return False
+
+
+def test_a_subscription_sent_to_a_former_owner_is_redirected(redis_cluster, cluster_relay, sockets):
+    # The slot moves while nobody here listens on it: the relay's slot map is now out of date, so
+    # the user's SSUBSCRIBE goes to the old node, which answers MOVED; the relay reads the map
+    # again and subscribes on the new owner before the socket starts.
+    user_id = new_user_id()
+    slot = redis_cluster.keyslot(tagged_user_channel(user_id))
+    target = next(port for port in redis_cluster.ports if port != redis_cluster.port_of_slot(slot))
+    migrate_slot(redis_cluster, slot, target)
+
+    sock, _ = sockets.join(cluster_relay, user_id)
+
+    assert _subscribed_on(redis_cluster, target, user_id)
+    client = redis_cluster.client()
+    event_id = publish_task(client, [user_id])
+    assert event_id_of(sock.recv()) == event_id
+    client.close()
