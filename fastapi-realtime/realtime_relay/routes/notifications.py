@@ -96,7 +96,7 @@ async def _serve(websocket: WebSocket, relay: Relay, conn: Connection, cursor: C
         await asyncio.gather(*tasks, return_exceptions=True)
         if hub.remove(conn):
             relay.subscriber.release(conn.user_id)
-            _background(relay.presence.offline(conn.user_id))
+            _background(relay, relay.presence.offline(conn.user_id))
     if conn.close_code is not None:
         await _close(websocket, conn.close_code, conn.close_reason, relay.settings.ws_close_timeout)
 
@@ -119,7 +119,7 @@ def _guarded(conn: Connection, job: Callable[[], Coroutine[Any, Any, None]]) -> 
 async def _start(relay: Relay, conn: Connection, cursor: Cursor | None, first_here: bool) -> None:
     settings = relay.settings
     if first_here:
-        _background(relay.presence.refresh([conn.user_id]))
+        _background(relay, relay.presence.refresh([conn.user_id]))
     if not await relay.subscriber.acquire(conn.user_id, timeout=settings.ws_subscribe_timeout):
         relay.hub.drop(conn, CLOSE_TRY_AGAIN_LATER, "redis_unavailable")
         return
@@ -202,12 +202,15 @@ async def _close(websocket: WebSocket, code: int, reason: str, timeout: float) -
 _background_tasks: set["asyncio.Task[None]"] = set()
 
 
-def _background(coro: Coroutine[Any, Any, None]) -> None:
-    """Fire-and-forget bookkeeping (presence) that must never delay or fail a socket."""
+def _background(relay: Relay, coro: Coroutine[Any, Any, None]) -> None:
+    """Fire-and-forget bookkeeping (presence) that must never delay or fail a socket. It takes
+    a Redis slot like the handshakes do: a burst of sockets must not open more connections than
+    the pool allows (the handshakes' commands would then fail, and their sockets close 1013)."""
 
     async def run() -> None:
         with contextlib.suppress(RedisError, OSError):
-            await coro
+            async with relay.redis_slots:
+                await coro
 
     task = asyncio.create_task(run())
     _background_tasks.add(task)
