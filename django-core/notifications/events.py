@@ -249,15 +249,7 @@ def event_emit(
         "actor_name": str(actor.name) if actor is not None else "",
     }
     with db.cursor() as cursor:
-        if board:
-            # Two statements, one round trip. The first takes the project's next board number
-            # and its row lock (waiting for a writer of the same project to commit); the second,
-            # with a snapshot taken after that wait, reads the board's members: one who joined or
-            # left in the transaction that numbered the board's previous event is counted as such.
-            cursor.execute(_BOARD_NUMBER_SQL + ";\n" + _EMIT_SQL, params)
-            cursor.nextset()
-        else:
-            cursor.execute(_EMIT_SQL, params)
+        cursor.execute(_EMIT_SQL, params)
         outbox_id, board_seq, deliveries = cursor.fetchone()
     if isinstance(deliveries, str):  # Django leaves jsonb as text for its JSONField to decode
         deliveries = json.loads(deliveries)
@@ -292,57 +284,20 @@ def board_marks(event_type: str, data: BaseModel) -> dict[str, dict[str, bool]]:
     return {}
 
 
-# The board's next number: the project's BoardSequence row, created at 1 or incremented, stays
-# locked until the transaction ends (notifications.models.BoardSequence).
-_BOARD_NUMBER_SQL = """
-INSERT INTO notifications_boardsequence AS board (project_id, seq) VALUES (%(board)s::bigint, 1)
-ON CONFLICT (project_id) DO UPDATE SET seq = board.seq + 1
-"""
-
-# Writes one Notification per web recipient, the outbox row whose deliveries are those
-# notifications plus a frame without one for each other socket to reach (`plain`, and the board's
-# active members now), in user id order, each with its board marks; and the task's history entry
-# when there is one. A board event's number is the one _BOARD_NUMBER_SQL took just before, in
-# this transaction. Answers (outbox id, board number, deliveries).
+# One statement, one round trip: the function notifications_event_emit (migration
+# notifications 0009, where its SQL is; a change to it is a new migration) takes the board's next
+# number and its row lock (waiting for a writer of the same project to commit) and then, in a
+# statement of its own whose snapshot is taken after that wait, writes the Notification rows, the
+# outbox row with its deliveries (the board's active members as they are now, so a member who
+# joined or left in the transaction it waited for is counted as such) and the task's history
+# entry. A function because PostgreSQL then plans its statements once per server connection
+# (PL/pgSQL caches them; PgBouncer's transaction mode cannot take that away): planning the
+# statement on every call cost about 0.5 ms of database CPU per event (docs/events.md).
+# Answers (outbox id, board number, deliveries).
 _EMIT_SQL = """
-WITH notified AS (
-    INSERT INTO notifications_notification (recipient_id, event_id, type, message, data, is_read, created_at)
-    SELECT (r.value ->> 0)::bigint, %(event_id)s::uuid, %(type)s::varchar, r.value ->> 1,
-        %(envelope)s::jsonb -> 'data', false, %(created_at)s::timestamptz
-    FROM jsonb_array_elements(%(notified)s::jsonb) AS r
-    RETURNING recipient_id, id, message
-), others AS (
-    SELECT p.value::bigint AS user_id FROM jsonb_array_elements_text(%(plain)s::jsonb) AS p
-    UNION
-    SELECT m.user_id FROM projects_membership m JOIN accounts_user u ON u.id = m.user_id
-    WHERE m.project_id = %(board)s::bigint AND u.is_active
-), delivered AS (
-    SELECT n.recipient_id AS user_id, jsonb_build_object(
-        'id', n.id, 'message', n.message, 'is_read', false, 'created_at', %(stamp)s::text
-    ) AS notification
-    FROM notified n
-    UNION ALL
-    SELECT o.user_id, 'null'::jsonb FROM others o WHERE o.user_id NOT IN (SELECT recipient_id FROM notified)
-), outbox AS (
-    INSERT INTO notifications_outboxevent
-        (event_id, type, envelope, recipients, deliveries, board_project, board_seq, created_at, attempts, last_error)
-    VALUES (
-        %(event_id)s::uuid, %(type)s::varchar, %(envelope)s::jsonb, %(recipients)s::jsonb,
-        COALESCE((SELECT jsonb_agg(
-            jsonb_build_object('user_id', d.user_id, 'notification', d.notification)
-            || COALESCE(%(marks)s::jsonb -> d.user_id::text, %(marks)s::jsonb -> '*', '{}'::jsonb)
-            ORDER BY d.user_id
-        ) FROM delivered d), '[]'::jsonb),
-        %(board)s::bigint,
-        (SELECT seq FROM notifications_boardsequence WHERE project_id = %(board)s::bigint),
-        clock_timestamp(), 0, ''
-    )
-    RETURNING id, board_seq, deliveries
-), activity AS (
-    INSERT INTO tasks_taskactivity (task_id, event_id, type, actor_id, actor_name, data, occurred_at)
-    SELECT %(activity_task)s::bigint, %(event_id)s::uuid, %(type)s::varchar, %(actor_id)s::bigint,
-        %(actor_name)s::varchar, %(envelope)s::jsonb -> 'data', %(created_at)s::timestamptz
-    WHERE %(activity_task)s::bigint IS NOT NULL
+SELECT outbox_row, board_number, row_deliveries FROM notifications_event_emit(
+    %(event_id)s::uuid, %(type)s::varchar, %(envelope)s::jsonb, %(recipients)s::jsonb,
+    %(created_at)s::timestamptz, %(stamp)s::text, %(notified)s::jsonb, %(plain)s::jsonb, %(board)s::bigint,
+    %(marks)s::jsonb, %(activity_task)s::bigint, %(actor_id)s::bigint, %(actor_name)s::varchar
 )
-SELECT id, board_seq, deliveries FROM outbox
 """
