@@ -42,7 +42,7 @@ from redis.asyncio.client import PubSub
 from redis.asyncio.cluster import RedisCluster
 from redis.backoff import NoBackoff
 from redis.crc import key_slot
-from redis.exceptions import MovedError, RedisError, ResponseError
+from redis.exceptions import MovedError, RedisClusterException, RedisError, ResponseError
 from redis.retry import Retry
 from taskflow_contracts import RedisTopology, async_client
 from taskflow_contracts.redis_layout import tagged_user_channel
@@ -198,7 +198,7 @@ class Subscriber:
             return None
         try:
             node = self._cluster.get_node_from_key(name)
-        except RedisError:
+        except (RedisError, RedisClusterException):  # SlotNotCoveredError is not a RedisError
             node = None
         return None if node is None else str(node.name)  # None: a slot nobody serves right now
 
@@ -318,7 +318,7 @@ class Subscriber:
                     await asyncio.wait_for(self._refresh_wanted.wait(), SLOT_MAP_REFRESH)
                 # Let a burst of reasons (every channel of a lost node) make one refresh.
                 await asyncio.sleep(0.05)
-            except (RedisError, OSError) as exc:
+            except (RedisError, RedisClusterException, OSError) as exc:
                 logger.warning("Reading the Redis Cluster's slot map failed, retrying in %.1f s: %s", backoff, exc)
                 await asyncio.sleep(backoff * random.uniform(0.5, 1.0))  # noqa: S311 (jitter, not crypto)
                 backoff = min(backoff * 2, self._backoff_max)

@@ -4,11 +4,13 @@ history and presence through the cluster client, and channels that follow their 
 moves to another node."""
 
 import contextlib
+import signal
 import time
 
 import pytest
 import redis
 from taskflow_contracts.redis_layout import PRESENCE_ONLINE, tagged_user_channel, tagged_user_presence
+from websockets.exceptions import ConnectionClosed
 
 from tests.fastapi_realtime.support import (
     SERVICE_TOKEN,
@@ -16,10 +18,13 @@ from tests.fastapi_realtime.support import (
     event_id_of,
     new_user_id,
     publish_task,
+    sign_ticket,
     wait_until,
 )
 
 pytestmark = pytest.mark.scaling
+
+TRY_AGAIN_LATER = 1013
 
 
 @pytest.fixture(scope="module")
@@ -209,3 +214,61 @@ def test_a_subscription_sent_to_a_former_owner_is_redirected(redis_cluster, clus
     event_id = publish_task(client, [user_id])
     assert event_id_of(sock.recv()) == event_id
     client.close()
+
+
+def test_a_primary_down_and_back(redis_cluster, cluster_relay, sockets):
+    # Last in this module: it stops a node. Without a replica to take over, the cluster is down
+    # until the node is back, and the node comes back empty (no persistence here).
+    users = users_on_every_node(redis_cluster)
+    joined = {port: sockets.join(cluster_relay, user_id)[0] for port, user_id in users.items()}
+    down = redis_cluster.ports[-1]
+    client = redis_cluster.client()
+    publish_task(client, [users[down]], title="before the node goes")
+    client.close()
+    cursor_before_down = joined[down].recv()["cursor"]
+    [process] = [process for process in redis_cluster.processes if process.name == f"redis-cluster-{down}"]
+    process.stop(sig=signal.SIGKILL)
+    wait_until(lambda: not cluster_relay.health().json()["links"].get(f"127.0.0.1:{down}"), what="the link down")
+
+    # Meanwhile a newcomer is told to try again later: not an error, not a hang.
+    newcomer = next(user for user in iter(new_user_id, None) if node_of(redis_cluster, user) == down)
+    assert sockets.open(cluster_relay, sign_ticket(newcomer)).close_code() == TRY_AGAIN_LATER
+
+    process.start()
+    wait_until(lambda: _cluster_ok(redis_cluster), timeout=30, what="cluster_state:ok")
+    wait_until(lambda: all(cluster_relay.health().json()["links"].values()), timeout=30, what="every link up")
+    client = redis_cluster.client()
+    event_id = publish_task(client, list(users.values()))
+    client.close()
+
+    # The sockets on the surviving nodes go on live. The one whose history died with the node
+    # cannot be caught up: it is told to resync, or (when the node's slots were not served yet
+    # as it tried) to reconnect, and then told to resync. Either way nothing is silently lost.
+    for port, sock in joined.items():
+        if port != down:
+            assert event_id_of(sock.recv()) == event_id
+    first = _frame_or_close_code(joined[down])
+    if first == TRY_AGAIN_LATER:
+        again, _ = sockets.join(cluster_relay, users[down], cursor=cursor_before_down)
+        assert again.recv() == {"type": "resync"}
+    else:
+        assert first == {"type": "resync"}
+        assert event_id_of(joined[down].recv()) == event_id
+
+
+def _frame_or_close_code(sock) -> dict | int | None:
+    try:
+        return sock.recv()
+    except ConnectionClosed as closed:
+        return None if closed.rcvd is None else closed.rcvd.code
+
+
+def _cluster_ok(redis_cluster) -> bool:
+    try:
+        for port in redis_cluster.ports:
+            with contextlib.closing(redis_cluster.node(port)) as node:
+                if node.execute_command("CLUSTER INFO")["cluster_state"] != "ok":
+                    return False
+    except redis.RedisError:
+        return False
+    return True
