@@ -24,9 +24,20 @@ from notifications import publisher
 from taskflow_contracts.redis_layout import tagged_user_stream
 
 from common.redis import redis_client
-from tests.engines.fixtures import pgbouncer  # noqa: F401  (PgBouncer in transaction mode, started on demand)
+
+# The engines of tests/engines, each started when a test first asks for it.
+from tests.engines.fixtures import pgbouncer, redis_cluster, redis_sentinel  # noqa: F401
 
 DJANGO_CORE = Path(__file__).resolve().parents[3] / "django-core"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # As in tests/engines and tests/scaling: the tests on engines the suite starts itself.
+    config.addinivalue_line(
+        "markers", "scaling: real Redis Cluster, Sentinel and PgBouncer started by the suite (run in one process)"
+    )
+
+
 DEAD_REDIS_URL = "redis://127.0.0.1:1/0"
 
 

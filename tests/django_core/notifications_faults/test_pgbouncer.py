@@ -11,7 +11,7 @@ from tests.django_core.notifications.helpers import relay_passed
 from tests.django_core.notifications_faults.conftest import django_process_env, run_python, stream_event_ids
 from tests.engines.pgbouncer import PgBouncerEngine
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.scaling]
 
 WRITES = 12  # past psycopg's default threshold for preparing a statement (5)
 
