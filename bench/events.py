@@ -32,7 +32,17 @@ subscriber hears of it. Figures are printed, never asserted.
    The difference is what events cost a write in CPU (the relay's share, measured in part 1, is
    not in it).
 
-    .venv/bin/python -m bench.events [--quick] [--duration 10] [--rounds 5] [--rate 200] [--part latency|cpu]
+4. **Write throughput with concurrent writers.** `POST /api/tasks` with an assignee by 1, 4 and 16
+   writers at once (wrk, one connection per writer), each writer on a project of its own with
+   users of its own, so no two writers share a board (docs/scaling.md: writers on different
+   projects never wait for each other), against the same two servers as part 1, the relay
+   publishing beside them. Rounds alternate on and off; the figure per writer count is the median
+   of the rounds' own on/off ratios, with the ratio their CPU per request implies. Goals: events on
+   at least 0.85 x events off at 16 writers, throughput rising with writers up to the CPU limit
+   (flat past it), and the cost at 1 writer within 10 %.
+
+    .venv/bin/python -m bench.events [--quick] [--duration 10] [--rounds 5] [--rate 200]
+        [--part publish|latency|cpu|writers] [--max-writers 16]
 
 Redis: redis://127.0.0.1:6379/14 (BENCH_REDIS_URL overrides it), a database index of its own,
 flushed at the start. The `taskflow_bench` database is recreated and seeded as by
@@ -42,6 +52,7 @@ bench/results/events.json.
 
 import argparse
 import contextlib
+import itertools
 import json
 import math
 import os
@@ -119,7 +130,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="threads sharing part 2's write schedule (default 1: one paced writer)",
     )
     parser.add_argument(
-        "--part", choices=["publish", "latency", "cpu"], help="run only part 1 (publish), 2 (latency) or 3 (cpu)"
+        "--part",
+        choices=["publish", "latency", "cpu", "writers"],
+        help="run only part 1 (publish), 2 (latency), 3 (cpu) or 4 (writers)",
+    )
+    parser.add_argument(
+        "--max-writers",
+        type=int,
+        default=max(WRITER_COUNTS),
+        help=f"part 4 runs {', '.join(map(str, WRITER_COUNTS))} concurrent writers, up to this many",
     )
     parser.add_argument("--cpu-writes", type=int, default=None, help="writes per round in part 3 (default 1500)")
     parser.add_argument("--quick", action="store_true", help="3 s per scenario, 1 s warm-up: a smoke run")
@@ -218,12 +237,12 @@ def autovacuum_enabled() -> bool:
 
 
 def published_markers(url: str) -> int:
-    """How many events Redis holds a dedupe marker for (one per published event)."""
+    """How many events Redis holds a done marker for (one per event delivered to every recipient)."""
     import redis
 
     client = redis.Redis.from_url(url)
     try:
-        return sum(1 for _ in client.scan_iter(match="event:*:published", count=1_000))
+        return sum(1 for _ in client.scan_iter(match="outbox:done:*", count=1_000))
     finally:
         client.close()
 
@@ -336,7 +355,8 @@ def publish_server(
                 raise RuntimeError(f"POST /api/tasks (events {mode}) answered {status}: {str(body)[:300]}")
             after = outbox_counts()
             written = after["outbox"] - before["outbox"]
-            expected = 0 if mode == "off" else 1
+            # task.created (every member's board) and task.assigned
+            expected = 0 if mode == "off" else 2
             if written != expected:
                 raise RuntimeError(f"events {mode}: one POST wrote {written} outbox rows (expected {expected})")
             step(f"check: events {mode}: POST with an assignee answers 201 and writes {written} outbox row(s)")
@@ -497,6 +517,171 @@ def run_publish(
     }
 
 
+# --- Part 4: write throughput with concurrent writers on distinct projects ----------------------
+
+GOAL_RATIO_AT_MOST_WRITERS = 0.85
+WRITER_COUNTS = (1, 4, 16)
+
+# One writer per wrk thread (one connection each): writer n posts tasks to its own project with
+# its own token, each assigned to a member of that project, so writers share no project, no user,
+# no row of their own making. setup() runs in wrk's main state once per thread and numbers them.
+POST_PER_WRITER_LUA = """
+local seats = {{{seats}}}
+local next_writer = 0
+function setup(thread)
+  next_writer = next_writer + 1
+  thread:set("writer", next_writer)
+end
+function init(args)
+  seat = seats[writer]
+  wrk.method = "POST"
+  wrk.headers["Authorization"] = "Bearer " .. seat[1]
+  wrk.headers["Content-Type"] = "application/json"
+  wrk.headers["Accept"] = "application/json"
+  counter = 0
+end
+request = function()
+  counter = counter + 1
+  local body = string.format(
+    '{{"project": %d, "title": "Writer %d task %d", "priority": "high", "assignee": %d}}',
+    seat[2], writer, counter, seat[3])
+  return wrk.format(nil, nil, nil, body)
+end
+"""
+
+
+@dataclass(frozen=True)
+class WriterSeat:
+    user_id: int
+    project_id: int
+    assignee_id: int
+
+
+def seed_writers(count: int) -> list[WriterSeat]:
+    """`count` projects, each with its own owner (the writer), an assignee and two more members
+    (whose boards hear of every write): nobody belongs to two of them."""
+    from django.contrib.auth.hashers import make_password
+    from django.db import transaction
+
+    from accounts.models import User
+    from projects.models import Membership, Project, Role
+
+    password = make_password("bench-password")
+    seats = []
+    with transaction.atomic():
+        for number in range(1, count + 1):
+            people = User.objects.bulk_create(
+                [
+                    User(email=f"writer{number}-{role}@example.com", name=f"Writer {number} {role}", password=password)
+                    for role in ("owner", "assignee", "member-a", "member-b")
+                ]
+            )
+            project = Project.objects.create(name=f"Writer project {number}", created_by=people[0])
+            Membership.objects.bulk_create(
+                [
+                    Membership(project=project, user=person, role=Role.OWNER if index == 0 else Role.MEMBER)
+                    for index, person in enumerate(people)
+                ]
+            )
+            seats.append(WriterSeat(people[0].pk, project.pk, people[1].pk))
+    return seats
+
+
+def run_writers(
+    args: argparse.Namespace, wrk: str, env: dict[str, str], seeded: Seeded, redis_pid: int | None
+) -> dict[str, Any]:
+    """POST /api/tasks by N concurrent writers (wrk, one connection per writer), each on a project
+    of its own, for each N in WRITER_COUNTS, against the events-on and the events-off server
+    (the relay publishing beside them throughout). Rounds alternate the modes as in part 1; the
+    figure per N is the median of the rounds' own on/off throughput ratios."""
+    counts = [n for n in WRITER_COUNTS if n <= args.max_writers]
+    seats = seed_writers(max(counts))
+    runs: dict[int, dict[str, list[Result]]] = {n: {"on": [], "off": []} for n in counts}
+    with tempfile.TemporaryDirectory(prefix="taskflow-bench-writers-") as tmp, contextlib.ExitStack() as stack:
+        workdir = Path(tmp)
+        relay = start_relay(env, workdir, dispatch=False)
+        stack.callback(stop_relay, relay)
+        servers = {}
+        for mode in ("on", "off"):
+            server, base_url, _log = publish_server(args, env, mode, seeded, workdir, check=False)
+            stack.callback(stop_gunicorn, server, f"events {mode}")
+            servers[mode] = (server, base_url)
+        script = workdir / "writers.lua"
+        script.write_text(
+            POST_PER_WRITER_LUA.format(
+                seats=", ".join(
+                    f'{{"{access_token(seat.user_id)}", {seat.project_id}, {seat.assignee_id}}}' for seat in seats
+                )
+            )
+        )
+        extra = {"relay": relay.pid, **({"redis": redis_pid} if redis_pid else {})}
+        for number in range(1, args.rounds + 1):
+            for writers in counts:
+                load = argparse.Namespace(**{**vars(args), "connections": writers, "wrk_threads": writers})
+                for mode in ("on", "off") if (number + writers) % 2 else ("off", "on"):
+                    server, base_url = servers[mode]
+                    vacuum_analyze()
+                    result = measure(
+                        wrk,
+                        load,
+                        f"{base_url}/api/tasks",
+                        script,
+                        key=f"writers_{writers}_events_{mode}",
+                        label=f"POST /api/tasks, {writers} writer(s) (events {mode})",
+                        progress=f"{writers} writer(s) on distinct projects, events {mode}, {args.duration:g} s"
+                        + (f" (round {number}/{args.rounds})" if args.rounds > 1 else ""),
+                        meter=CpuMeter(server.pid, extra=extra),
+                    )
+                    if result.non_2xx or result.socket_errors:
+                        raise RuntimeError(f"{writers} writer(s), events {mode}: {result.non_2xx} non-2xx answers")
+                    runs[writers][mode].append(result)
+        if relay.poll() is not None:
+            raise RuntimeError(f"the outbox relay exited with {relay.returncode}")
+
+    def cpu(result: Result) -> float | None:
+        if result.app_cpu_ms is None or result.db_cpu_ms is None:
+            return None
+        return result.app_cpu_ms + result.db_cpu_ms + sum(result.extra_cpu_ms.values())
+
+    table = {}
+    for writers, modes in runs.items():
+        ratios = [
+            round(on.requests_per_s / off.requests_per_s, 3)
+            for on, off in zip(modes["on"], modes["off"], strict=True)
+            if off.requests_per_s
+        ]
+        by_cpu = [
+            round(off_cpu / on_cpu, 3)
+            for on, off in zip(modes["on"], modes["off"], strict=True)
+            if (on_cpu := cpu(on)) and (off_cpu := cpu(off))
+        ]
+        table[writers] = {
+            "on_per_s": median_round(modes["on"]).requests_per_s,
+            "off_per_s": median_round(modes["off"]).requests_per_s,
+            "ratio": round(statistics.median(ratios), 3) if ratios else None,
+            "ratio_per_round": ratios,
+            "ratio_implied_by_cpu": round(statistics.median(by_cpu), 3) if by_cpu else None,
+            "cpu_ms_per_request": {mode: cpu(median_round(modes[mode])) for mode in ("on", "off")},
+            "rounds": {mode: [asdict(result) for result in modes[mode]] for mode in ("on", "off")},
+        }
+    most = max(counts)
+    on_rates = [table[n]["on_per_s"] for n in counts]
+    at_most, at_one = table[most]["ratio"], table[1]["ratio"] if 1 in table else None
+    return {
+        "writers": table,
+        "goal_ratio_at_most_writers": GOAL_RATIO_AT_MOST_WRITERS,
+        "most_writers": most,
+        "met_ratio": at_most is not None and at_most >= GOAL_RATIO_AT_MOST_WRITERS,
+        "cost_pct_at_one_writer": None if at_one is None else round(100 * (1 - at_one), 1),
+        "met_cost_at_one_writer": at_one is not None and 100 * (1 - at_one) <= GOAL_SLOWDOWN_PCT,
+        # More writers never cost throughput (within 5 %: past the CPU limit it stays flat), and
+        # the most writers get more done than one.
+        "on_rising": on_rates[-1] > on_rates[0]
+        and all(later >= 0.95 * earlier for earlier, later in itertools.pairwise(on_rates)),
+        "cores": os.cpu_count(),
+    }
+
+
 # --- Part 2: commit → subscriber latency ---------------------------------------------------------
 
 
@@ -525,12 +710,13 @@ class ChannelSubscriber(threading.Thread):
         self.error: BaseException | None = None
 
     def subscribe(self) -> None:
-        """Subscribes and waits for Redis to confirm, so no frame published afterwards is missed."""
-        self.pubsub.subscribe(self.channel)
+        """Subscribes (SSUBSCRIBE: the user's channel is a sharded one) and waits for Redis to
+        confirm, so no frame published afterwards is missed."""
+        self.pubsub.ssubscribe(self.channel)
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
-            message = self.pubsub.get_message(timeout=0.1)
-            if message is not None and message["type"] == "subscribe":
+            message = self.pubsub.get_sharded_message(timeout=0.1)
+            if message is not None and message["type"] == "ssubscribe":
                 return
         raise RuntimeError(f"no subscription to {self.channel} within 5 s")
 
@@ -538,8 +724,8 @@ class ChannelSubscriber(threading.Thread):
         perf_counter, received = time.perf_counter, self.timings.received
         try:
             while not self.stopping.is_set():
-                message = self.pubsub.get_message(timeout=0.2)
-                if message is not None and message["type"] == "message":
+                message = self.pubsub.get_sharded_message(timeout=0.2)
+                if message is not None and message["type"] == "smessage":
                     received.append((perf_counter(), message["data"]))
         except BaseException as error:
             self.error = error
@@ -668,7 +854,7 @@ def distribution(values: list[float]) -> dict[str, float] | None:
 
 
 def run_latency(args: argparse.Namespace, seeded: Seeded) -> dict[str, Any]:
-    from taskflow_contracts import user_channel
+    from taskflow_contracts.redis_layout import tagged_user_channel
 
     from accounts.models import User
     from projects.models import Project
@@ -678,7 +864,7 @@ def run_latency(args: argparse.Namespace, seeded: Seeded) -> dict[str, Any]:
     # A plain member of every bench project, hearing of nothing else meanwhile.
     assignee = User.objects.get(pk=seeded.teammate_ids[1])
     project = Project.objects.get(pk=seeded.project_ids[0])
-    channel = user_channel(assignee.pk)
+    channel = tagged_user_channel(assignee.pk)
 
     def write(number: int) -> None:
         services.task_create(
@@ -743,8 +929,9 @@ def run_latency(args: argparse.Namespace, seeded: Seeded) -> dict[str, Any]:
         "latency": latency,
         "goal_p99_ms": GOAL_P99_MS,
         "met": latency is not None and latency["p99_ms"] <= GOAL_P99_MS and len(received_at) == writes,
-        # Where the time goes: commit → the fast path starts, the fast path itself (one Lua call:
-        # XADD + PUBLISH), its return → the subscriber's frame
+        # Where the time goes: commit → the fast path starts, the fast path itself (one pipelined
+        # round trip of DELIVER_LUA per recipient, then the done marker), its return → the
+        # subscriber's frame
         # (negative when the frame arrives before the writer has read the script's reply).
         "breakdown": {
             "commit_to_publish_call": distribution(to_publish),
@@ -840,6 +1027,7 @@ def print_report(
     publish: dict[str, Any] | None,
     latency: dict[str, Any] | None,
     cpu: dict[str, Any] | None = None,
+    writers: dict[str, Any] | None = None,
 ) -> None:
     print()
     if publish is not None:
@@ -896,7 +1084,7 @@ def print_report(
             f"outbox rows written: {publish['outbox_rows_events_on']:,} with events on (on + mail), "
             f"{publish['outbox_rows_events_off']:,} with events off; unpublished at the end: "
             f"{publish['outbox_unpublished_at_end']} (the relay's watermark passes what the fast path published); "
-            f"Redis dedupe markers: {publish['redis_published_markers']:,}"
+            f"Redis done markers: {publish['redis_published_markers']:,}"
         )
         print()
     if latency is not None:
@@ -952,6 +1140,45 @@ def print_report(
                 f"{100 * cpu['events_cost_ms'] / request:+.1f} %"
             )
         print()
+    if writers is not None:
+        print_writers(args, writers)
+
+
+def print_writers(args: argparse.Namespace, writers: dict[str, Any]) -> None:
+    most = writers["most_writers"]
+    print(
+        f"4. Write throughput, events on vs off: N concurrent writers (one wrk connection each) on N distinct "
+        f"projects with distinct users, POST /api/tasks with an assignee, {args.duration:g} s per run, "
+        f"{args.rounds} round(s) alternating the modes; {writers['cores']} cores"
+    )
+    header = (
+        f"{'writers':>7}  {'off w/s':>8}  {'on w/s':>8}  {'on/off':>6}  {'by CPU':>6}  {'CPU ms on/off':>13}  per round"
+    )
+    print(header)
+    print("-" * len(header))
+    for count, row in writers["writers"].items():
+        cpus = row["cpu_ms_per_request"]
+        cpu_text = f"{cpus['on']:.2f}/{cpus['off']:.2f}" if cpus["on"] and cpus["off"] else "-"
+        print(
+            f"{count:>7}  {row['off_per_s']:>8,.0f}  {row['on_per_s']:>8,.0f}  "
+            f"{'-' if row['ratio'] is None else format(row['ratio'], '.2f'):>6}  "
+            f"{'-' if row['ratio_implied_by_cpu'] is None else format(row['ratio_implied_by_cpu'], '.2f'):>6}  "
+            f"{cpu_text:>13}  {', '.join(format(r, '.2f') for r in row['ratio_per_round'])}"
+        )
+    at_most = writers["writers"][most]["ratio"]
+    print(
+        f"goal: events on >= {GOAL_RATIO_AT_MOST_WRITERS:g} x events off at {most} writers: "
+        f"{'-' if at_most is None else format(at_most, '.2f')} x ({'met' if writers['met_ratio'] else 'NOT met'}); "
+        f"events-on throughput rising with writers up to the CPU limit (flat past it): "
+        f"{'yes' if writers['on_rising'] else 'no'}"
+    )
+    cost = writers["cost_pct_at_one_writer"]
+    if cost is not None:
+        print(
+            f"write cost of events at 1 writer: {cost:+.1f} % (goal <= {GOAL_SLOWDOWN_PCT:g} %: "
+            f"{'met' if writers['met_cost_at_one_writer'] else 'NOT met'})"
+        )
+    print()
 
 
 def write_json(
@@ -963,6 +1190,7 @@ def write_json(
     publish: dict[str, Any] | None,
     latency: dict[str, Any] | None,
     cpu: dict[str, Any] | None = None,
+    writers: dict[str, Any] | None = None,
 ) -> None:
     payload = {
         "benchmark": "events",
@@ -983,6 +1211,7 @@ def write_json(
         "publish_cost": publish,
         "commit_to_subscriber": latency,
         "cpu_per_write_in_process": cpu,
+        "concurrent_writers": writers,
     }
     write_results(path, payload)
 
@@ -1003,7 +1232,7 @@ def _close_database_connections() -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    wrk = ensure_wrk() if args.part in (None, "publish") else None
+    wrk = ensure_wrk() if args.part in (None, "publish", "writers") else None
     ensure_jwt_keys()
     redis_url = os.environ.get("BENCH_REDIS_URL", REDIS_URL)
     env = {**bench_environment(args), "REDIS_URL": redis_url}
@@ -1016,7 +1245,7 @@ def run(args: argparse.Namespace) -> int:
     seeded = seed(args.tasks)
 
     loads: dict[str, Any] = {}
-    publish = latency = cpu = None
+    publish = latency = cpu = writers = None
     if not autovacuum_enabled():
         print("    autovacuum is off on this PostgreSQL server: each run starts with VACUUM (ANALYZE)", flush=True)
     if args.part in (None, "publish"):
@@ -1028,9 +1257,12 @@ def run(args: argparse.Namespace) -> int:
     if args.part in (None, "cpu"):
         loads["cpu"] = report_part_load("part 3: CPU per write, in process")
         cpu = run_cpu(args, seeded)
+    if args.part in (None, "writers"):
+        loads["writers"] = report_part_load("part 4: write throughput, concurrent writers on distinct projects")
+        writers = run_writers(args, wrk, env, seeded, redis_pid)  # type: ignore[arg-type]
 
-    print_report(args, publish, latency, cpu)
-    write_json(args.output, wrk, args, seeded, loads, publish, latency, cpu)
+    print_report(args, publish, latency, cpu, writers)
+    write_json(args.output, wrk, args, seeded, loads, publish, latency, cpu, writers)
     return 0
 
 

@@ -6,8 +6,8 @@ event nobody is to receive). The services look the function up on the module at 
 patching the attribute is enough. It happens in `ready()`, the first moment the module can be
 imported (it imports models), and before any request is served. Everything around the call still
 runs: the services still build the event data and query the audience, so the difference measured
-is event_emit's own work (preferences, Notification rows, the outbox lock and row, the fast-path
-publish to Redis after commit).
+is event_emit's own work (preferences, Notification rows, the board number and the outbox row,
+the fast-path publish to Redis after commit).
 """
 
 from typing import Any
