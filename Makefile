@@ -12,7 +12,7 @@ STAMP := $(VENV)/.deps-installed
 REQUIREMENTS := requirements-dev.txt django-core/requirements.txt fastapi-realtime/requirements.txt telegram-bot/requirements.txt contracts/pyproject.toml
 MANAGE := cd django-core && ../$(PY) manage.py
 
-.PHONY: run test test-e2e lint fmt migrate shell bench keys deps services tools db messages catalogs demo static gateway schema compose-config docker-env help
+.PHONY: run test test-e2e test-scaling lint fmt migrate shell bench keys deps services tools db messages catalogs demo static gateway schema compose-config docker-env help
 
 help:
 	@echo "make run     start the whole stack (sets everything up first)"
@@ -22,6 +22,7 @@ help:
 	@echo "make messages  extract and compile every translation catalog (locales/)"
 	@echo "make migrate | make shell | make keys | make demo | make gateway (render + check nginx config)"
 	@echo "make test-e2e  only the end-to-end suite (the whole stack behind nginx)"
+	@echo "make test-scaling  only the Redis Cluster / Sentinel / PgBouncer suites (engines started by the tests)"
 	@echo "make compose-config  validate docker-compose.yml;  make docker-env  secrets for docker compose"
 
 $(STAMP): $(REQUIREMENTS)
@@ -112,10 +113,18 @@ test: keys services tools catalogs
 	@echo "==> Translations (every language, every catalog)"
 	@$(MANAGE) catalogs_check
 	@echo "==> Test suites (PostgreSQL + Redis, for real)"
-	@$(VENV)/bin/pytest -n 2 -m "not fuzz and not e2e" $(PYTEST_ARGS)
+	@$(VENV)/bin/pytest -n 2 -m "not fuzz and not e2e and not scaling" $(PYTEST_ARGS)
 	@echo "==> Schema-driven fuzzing of the API (schemathesis)"
 	@$(VENV)/bin/pytest -m fuzz $(PYTEST_ARGS)
+	@$(MAKE) --no-print-directory test-scaling
 	@$(MAKE) --no-print-directory test-e2e
+
+# Real Redis Cluster, Sentinel (with failovers) and PgBouncer in transaction mode, started by the
+# suites themselves (tests/engines) from the packages `tools` installs; one process (they start
+# servers on free ports).
+test-scaling: keys services tools catalogs
+	@echo "==> Scaling suites (Redis Cluster, Sentinel, PgBouncer: started by the tests)"
+	@$(VENV)/bin/pytest -m scaling -p no:xdist $(PYTEST_ARGS)
 
 # The whole stack (nginx, gunicorn, uvicorn, the outbox relay, ...) on free ports with its own
 # database and Redis database, driven through the gateway only; one process (it starts servers).

@@ -16,19 +16,32 @@ from taskflow_contracts.events import (
     event_type_adapter,
 )
 from taskflow_contracts.redis_layout import (
+    DELIVER_LUA,
     HISTORY_LENGTH,
+    PRESENCE_ONLINE,
     dedupe_key,
     event_frame,
+    outbox_done_key,
+    tagged_user_channel,
+    tagged_user_presence,
+    tagged_user_stream,
+    user_boards,
     user_channel,
+    user_delivery_keys,
+    user_held,
+    user_published,
     user_stream,
 )
-from taskflow_contracts.redis_topology import RedisTopology, async_client, sync_client
+from taskflow_contracts.redis_topology import TOPOLOGY_VARIABLES, RedisTopology, async_client, sync_client
 
 __all__ = [
+    "DELIVER_LUA",
     "EVENT_MODELS",
     "EVENT_TYPES",
     "HISTORY_LENGTH",
+    "PRESENCE_ONLINE",
     "SCHEMA_VERSION",
+    "TOPOLOGY_VARIABLES",
     "Actor",
     "Event",
     "EventType",
@@ -40,7 +53,15 @@ __all__ = [
     "event_frame",
     "event_from_json",
     "event_type_adapter",
+    "outbox_done_key",
     "sync_client",
+    "tagged_user_channel",
+    "tagged_user_presence",
+    "tagged_user_stream",
+    "user_boards",
     "user_channel",
+    "user_delivery_keys",
+    "user_held",
+    "user_published",
     "user_stream",
 ]

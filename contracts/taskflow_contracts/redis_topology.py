@@ -21,6 +21,14 @@ from urllib.parse import unquote, urlsplit
 
 Mode = Literal["single", "sentinel", "cluster"]
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
+# What RedisTopology.from_env reads: every service that touches realtime data takes these.
+TOPOLOGY_VARIABLES = (
+    "REDIS_URL",
+    "REDIS_SENTINELS",
+    "REDIS_SENTINEL_MASTER",
+    "REDIS_SENTINEL_PASSWORD",
+    "REDIS_CLUSTER_URL",
+)
 
 
 @dataclass(frozen=True)

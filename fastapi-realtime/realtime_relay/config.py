@@ -12,21 +12,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from taskflow_contracts import HISTORY_LENGTH, RedisTopology
+from taskflow_contracts import HISTORY_LENGTH, TOPOLOGY_VARIABLES, RedisTopology
 
 REPO_DIR = Path(__file__).resolve().parents[2]
 DEV_KEY_DIR = REPO_DIR / "var" / "keys"
 PLACEHOLDER_SERVICE_TOKEN = "dev-insecure-realtime-token-change-me"  # noqa: S105 (refused in production)
-
-
-# The settings RedisTopology.from_env reads (by their environment names).
-REDIS_TOPOLOGY_FIELDS = (
-    "redis_url",
-    "redis_sentinels",
-    "redis_sentinel_master",
-    "redis_sentinel_password",
-    "redis_cluster_url",
-)
 
 
 class ConfigurationError(RuntimeError):
@@ -107,7 +97,7 @@ class Settings(BaseSettings):
     def topology(self) -> RedisTopology:
         """Cluster when REDIS_CLUSTER_URL is set, else Sentinel when REDIS_SENTINELS is, else the
         single node of REDIS_URL."""
-        return RedisTopology.from_env({name.upper(): getattr(self, name) for name in REDIS_TOPOLOGY_FIELDS})
+        return RedisTopology.from_env({name: getattr(self, name.lower()) for name in TOPOLOGY_VARIABLES})
 
     @cached_property
     def allowed_origins(self) -> frozenset[str]:

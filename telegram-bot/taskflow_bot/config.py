@@ -13,21 +13,11 @@ from pathlib import Path
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from taskflow_contracts import RedisTopology
+from taskflow_contracts import TOPOLOGY_VARIABLES, RedisTopology
 
 REPO_DIR = Path(__file__).resolve().parents[2]
 PLACEHOLDER_SERVICE_TOKEN = "dev-insecure-telegram-token-change-me"  # noqa: S105 (refused in production)
 MIN_PRODUCTION_TOKEN_LENGTH = 32
-
-
-# The settings RedisTopology.from_env reads (by their environment names).
-REDIS_TOPOLOGY_FIELDS = (
-    "redis_url",
-    "redis_sentinels",
-    "redis_sentinel_master",
-    "redis_sentinel_password",
-    "redis_cluster_url",
-)
 
 
 class ConfigurationError(RuntimeError):
@@ -97,7 +87,7 @@ class Settings(BaseSettings):
     def topology(self) -> RedisTopology:
         """Cluster when REDIS_CLUSTER_URL is set, else Sentinel when REDIS_SENTINELS is, else the
         single node of REDIS_URL."""
-        return RedisTopology.from_env({name.upper(): getattr(self, name) for name in REDIS_TOPOLOGY_FIELDS})
+        return RedisTopology.from_env({name: getattr(self, name.lower()) for name in TOPOLOGY_VARIABLES})
 
     @property
     def per_chat_interval(self) -> float:
