@@ -333,3 +333,35 @@ def test_racing_writers_reach_the_watcher_in_board_order_without_the_relay(team,
     relay_until_passed(rows)
     assert all(redis_client().exists(outbox_done_key(str(row.event_id))) for row in rows)
     assert [message["event"]["id"] for _, message in stream_entries(watcher)] == history
+
+
+def boards_number_of(user, project_id: int) -> int | None:
+    value = redis_client().hget(user_boards(user.pk), project_id)
+    return None if value is None else int(value)
+
+
+def test_a_removed_member_forgets_the_boards_number_and_a_deleted_project_is_forgotten_by_all(
+    team, django_capture_on_commit_callbacks
+):
+    from projects import services as project_services
+    from projects.models import Membership
+
+    project, owner, removed = team["project"], team["owner"], team["member"]
+    with django_capture_on_commit_callbacks(execute=True):
+        services.task_create(actor=owner, project=project, title="Heard by all")
+    numbered = OutboxEvent.objects.get().board_seq
+    project_id = project.pk
+    assert boards_number_of(removed, project_id) == numbered
+
+    # when a member is removed: their stream forgets the board's number, the others' move on
+    with django_capture_on_commit_callbacks(execute=True):
+        project_services.membership_remove(
+            project=project, actor=owner, member=Membership.objects.get(project=project, user=removed)
+        )
+    assert boards_number_of(removed, project_id) is None
+    assert boards_number_of(owner, project_id) == numbered + 1
+
+    # and when the project is deleted, every member's stream forgets it
+    with django_capture_on_commit_callbacks(execute=True):
+        project_services.project_delete(project=project, actor=owner)
+    assert [boards_number_of(team[role], project_id) for role in ("owner", "admin", "viewer")] == [None] * 3
