@@ -2,7 +2,9 @@
 request ids, access logs without secrets, rate and connection limits, JSON errors when a service
 is down, static files served by nginx."""
 
+import http.client
 import re
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -253,3 +255,24 @@ def test_the_internal_api_is_not_routed_from_outside(stack: Stack) -> None:
 
         assert response.status_code == 404, path
         assert response.json()["code"] == "not_found"
+
+
+def test_django_core_keeps_an_idle_connection_longer_than_the_gateway_pools_it(stack: Stack) -> None:
+    """gunicorn (django-core/gunicorn.conf.py) must never close an idle keep-alive connection
+    before nginx drops it from its upstream pool (60 s): otherwise a POST nginx sends on it as it
+    closes is a 502. Checked on gunicorn itself: a second request on one connection after 3 s
+    idle (gunicorn's default keep-alive is 2 s)."""
+    connection = http.client.HTTPConnection("127.0.0.1", stack.django_port, timeout=10)
+    try:
+        connection.request("GET", "/api/health")
+        first = connection.getresponse()
+        first.read()
+        assert first.status == 200
+        assert (first.getheader("Connection") or "").lower() != "close"
+        time.sleep(3)
+        connection.request("GET", "/api/health")
+        second = connection.getresponse()
+        second.read()
+        assert second.status == 200
+    finally:
+        connection.close()
