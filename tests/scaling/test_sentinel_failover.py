@@ -50,7 +50,24 @@ def whereabouts(scaling_stack: EngineStack, user_id: int, created: list[int], vi
 
 
 @pytest.mark.parametrize("scaling_stack", ["sentinel"], indirect=True)
-@pytest.mark.parametrize("stop_primary", [False, True], ids=["switch-over", "primary-killed"])
+@pytest.mark.parametrize(
+    "stop_primary",
+    [
+        pytest.param(
+            False,
+            id="switch-over",
+            # Known gap, open in issue 16 (docs/scaling.md, "Not met yet"): after SENTINEL
+            # FAILOVER the old primary takes writes for ~10 s before the Sentinels demote it;
+            # django-core's pooled connections publish there and mark the events done, the outbox
+            # relay's watermark passes them, and the demotion wipes them. Strict: it fails the
+            # build as soon as the fix makes it pass, so the marker cannot outlive the bug.
+            marks=pytest.mark.xfail(
+                strict=True, reason="a switch-over loses the events published to the demoted primary"
+            ),
+        ),
+        pytest.param(True, id="primary-killed"),
+    ],
+)
 def test_a_failover_in_the_middle_of_a_stream_of_writes_loses_no_event(
     scaling_stack: EngineStack, mail_sink: MailSink, stop_primary: bool
 ) -> None:
