@@ -328,8 +328,11 @@ def stop_relay(relay: subprocess.Popen[bytes] | None) -> None:
 
 
 def wait_until_marked(timeout: float = 10.0) -> int:
-    """Waits for the relay's watermark to pass every outbox row; how many are left."""
-    deadline = time.monotonic() + timeout
+    """Waits for the relay's watermark to pass every outbox row (it passes a row once the row is
+    OUTBOX_SETTLE seconds old); how many are left."""
+    from django.conf import settings
+
+    deadline = time.monotonic() + settings.OUTBOX_SETTLE + timeout
     while (left := outbox_counts()["unpublished"]) and time.monotonic() < deadline:
         time.sleep(0.2)
     return left

@@ -180,6 +180,11 @@ OUTBOX_RELAY_GRACE = env.float("OUTBOX_RELAY_GRACE", default=1.0)
 # row was written is delivered regardless (the predecessor would have to be lost for that to
 # matter: DELIVER_LUA's force flag, docs/scaling.md).
 OUTBOX_FORCE_AFTER = env.float("OUTBOX_FORCE_AFTER", default=30.0)
+# The relay moves its watermark past a done row only once the row is this many seconds old, after
+# asking Redis again: longer than a Redis failover's window of lost writes (a Sentinel
+# switch-over: the demoted primary takes writes for ~10 s, then loses them, done markers
+# included). The fast path and the relay still deliver at once; only the watermark waits.
+OUTBOX_SETTLE = env.float("OUTBOX_SETTLE", default=20.0)
 # WebSocket tickets (POST /api/realtime/ticket): single-use, at most 60 seconds.
 REALTIME_TICKET_TTL = env.int("REALTIME_TICKET_TTL", default=30)
 if not 1 <= REALTIME_TICKET_TTL <= 60:

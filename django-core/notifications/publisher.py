@@ -14,7 +14,8 @@ relay may race freely. docs/events.md "Write path and delivery".
 
 The relay walks the rows after its watermark (xid, id) whose transactions are all over, asks
 Redis which are done, delivers the others in board order, marks them done and moves the
-watermark past the done prefix.
+watermark past the prefix of rows done and settled (asked about again once older than
+OUTBOX_SETTLE, which a Sentinel switch-over's lost writes need).
 """
 
 import contextlib
@@ -273,10 +274,23 @@ class _Row:
     attempts: int
 
 
-def outbox_publish_pending(*, older_than: timedelta | None = None, limit: int = 500) -> int:
+# Rows this process's passes found done that have not settled yet: not asked about again until
+# they have (ids; rows the watermark passed are dropped).
+_seen_done: set[int] = set()
+
+
+def outbox_publish_pending(
+    *, older_than: timedelta | None = None, limit: int = 2000, settle: timedelta | None = None
+) -> int:
     """The relay's pass: publishes the rows after the watermark, stopping at the first one
-    younger than `older_than` (the fast path's turn), and moves the watermark past the done
-    prefix; returns how many rows it moved it over.
+    younger than `older_than` (the fast path's turn), and moves the watermark past the prefix of
+    rows that are done and settled; returns how many rows it moved it over.
+
+    Settled: older than `settle` (OUTBOX_SETTLE) when Redis was asked about them. After a
+    Sentinel switch-over the demoted primary takes writes for a few seconds more and then loses
+    them, done markers included; a row is asked about again once that window is over, on the new
+    primary, and delivered again if its marker is gone. A row found done earlier is not asked
+    about again before then.
 
     Rows are never updated for this (but for a Redis error, recorded on the row it stopped at,
     then raised): the watermark row is, once per pass, and its lock keeps two relays from walking
@@ -284,6 +298,7 @@ def outbox_publish_pending(*, older_than: timedelta | None = None, limit: int = 
     watermark until the predecessor is out; past OUTBOX_FORCE_AFTER it is delivered regardless."""
     now = timezone.now()
     cutoff = None if older_than is None else now - older_than
+    settled_before = now - (timedelta(seconds=settings.OUTBOX_SETTLE) if settle is None else settle)
     force_before = now - timedelta(seconds=settings.OUTBOX_FORCE_AFTER)
     failure: Exception | None = None
     passed: list[_Row] = []
@@ -302,13 +317,17 @@ def outbox_publish_pending(*, older_than: timedelta | None = None, limit: int = 
             rows.append(row)
         if not rows:
             return 0
+        ask = [row for row in rows if row.id not in _seen_done or row.created_at < settled_before]
+        done: dict[int, bool | Exception] = {row.id: True for row in rows if row.id in _seen_done}
         try:
-            done, published_here = _publish_missing(cursor, rows, force_before=force_before)
+            asked, published_here = _publish_missing(cursor, ask, force_before=force_before)
+            done.update({row.id: asked.get(row.id, False) for row in ask})
         except RedisError as exc:  # Redis unreachable: nothing is known to be out
             done, failure = {}, exc
+        _seen_done.update(row_id for row_id, outcome in done.items() if outcome is True)
         for row in rows:
             outcome = done.get(row.id, False)
-            if outcome is True:
+            if outcome is True and row.created_at < settled_before:
                 passed.append(row)
                 continue
             if isinstance(outcome, Exception):
@@ -318,12 +337,15 @@ def outbox_publish_pending(*, older_than: timedelta | None = None, limit: int = 
                     "UPDATE notifications_outboxevent SET attempts = %s, last_error = %s WHERE id = %s",
                     [row.attempts + 1, str(failure)[:2000], row.id],
                 )
-            break  # an error, or a delivery held for its board predecessor
+            break  # an error, a delivery held for its board predecessor, or a row not settled yet
         if passed:
             cursor.execute(
                 "UPDATE notifications_outboxwatermark SET xid = %s::xid8, outbox_id = %s WHERE id = 1",
                 [passed[-1].xid, passed[-1].id],
             )
+    _seen_done.difference_update(row.id for row in passed)
+    if len(_seen_done) > 4 * limit:  # rows the watermark will not reach here (another relay's, a reset)
+        _seen_done.clear()
     if published_here:
         logger.info("published %d event(s) the fast path had not", published_here)
     if failure is not None:

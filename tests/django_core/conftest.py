@@ -97,6 +97,13 @@ def _private_redis_database() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _relay_settles_at_once(settings: Any) -> None:
+    """The outbox relay's watermark passes a delivered row at once (OUTBOX_SETTLE 0), not 20 s
+    later: what the tests of settling need they set themselves."""
+    settings.OUTBOX_SETTLE = 0
+
+
+@pytest.fixture(autouse=True)
 def _fresh_throttle_counters() -> None:
     """Failed-login and rate-limit counters (common.throttling) outlive a test's rollback: each
     test starts with none, so earlier tests' sign-ins never throttle this one's."""

@@ -2,12 +2,14 @@
 after its watermark (xid, id) whose transactions are all over, delivers what is not done, and
 moves the watermark past the done prefix only. Real commits on connections of their own."""
 
+import time
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 from notifications import publisher
 from notifications.models import OutboxEvent
+from taskflow_contracts.redis_layout import outbox_done_key, user_delivery_keys
 
 from accounts.models import User
 from common.redis import redis_client
@@ -130,3 +132,29 @@ def test_the_relay_stops_at_the_first_row_still_in_its_grace_period(team):
     # then it moves past the first row only: what follows a young row waits with it
     assert not relay_passed(young)
     assert not relay_passed(old_again)
+
+
+def test_the_relay_passes_a_delivered_row_once_it_settled_and_delivers_it_again_if_redis_lost_it(team, settings):
+    # given a task created (the fast path delivers it and marks it done), and a relay whose
+    # watermark waits until a row is half a second old
+    settings.OUTBOX_SETTLE = 0.5
+    member = team["member"]
+    services.task_create(actor=team["owner"], project=team["project"], title="Kept")
+    row = OutboxEvent.objects.get()
+    assert heard(member) == ["task.created"]
+
+    # when the relay passes at once: the row is done, but too young to be passed
+    publisher.outbox_publish_pending()
+    assert not relay_passed(row)
+
+    # and Redis loses what it took (a Sentinel switch-over: the demoted primary's writes vanish)
+    client = redis_client()
+    for role in ("owner", "admin", "member", "viewer"):
+        client.delete(*user_delivery_keys(team[role].pk))
+    client.delete(outbox_done_key(str(row.event_id)))
+
+    # then once the row has settled, the relay asks Redis again, delivers it again and passes it
+    time.sleep(0.6)
+    relay_until_passed([row])
+    assert heard(member) == ["task.created"]
+    assert client.exists(outbox_done_key(str(row.event_id)))

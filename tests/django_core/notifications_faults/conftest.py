@@ -134,6 +134,7 @@ def django_process_env(**overrides: str) -> dict[str, str]:
         "REDIS_CLUSTER_URL": settings.REDIS_CLUSTER_URL,
         "REDIS_SENTINELS": settings.REDIS_SENTINELS,
         "REDIS_SENTINEL_MASTER": settings.REDIS_SENTINEL_MASTER,
+        "OUTBOX_SETTLE": str(settings.OUTBOX_SETTLE),
         "PYTHONUNBUFFERED": "1",
         **overrides,
     }

@@ -47,7 +47,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--grace", type=float, default=settings.OUTBOX_RELAY_GRACE, help="Seconds left to the fast path."
         )
-        parser.add_argument("--batch", type=int, default=500)
+        parser.add_argument(
+            "--batch",
+            type=int,
+            default=2000,
+            help="Rows a pass looks at (those of the last OUTBOX_SETTLE seconds stay after the watermark).",
+        )
         parser.add_argument(
             "--no-dispatch",
             action="store_true",
