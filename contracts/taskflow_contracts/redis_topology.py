@@ -108,6 +108,23 @@ def _url_options(url: str) -> dict[str, Any]:
     return options
 
 
+def _client(
+    topology: RedisTopology, options: dict[str, Any], *, redis_cls: Any, cluster_cls: Any, sentinel_cls: Any
+) -> Any:
+    """One client for the topology, from redis-py's sync or asyncio classes (the same rules)."""
+    if topology.mode == "cluster":
+        options.pop("db", None)
+        return cluster_cls.from_url(topology.url, **options)
+    if topology.mode == "sentinel":
+        sentinel_options = {"password": topology.sentinel_password} if topology.sentinel_password else {}
+        for name in ("socket_timeout", "socket_connect_timeout"):
+            if name in options:
+                sentinel_options[name] = options[name]
+        sentinel = sentinel_cls(list(topology.sentinels), sentinel_kwargs=sentinel_options)
+        return sentinel.master_for(topology.master, **{**_url_options(topology.url), **options})
+    return redis_cls.from_url(topology.url, **options)
+
+
 def sync_client(topology: RedisTopology, **options: Any) -> Any:
     """A redis-py client (`redis.Redis`, Sentinel's primary, or `redis.RedisCluster`) with `options`
     (decode_responses, timeouts, retry...)."""
@@ -115,17 +132,7 @@ def sync_client(topology: RedisTopology, **options: Any) -> Any:
     from redis.cluster import RedisCluster
     from redis.sentinel import Sentinel
 
-    if topology.mode == "cluster":
-        options.pop("db", None)
-        return RedisCluster.from_url(topology.url, **options)
-    if topology.mode == "sentinel":
-        sentinel_options = {"password": topology.sentinel_password} if topology.sentinel_password else {}
-        for name in ("socket_timeout", "socket_connect_timeout"):
-            if name in options:
-                sentinel_options[name] = options[name]
-        sentinel = Sentinel(list(topology.sentinels), sentinel_kwargs=sentinel_options)
-        return sentinel.master_for(topology.master, **{**_url_options(topology.url), **options})
-    return redis.Redis.from_url(topology.url, **options)
+    return _client(topology, options, redis_cls=redis.Redis, cluster_cls=RedisCluster, sentinel_cls=Sentinel)
 
 
 def async_client(topology: RedisTopology, **options: Any) -> Any:
@@ -134,14 +141,4 @@ def async_client(topology: RedisTopology, **options: Any) -> Any:
     from redis.asyncio.cluster import RedisCluster
     from redis.asyncio.sentinel import Sentinel
 
-    if topology.mode == "cluster":
-        options.pop("db", None)
-        return RedisCluster.from_url(topology.url, **options)
-    if topology.mode == "sentinel":
-        sentinel_options = {"password": topology.sentinel_password} if topology.sentinel_password else {}
-        for name in ("socket_timeout", "socket_connect_timeout"):
-            if name in options:
-                sentinel_options[name] = options[name]
-        sentinel = Sentinel(list(topology.sentinels), sentinel_kwargs=sentinel_options)
-        return sentinel.master_for(topology.master, **{**_url_options(topology.url), **options})
-    return aioredis.Redis.from_url(topology.url, **options)
+    return _client(topology, options, redis_cls=aioredis.Redis, cluster_cls=RedisCluster, sentinel_cls=Sentinel)
