@@ -19,18 +19,15 @@ from taskflow_contracts.redis_layout import (
     DELIVER_LUA,
     HISTORY_LENGTH,
     PRESENCE_ONLINE,
-    dedupe_key,
     event_frame,
     outbox_done_key,
     tagged_user_channel,
     tagged_user_presence,
     tagged_user_stream,
     user_boards,
-    user_channel,
     user_delivery_keys,
     user_held,
     user_published,
-    user_stream,
 )
 from taskflow_contracts.redis_topology import TOPOLOGY_VARIABLES, RedisTopology, async_client, sync_client
 
@@ -49,7 +46,6 @@ __all__ = [
     "RedisTopology",
     "UserMessage",
     "async_client",
-    "dedupe_key",
     "event_frame",
     "event_from_json",
     "event_type_adapter",
@@ -59,9 +55,7 @@ __all__ = [
     "tagged_user_presence",
     "tagged_user_stream",
     "user_boards",
-    "user_channel",
     "user_delivery_keys",
     "user_held",
     "user_published",
-    "user_stream",
 ]

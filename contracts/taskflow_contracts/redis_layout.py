@@ -1,35 +1,22 @@
 """Where events live in Redis (the contract between the publisher and the relay).
 
-For every recipient user:
+Every key of one user carries the user's id as its hash tag (`user:{7}:…`), so a script touching
+them runs on one Redis Cluster node, and the same code runs on a single node or under Sentinel
+(docs/scaling.md). For every recipient user:
 
-- `user:{id}` — a pub/sub channel. Each message is a UserMessage (JSON) with its `cursor`.
-- `user:{id}:events` — a stream holding the same messages (field `m`), trimmed to about the last
+- `user:{7}` — a sharded pub/sub channel (SPUBLISH / SSUBSCRIBE). Each message is the WebSocket
+  frame of a UserMessage (JSON) with its `cursor`.
+- `user:{7}:events` — a stream holding the same messages (field `m`), trimmed to about the last
   HISTORY_LENGTH entries. The stream entry id is the `cursor`; a reconnecting client replays
   with XRANGE from its last cursor (exclusive), or is told to resync when the cursor is older
   than the oldest entry kept.
-- `event:{event_id}:published` — a marker set when an event was published (with a TTL), so the
-  fast path and the outbox relay never publish one event twice.
+- `user:{7}:published`, `user:{7}:boards`, `user:{7}:held` — dedupe and board order (DELIVER_LUA).
 
-For django-core's outbox (commit order across publishers, see PUBLISH_OUTBOX_EVENT_LUA):
-
-- `outbox:published_seq` — the outbox id (commit sequence) of the last event published.
-- `outbox:after:{seq}` — an event held back until the event with outbox id `seq` is published.
+`outbox:done:{event id}` marks an outbox event delivered to every recipient.
 """
 
 HISTORY_LENGTH = 500
 DEDUPE_TTL_SECONDS = 7 * 24 * 3600
-
-
-def user_channel(user_id: int) -> str:
-    return f"user:{user_id}"
-
-
-def user_stream(user_id: int) -> str:
-    return f"user:{user_id}:events"
-
-
-def dedupe_key(event_id: str) -> str:
-    return f"event:{event_id}:published"
 
 
 def event_frame(cursor: str, message_json: str) -> str:
@@ -41,101 +28,6 @@ def event_frame(cursor: str, message_json: str) -> str:
     return '{"type":"event","cursor":"' + cursor + '",' + message_json[1:]
 
 
-# --- Publishing (django-core's outbox publisher, and the relay's /notify/deadline) ---------------
-
-# KEYS: [dedupe, stream_1, channel_1, stream_2, channel_2, ...]
-# ARGV: [history_length, dedupe_ttl, history_ttl, message_1, message_2, ...]
-# Atomic in Redis: sets the event's dedupe marker and, only if it was not set yet, appends each
-# recipient's UserMessage to their history stream and publishes it (the stream id as its cursor)
-# on their channel. The relay's /notify/deadline uses it; django-core's outbox uses
-# PUBLISH_OUTBOX_EVENT_LUA below, which delivers the same way (its `deliver`) plus commit order
-# (tests/django_core/notifications/test_publish_order.py checks both store and frame alike).
-PUBLISH_EVENT_LUA = """
-if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[2]) then
-  return 0
-end
-for i = 2, #KEYS, 2 do
-  local message = ARGV[3 + i / 2]
-  local cursor = redis.call('XADD', KEYS[i], 'MAXLEN', '~', ARGV[1], '*', 'm', message)
-  redis.call('EXPIRE', KEYS[i], ARGV[3])
-  redis.call('PUBLISH', KEYS[i + 1], '{"type":"event","cursor":"' .. cursor .. '",' .. string.sub(message, 2))
-end
-return 1
-"""
-
-
-OUTBOX_PUBLISHED_SEQ = "outbox:published_seq"
-OUTBOX_HELD_PREFIX = "outbox:after:"
-OUTBOX_HELD_TTL_SECONDS = 3600
-
-# The outbox's publish, in commit order whichever process gets there first.
-# KEYS: [dedupe, stream_1, channel_1, stream_2, channel_2, ...]
-# ARGV: [history_length, dedupe_ttl, history_ttl, seq, prev, force, message_1, message_2, ...]
-# `seq` is the event's outbox id (ids are handed out in commit order) and `prev` the outbox id of
-# the event committed just before it ('' when none is known). Returns 0 when the event had been
-# published already, 1 when it is published now, 2 when it is held back: its predecessor is not
-# published yet, so it waits under `outbox:after:{prev}` and goes out, in order, right after the
-# predecessor does (whoever publishes that: a fast path, or the outbox relay, which passes
-# force=1 because it walks unpublished rows in id order and everything before them is out). When
-# Redis has no sequence (it lost its data) an event with a predecessor is held too, until the relay
-# re-establishes the sequence; the very first event (no predecessor) and one whose predecessor is
-# older than what was last published (pruned rows) go out at once. Nothing waits for longer than
-# the relay's grace period, and nothing is held forever: held events expire, their rows remain.
-# Runs on one Redis (keys outside KEYS are touched while releasing held events).
-PUBLISH_OUTBOX_EVENT_LUA = (
-    """
-local history_length, dedupe_ttl, history_ttl = ARGV[1], ARGV[2], ARGV[3]
-local seq, prev, force = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6] == '1'
-
-local function deliver(keys, messages)
-  if not redis.call('SET', keys[1], '1', 'NX', 'EX', dedupe_ttl) then
-    return false
-  end
-  for i = 2, #keys, 2 do
-    local message = messages[i / 2]
-    local cursor = redis.call('XADD', keys[i], 'MAXLEN', '~', history_length, '*', 'm', message)
-    redis.call('EXPIRE', keys[i], history_ttl)
-    redis.call('PUBLISH', keys[i + 1], '{"type":"event","cursor":"' .. cursor .. '",' .. string.sub(message, 2))
-  end
-  return true
-end
-
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  return 0
-end
-local last = tonumber(redis.call('GET', 'outbox:published_seq'))
-local messages = {}
-for i = 7, #ARGV do
-  messages[#messages + 1] = ARGV[i]
-end
-if not force and prev and (not last or prev > last) then
-  redis.call('SET', 'outbox:after:' .. ARGV[5], cjson.encode({s = ARGV[4], k = KEYS, m = messages}),
-             'EX', """
-    + str(OUTBOX_HELD_TTL_SECONDS)
-    + """)
-  return 2
-end
-deliver(KEYS, messages)
-if not last or seq > last then
-  last = seq
-end
-while true do
-  local held_key = 'outbox:after:' .. string.format('%d', last)
-  local held = redis.call('GET', held_key)
-  if not held then
-    break
-  end
-  redis.call('DEL', held_key)
-  held = cjson.decode(held)
-  deliver(held.k, held.m)
-  last = tonumber(held.s)
-end
-redis.call('SET', 'outbox:published_seq', string.format('%d', last))
-return 1
-"""
-)
-
-
 # --- Presence (written by fastapi-realtime) ------------------------------------------------------
 
 # A sorted set of online user ids scored by when their presence expires (unix seconds): online
@@ -144,17 +36,10 @@ return 1
 PRESENCE_ONLINE = "presence:online"
 
 
-def user_presence(user_id: int) -> str:
-    """A sorted set of the relay instances holding sockets of the user (scored by expiry), so the
-    last instance to lose the user's sockets can take them offline at once."""
-    return f"user:{user_id}:presence"
-
-
 # --- Per-user delivery, one hash slot per call (docs/scaling.md) ---------------------------------
 #
 # Every key of one user carries the user's id as its hash tag, so a script touching them runs on
-# one Redis Cluster node, and the same code runs on a single node or under Sentinel. The names
-# below replace the untagged ones above once django-core and the relay both use them.
+# one Redis Cluster node, and the same code runs on a single node or under Sentinel.
 
 
 def user_tag(user_id: int) -> str:

@@ -31,13 +31,6 @@ if str(RELAY_DIR) not in sys.path:
     sys.path.insert(0, str(RELAY_DIR))
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    # Also registered by tests/engines and tests/scaling: any of these directories may run alone.
-    config.addinivalue_line(
-        "markers", "scaling: real Redis Cluster, Sentinel and PgBouncer started by the suite (run in one process)"
-    )
-
-
 @pytest.fixture(scope="session")
 def redis_test_db() -> int:
     # pytest-xdist names its workers gw0, gw1...; without it (-p no:xdist) there is one process.

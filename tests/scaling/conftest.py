@@ -37,13 +37,6 @@ USER_ID_START = 800_000_000 + REDIS_INDEX * 1_000_000
 STACK_ENV = {"OUTBOX_FORCE_AFTER": "3"}
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    # Also in tests/engines/conftest.py: either directory may be run alone.
-    config.addinivalue_line(
-        "markers", "scaling: real Redis Cluster, Sentinel and PgBouncer started by the suite (run in one process)"
-    )
-
-
 @dataclass
 class EngineStack:
     """The stack on one Redis engine and PgBouncer, and those engines."""

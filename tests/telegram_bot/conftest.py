@@ -26,13 +26,6 @@ if str(BOT_DIR) not in sys.path:
 SERVICE_TOKEN = "test-telegram-service-token-0123456789"
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    # Also registered by tests/engines and tests/scaling: any of these directories may run alone.
-    config.addinivalue_line(
-        "markers", "scaling: real Redis Cluster, Sentinel and PgBouncer started by the suite (run in one process)"
-    )
-
-
 @pytest.fixture(scope="session", autouse=True)
 def catalogs() -> None:
     compile_catalogs()

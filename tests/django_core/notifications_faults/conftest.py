@@ -31,13 +31,6 @@ from tests.engines.fixtures import pgbouncer, redis_cluster, redis_sentinel  # n
 DJANGO_CORE = Path(__file__).resolve().parents[3] / "django-core"
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    # As in tests/engines and tests/scaling: the tests on engines the suite starts itself.
-    config.addinivalue_line(
-        "markers", "scaling: real Redis Cluster, Sentinel and PgBouncer started by the suite (run in one process)"
-    )
-
-
 DEAD_REDIS_URL = "redis://127.0.0.1:1/0"
 
 
