@@ -3,6 +3,7 @@ server connection belongs to a client for one transaction only (what TaskFlow mu
 a session-level PREPARE is gone in the next transaction)."""
 
 import contextlib
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -49,7 +50,10 @@ def test_a_session_prepare_does_not_survive_into_the_next_transaction(pgbouncer:
 
 
 def test_directly_on_postgresql_the_same_prepare_survives() -> None:
-    """The control: without PgBouncer the session keeps it (so the test above shows the mode)."""
-    with psycopg.connect(UPSTREAM_DATABASE_URL, autocommit=True, prepare_threshold=None) as connection:
+    """The control: without PgBouncer the session keeps it (so the test above shows the mode). On
+    the database the PgBouncer tests use (`postgres`, which every server has: DATABASE_URL's own
+    database need not exist when only the tests have run)."""
+    direct = urlsplit(UPSTREAM_DATABASE_URL)._replace(path="/postgres").geturl()
+    with psycopg.connect(direct, autocommit=True, prepare_threshold=None) as connection:
         connection.execute("PREPARE taskflow_probe AS SELECT 42")
         assert connection.execute("EXECUTE taskflow_probe").fetchone() == (42,)

@@ -53,17 +53,11 @@ def whereabouts(scaling_stack: EngineStack, user_id: int, created: list[int], vi
 @pytest.mark.parametrize(
     "stop_primary",
     [
-        pytest.param(
-            False,
-            id="switch-over",
-            # Known gap, open in issue 16 (docs/scaling.md, "Not met yet"): after SENTINEL
-            # FAILOVER the old primary takes writes for ~10 s before the Sentinels demote it;
-            # events django-core publishes there in that window are marked done, the outbox
-            # relay's watermark passes them, and the demotion wipes them. It loses events in some
-            # runs and not in others (how many writes fall in the window), so it is not run until
-            # the fix lands rather than left to pass or fail by chance.
-            marks=pytest.mark.skip(reason="known gap: a switch-over can lose events published to the demoted primary"),
-        ),
+        # After SENTINEL FAILOVER the old primary takes writes for some seconds before the
+        # Sentinels demote it, and then drops them, done markers included: the outbox relay passes
+        # a delivered row only once it has settled (OUTBOX_SETTLE), asking Redis again then, so
+        # what the demoted primary dropped is delivered again on the new one.
+        pytest.param(False, id="switch-over"),
         pytest.param(True, id="primary-killed"),
     ],
 )
