@@ -26,7 +26,9 @@ REPO_DIR = Path(__file__).resolve().parent.parent
 DJANGO_DIR = REPO_DIR / "django-core"
 KEYS_DIR = REPO_DIR / "var" / "keys"
 RESULTS_DIR = REPO_DIR / "bench" / "results"
-DATABASE_URL = "postgres://postgres@127.0.0.1:5432/taskflow_bench"
+# Recreated by each run of bench.django_api and bench.events: BENCH_DATABASE_URL names another one
+# for a run beside them (two runs on one database end each other's connections).
+DATABASE_URL = os.environ.get("BENCH_DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/taskflow_bench"
 FOREIGN_TASKS = 1_000  # tasks of a project the bench user is not in: the membership filter must skip them
 
 
