@@ -103,7 +103,12 @@ class TaskListApi(KnownQueryParametersMixin, APIView):
         if project is None:
             raise exceptions.ValidationError({"project": [_("No such project among yours.")]})
         task = services.task_create(actor=user_of(request), project=project, **_split_translations(fields))
-        return Response(_detail(task, user_of(request)), status=status.HTTP_201_CREATED)
+        # A new task's watchers are known without a query: its reporter and its assignee
+        # (task_create makes them watch it; nobody else can have yet).
+        watchers = {person.pk: person for person in (task.reporter, task.assignee) if person is not None}
+        task.watcher_users = [watchers[pk] for pk in sorted(watchers)]  # type: ignore[attr-defined]
+        task.is_watching = True  # type: ignore[attr-defined]
+        return Response(TaskDetailSerializer(task).data, status=status.HTTP_201_CREATED)
 
 
 def _split_translations(fields: dict[str, Any]) -> dict[str, Any]:

@@ -114,3 +114,29 @@ def test_queries_per_bot_request(
         response = _bot(workspace["owner"].telegram_chat_id).get(path)
 
     assert response.status_code == 200, response.content
+
+
+@pytest.mark.parametrize("assign", ["teammate", "self", "nobody"])
+def test_creating_a_task_answers_what_reading_it_answers_and_counts_its_queries(
+    workspace: dict[str, Any],
+    client_for: Callable[[User], APIClient],
+    django_assert_max_num_queries: Any,
+    assign: str,
+) -> None:
+    """POST /api/tasks builds its answer without reading the task back (its watchers are its
+    reporter and assignee): the answer must be what GET answers right after."""
+    owner = workspace["owner"]
+    assignee = {"teammate": workspace["team"][2], "self": owner, "nobody": None}[assign]
+    body = {"project": workspace["project"].pk, "title": "Counted", "assignee": assignee.pk if assignee else None}
+    client = client_for(owner)
+
+    # user, assignee, project, role; lock + assignee's role (one round trip), rank, task, watchers,
+    # two events; plus SAVEPOINT and RELEASE: inside the test's transaction the service's atomic
+    # block is a savepoint (in production BEGIN and COMMIT, which Django does not count).
+    with django_assert_max_num_queries(12 if assignee else 9):
+        created = client.post("/api/tasks", body, format="json")
+
+    assert created.status_code == 201, created.content
+    read = client.get(f"/api/tasks/{created.json()['id']}").json()
+    assert created.json() == read
+    assert [watcher["id"] for watcher in read["watchers"]] == sorted({owner.pk, *([assignee.pk] if assignee else [])})
