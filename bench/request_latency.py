@@ -42,6 +42,8 @@ from bench.common import (
     DJANGO_DIR,
     REPO_DIR,
     RESULTS_DIR,
+    CpuMeter,
+    cpu_seconds,
     ensure_jwt_keys,
     latency_distribution,
     report_machine_load,
@@ -166,8 +168,24 @@ def sequential(base_url: str, access: str, pairs: dict[str, tuple[str, str, str]
 # --- Part 2: the write path ----------------------------------------------------------------------
 
 
-def write_round(base_url: str, seeded: dict[str, Any], args: argparse.Namespace, path: str) -> dict[str, Any]:
-    """`args.rate` POSTs a second for `args.duration` s (1 s more unmeasured first), open loop."""
+def server_cpu_seconds(gunicorn_pid: int) -> tuple[float, float]:
+    """CPU seconds used so far by gunicorn (master and workers) and by the PostgreSQL backends of
+    the bench database: unlike latency, these hardly move when other work shares the machine."""
+    import psycopg
+
+    app = sum(cpu_seconds(pid) or 0.0 for pid in CpuMeter(gunicorn_pid)._app_pids())
+    with psycopg.connect(DATABASE_URL, autocommit=True) as connection:
+        rows = connection.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()
+    return app, sum(cpu_seconds(row[0]) or 0.0 for row in rows)
+
+
+def write_round(
+    base_url: str, seeded: dict[str, Any], args: argparse.Namespace, path: str, gunicorn_pid: int
+) -> dict[str, Any]:
+    """`args.rate` POSTs a second for `args.duration` s (1 s more unmeasured first), open loop;
+    with the CPU gunicorn and the database used per write over the whole round."""
     warm = int(args.rate)
     total = warm + int(args.rate * args.duration)
     latencies: list[float] = []
@@ -198,10 +216,18 @@ def write_round(base_url: str, seeded: dict[str, Any], args: argparse.Namespace,
                 latencies.append(elapsed)
 
     begin = time.monotonic() + 0.2
+    app_before, db_before = server_cpu_seconds(gunicorn_pid)
     with ThreadPoolExecutor(max_workers=8) as pool:
         for number in range(total):
             pool.submit(post, number, begin + number / args.rate)
-    return {"writes": total - warm, "failed": failures, "latency": latency_distribution(latencies)}
+    app_after, db_after = server_cpu_seconds(gunicorn_pid)
+    return {
+        "writes": total - warm,
+        "failed": failures,
+        "latency": latency_distribution(latencies),
+        "app_cpu_ms": round(1_000 * (app_after - app_before) / total, 2),
+        "db_cpu_ms": round(1_000 * (db_after - db_before) / total, 2),
+    }
 
 
 # --- Part 3: the board ---------------------------------------------------------------------------
@@ -276,6 +302,7 @@ def print_report(payload: dict[str, Any]) -> None:
             line = (
                 f"  {name + f' #{number}':<34} p50 {latency.get('p50_ms', 0):6.2f} p95 {latency.get('p95_ms', 0):6.2f} "
                 f"p99 {latency.get('p99_ms', 0):6.2f} max {latency.get('max_ms', 0):7.2f} failed {result['failed']}"
+                f" | CPU/write app {result['app_cpu_ms']:5.2f} db {result['db_cpu_ms']:5.2f}"
             )
             if name.startswith("POST /api/tasks"):
                 line += (
@@ -335,6 +362,7 @@ def run(args: argparse.Namespace) -> int:
         ) as stack:
             gateway = stack.gateways["single"].url
             direct = f"http://127.0.0.1:{stack.django_port}"
+            django_pid = next(process.popen.pid for process in stack.processes if process.name == "django")
             seeded = seed(gateway, mail_sink)
             step(f"part 1: {args.requests} single requests per path through nginx, real and bare alternating")
             empty = seeded["empty_project"]
@@ -363,7 +391,7 @@ def run(args: argparse.Namespace) -> int:
                 order = list(paths) if number % 2 == 0 else list(reversed(paths))
                 for name in order:
                     step(f"part 2: {name} at {args.rate:g}/s for {args.duration:g} s, round {number + 1}/{args.rounds}")
-                    writes[name].append(write_round(gateway, seeded, args, paths[name]))
+                    writes[name].append(write_round(gateway, seeded, args, paths[name], django_pid))
             step(f"part 3: the {BOARD_TASKS}-task board, {args.board_calls} loads straight to gunicorn and via nginx")
             board = board_loads(
                 {"direct": direct, "via nginx": gateway},

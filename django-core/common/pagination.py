@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.core.paginator import Page
+from django.core.paginator import Paginator as DjangoPaginator
 from django.db.models import Func, IntegerField, QuerySet, Subquery
 from django.db.models.expressions import Star
 from rest_framework import pagination
@@ -13,9 +14,21 @@ from rest_framework.views import APIView
 _TOTAL = "page_total"
 
 
+class Paginator(DjangoPaginator):
+    """Django's paginator, minus the query for the rows of a page of an empty list: it compiled
+    (and then skipped) a whole SELECT, ~1 ms of an empty `GET /api/tasks?project=`."""
+
+    def page(self, number: Any) -> Page:
+        number = self.validate_number(number)
+        if self.count == 0:
+            return Page([], number, self)
+        return super().page(number)
+
+
 class PageNumberPagination(pagination.PageNumberPagination):
     """`?page=` and `?page_size=` (at most 100), answering `{count, next, previous, results}`."""
 
+    django_paginator_class = Paginator
     page_size_query_param = "page_size"
     max_page_size = 100
 

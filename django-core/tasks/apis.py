@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
+from accounts.selectors import user_get_by_id
 from common.db_router import reads_from_replica
 from common.http import user_of
 from common.pagination import PageNumberPagination, paginated_response
@@ -33,8 +34,8 @@ def _assignee(value: int | None) -> User | None:
     """The user for an `assignee` id; an unknown id gets the same answer as a non-member."""
     if value is None:
         return None
-    user = User.objects.filter(pk=value, is_active=True).first()
-    if user is None:
+    user = user_get_by_id(user_id=value)
+    if user is None or not user.is_active:
         raise exceptions.ValidationError(
             {"assignee": [_("The assignee must be a member (not a viewer) of the task's project.")]}
         )
