@@ -160,4 +160,5 @@ bench: keys services tools
 	@$(PY) -m bench.realtime $(BENCH_ARGS)
 	@$(PY) -m bench.gateway $(BENCH_ARGS)
 	@$(PY) -m bench.board $(BENCH_ARGS)
+	@$(PY) -m bench.request_latency $(BENCH_ARGS)
 	@$(PY) -m bench.telegram $(BENCH_ARGS)

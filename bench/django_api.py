@@ -2,8 +2,9 @@
 
 Measures requests/s and p50/p99 latency of `GET /api/tasks` (one page of 50, authenticated) and
 `POST /api/tasks` under `wrk`, next to the same work done by bare Django views
-(bench/django_urls.py) behind the same gunicorn, middleware and database. The issue's goal: the
-real endpoint reaches at least 0.6x the bare view's throughput. Figures are printed, never asserted.
+(bench/django_urls.py) behind the same gunicorn, middleware and database. The goals: the real
+GET reaches at least 0.85x the bare view's throughput (issue 17), the real POST 0.6x. Figures
+are printed, never asserted.
 
 The bare GET does the same database work as the real one (membership subquery, COUNT, one page of
 50 with assignee, reporter and is_watching). The bare POST does the membership check and the
@@ -61,7 +62,8 @@ from bench.common import (
 )
 
 RESULTS_PATH = RESULTS_DIR / "django_api.json"
-GOAL_RATIO = 0.60
+# Real/bare throughput: GET a page of 50 at least 0.85x (issue 17), POST at least 0.6x.
+GOAL_RATIOS = {"get": 0.85, "post": 0.60}
 PAGE_SIZE = 50
 
 
@@ -200,7 +202,8 @@ def ratios(results: dict[str, Result]) -> dict[str, dict[str, Any]]:
         real, bare = results.get(f"{method}_real"), results.get(f"{method}_bare")
         if real and bare and bare.requests_per_s:
             ratio = real.requests_per_s / bare.requests_per_s
-            out[method] = {"ratio": round(ratio, 3), "goal": GOAL_RATIO, "met": ratio >= GOAL_RATIO}
+            goal = GOAL_RATIOS[method]
+            out[method] = {"ratio": round(ratio, 3), "goal": goal, "met": ratio >= goal}
             if None not in (real.app_cpu_ms, real.db_cpu_ms, bare.app_cpu_ms, bare.db_cpu_ms):
                 out[method]["real_cpu_ms"] = round(real.app_cpu_ms + real.db_cpu_ms, 2)  # type: ignore[operator]
                 out[method]["bare_cpu_ms"] = round(bare.app_cpu_ms + bare.db_cpu_ms, 2)  # type: ignore[operator]
@@ -230,9 +233,8 @@ def print_table(results: dict[str, Result], summary: dict[str, dict[str, Any]], 
     print()
     for method, entry in summary.items():
         verdict = "met" if entry["met"] else "NOT met"
-        print(
-            f"{method.upper():<4} real/bare throughput: {entry['ratio']:.2f}x  (goal >= {GOAL_RATIO:.2f}x: {verdict})"
-        )
+        goal = entry["goal"]
+        print(f"{method.upper():<4} real/bare throughput: {entry['ratio']:.2f}x  (goal >= {goal:.2f}x: {verdict})")
         if "real_cpu_ms" in entry:
             real_cpu, bare_cpu = entry["real_cpu_ms"], entry["bare_cpu_ms"]
             print(f"     CPU per request (app + db): real {real_cpu:.1f} ms, bare {bare_cpu:.1f} ms")

@@ -8,3 +8,15 @@ sent on one as it closed failed with a 502, and nginx retries only idempotent re
 connection, so a POST was lost to the client (seen in bench.board at 50 writes/s)."""
 
 keepalive = 75
+
+
+def post_worker_init(worker: object) -> None:
+    """Once the worker has loaded Django (and before its first request), every object alive then
+    goes to the collector's permanent generation: a full collection no longer walks the ~140k
+    objects of the loaded project, which took ~80 ms on this machine and landed on whichever
+    request triggered it (docs/architecture.md "Performance"). Collected first, so no garbage is
+    frozen with them."""
+    import gc
+
+    gc.collect()
+    gc.freeze()

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.conf import settings
 from rest_framework import serializers
 
@@ -13,6 +15,20 @@ class UserSerializer(serializers.ModelSerializer[User]):
         model = User
         fields = ["id", "email", "name", "language", "timezone", "telegram_linked", "email_verified"]
         read_only_fields = ["id", "email", "telegram_linked", "email_verified"]
+
+    def to_representation(self, user: User) -> dict[str, Any]:
+        """The declared fields, built directly: DRF building a ModelSerializer's fields on every
+        call was ~1.5 ms of `GET /api/users/me`. The declared fields stay the schema;
+        tests/django_core/accounts/test_me.py compares both paths."""
+        return {
+            "id": user.pk,
+            "email": user.email,
+            "name": user.name,
+            "language": user.language,
+            "timezone": user.timezone,
+            "telegram_linked": user.telegram_linked,
+            "email_verified": user.email_verified,
+        }
 
 
 class UserPublicSerializer(serializers.ModelSerializer[User]):

@@ -6,7 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.http import user_of
-from common.pagination import PageNumberPagination, paginated_response
+from common.pagination import CountedPageNumberPagination, PageNumberPagination, paginated_response
 from common.query_parameters import UNKNOWN_PARAMETER_NOTE, KnownQueryParametersMixin
 from notifications import selectors, services
 from notifications.preferences import preferences_table
@@ -40,7 +40,11 @@ class NotificationListApi(KnownQueryParametersMixin, APIView):
         unread_only = request.query_params.get("unread", "").lower() in ("1", "true", "yes")
         notifications = selectors.notification_list(user=user_of(request), unread_only=unread_only)
         return paginated_response(
-            queryset=notifications, serializer_class=NotificationSerializer, request=request, view=self
+            queryset=notifications,
+            serializer_class=NotificationSerializer,
+            request=request,
+            view=self,
+            paginator_class=CountedPageNumberPagination,
         )
 
 

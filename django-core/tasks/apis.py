@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
+from accounts.selectors import user_get_by_id
 from common.db_router import reads_from_replica
 from common.http import user_of
 from common.pagination import PageNumberPagination, paginated_response
@@ -33,8 +34,8 @@ def _assignee(value: int | None) -> User | None:
     """The user for an `assignee` id; an unknown id gets the same answer as a non-member."""
     if value is None:
         return None
-    user = User.objects.filter(pk=value, is_active=True).first()
-    if user is None:
+    user = user_get_by_id(user_id=value)
+    if user is None or not user.is_active:
         raise exceptions.ValidationError(
             {"assignee": [_("The assignee must be a member (not a viewer) of the task's project.")]}
         )
@@ -103,7 +104,12 @@ class TaskListApi(KnownQueryParametersMixin, APIView):
         if project is None:
             raise exceptions.ValidationError({"project": [_("No such project among yours.")]})
         task = services.task_create(actor=user_of(request), project=project, **_split_translations(fields))
-        return Response(_detail(task, user_of(request)), status=status.HTTP_201_CREATED)
+        # A new task's watchers are known without a query: its reporter and its assignee
+        # (task_create makes them watch it; nobody else can have yet).
+        watchers = {person.pk: person for person in (task.reporter, task.assignee) if person is not None}
+        task.watcher_users = [watchers[pk] for pk in sorted(watchers)]  # type: ignore[attr-defined]
+        task.is_watching = True  # type: ignore[attr-defined]
+        return Response(TaskDetailSerializer(task).data, status=status.HTTP_201_CREATED)
 
 
 def _split_translations(fields: dict[str, Any]) -> dict[str, Any]:

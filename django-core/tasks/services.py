@@ -26,12 +26,18 @@ from taskflow_contracts.events import (
 
 from accounts.models import User
 from common.translation import translated_field_names
-from projects.models import Membership, Project, Role, role_at_least
+from projects.models import Project, Role, role_at_least
 from projects.services import project_require_role
 from tasks import ranking
 from tasks.models import Comment, Task, TaskStatus, TaskWatcher
 
 logger = logging.getLogger(__name__)
+
+
+_ASSIGNEE_ROLE_SQL = (
+    "SELECT 1 FROM projects_project WHERE id = %s FOR KEY SHARE; "
+    "SELECT role FROM projects_membership WHERE project_id = %s AND user_id = %s"
+)
 
 
 def task_assignee_validate(*, project: Project, assignee: User | None) -> None:
@@ -47,10 +53,13 @@ def task_assignee_validate(*, project: Project, assignee: User | None) -> None:
     if assignee is None:
         return
     with connection.cursor() as cursor:
-        # Django's select_for_update has no FOR KEY SHARE. A statement of its own, so that the
-        # membership read below takes its snapshot after any removal we waited for committed.
-        cursor.execute("SELECT 1 FROM projects_project WHERE id = %s FOR KEY SHARE", [project.pk])
-    role = Membership.objects.filter(project=project, user=assignee).values_list("role", flat=True).first()
+        # Django's select_for_update has no FOR KEY SHARE. The lock is a statement of its own, so
+        # that the membership read after it takes its snapshot after any removal we waited for
+        # committed; both go in one round trip (one on every assigning write).
+        cursor.execute(_ASSIGNEE_ROLE_SQL, [project.pk, project.pk, assignee.pk])
+        cursor.nextset()
+        row = cursor.fetchone()
+    role = row[0] if row else None
     if not role_at_least(role, Role.MEMBER):
         raise exceptions.ValidationError(
             {"assignee": [_("The assignee must be a member (not a viewer) of the task's project.")]}

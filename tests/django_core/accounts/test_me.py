@@ -156,3 +156,33 @@ def test_put_me_is_405_json(client_for, user):
 
     assert response.status_code == 405
     assert response.json()["code"] == "method_not_allowed"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("chat_id", [None, 123456790])
+@pytest.mark.parametrize("verified", [True, False])
+def test_me_representation_equals_the_declared_fields(chat_id, verified):
+    """UserSerializer builds its output by hand; it must equal DRF's declared fields (the schema)."""
+    from django.utils import timezone
+    from rest_framework import serializers
+
+    from accounts.serializers import UserSerializer
+
+    me = UserFactory(telegram_chat_id=chat_id, email_verified_at=timezone.now() if verified else None)
+
+    assert UserSerializer(me).data == serializers.ModelSerializer.to_representation(UserSerializer(), me)
+
+
+@pytest.mark.django_db
+def test_the_users_lookup_loads_the_row_the_orm_loads():
+    from accounts.selectors import user_get_by_id
+
+    me = UserFactory(telegram_chat_id=123456791, name="Ada")
+    fields = [field.attname for field in User._meta.concrete_fields]
+
+    fast, orm = user_get_by_id(user_id=me.pk), User.objects.get(pk=me.pk)
+
+    assert fast is not None
+    assert [getattr(fast, name) for name in fields] == [getattr(orm, name) for name in fields]
+    assert not fast._state.adding
+    assert user_get_by_id(user_id=me.pk + 10_000) is None

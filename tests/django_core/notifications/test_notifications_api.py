@@ -168,3 +168,40 @@ def test_the_notification_endpoints_need_a_login(api_client, method, url):
     response = getattr(api_client, method)(url)
 
     assert response.status_code == 401
+
+
+def test_a_page_past_the_end_is_404_and_an_empty_first_page_counts_zero(
+    user, other_user, client_for, notifications_for
+):
+    notifications_for(user, 3)
+
+    past = client_for(user).get(LIST_URL, {"page_size": 2, "page": 3})
+    last = client_for(user).get(LIST_URL, {"page": "last", "page_size": 2})
+    empty = client_for(other_user).get(LIST_URL)
+
+    assert past.status_code == 404
+    assert last.json()["count"] == 3
+    assert len(last.json()["results"]) == 1
+    assert empty.json() == {"count": 0, "next": None, "previous": None, "results": []}
+
+
+def test_the_unread_list_counts_only_unread_ones(user, client_for, notifications_for):
+    notifications_for(user, 2, is_read=True)
+    unread = notifications_for(user, 3)
+
+    body = client_for(user).get(LIST_URL, {"unread": "true", "page_size": 2}).json()
+
+    assert body["count"] == 3
+    assert [item["id"] for item in body["results"]] == [unread[2].pk, unread[1].pk]
+
+
+def test_the_representation_equals_the_declared_fields(user, notifications_for):
+    """NotificationSerializer builds its output by hand; it must equal DRF's declared fields."""
+    from notifications.serializers import NotificationSerializer
+    from rest_framework import serializers
+
+    notification = notifications_for(user, 1, data={"task": {"id": 7, "title": "Ünïcode"}})[0]
+    notification.refresh_from_db()
+
+    fast = NotificationSerializer(notification).data
+    assert fast == serializers.ModelSerializer.to_representation(NotificationSerializer(), notification)
