@@ -8,3 +8,6 @@ sent on one as it closed failed with a 502, and nginx retries only idempotent re
 connection, so a POST was lost to the client (seen in bench.board at 50 writes/s)."""
 
 keepalive = 75
+
+# Metrics in multiprocess mode and the log schema (common/observability/gunicorn.py).
+from common.observability.gunicorn import child_exit, logconfig_dict, on_starting  # noqa: E402, F401
