@@ -161,3 +161,4 @@ bench: keys services tools
 	@$(PY) -m bench.gateway $(BENCH_ARGS)
 	@$(PY) -m bench.board $(BENCH_ARGS)
 	@$(PY) -m bench.telegram $(BENCH_ARGS)
+	@$(PY) -m bench.observability $(BENCH_ARGS)

@@ -181,7 +181,6 @@ class Stack:
             LOG_LEVEL="INFO",
             LOG_FORMAT="json",
             LOG_DELIVERIES="true",
-            PROMETHEUS_MULTIPROC_DIR=str(self.work_dir / "prometheus"),
             OUTBOX_METRICS_PORT=str(self.outbox_metrics_port),
             WORKER_METRICS_PORT=str(self.worker_metrics_port),
             OUTBOX_RELAY_INTERVAL="0.2",

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.e2e.client import Person, Socket, sign_up
+from tests.e2e.client import Person, Socket, sign_up, verify_email
 from tests.e2e.mail_sink import MailSink
 from tests.e2e.stack import Stack
 
@@ -69,9 +69,10 @@ def endpoints(stack: Stack) -> dict[str, str]:
     }
 
 
-def _team(stack: Stack) -> tuple[Person, Person, dict[str, Any]]:
+def _team(stack: Stack, mail_sink: MailSink) -> tuple[Person, Person, dict[str, Any]]:
     gateway = stack.gateways["single"]
     ada, bob = sign_up(gateway.url, "ada"), sign_up(gateway.url, "bob")
+    verify_email(bob, mail_sink)
     project = ada.ok("POST", "/api/projects", {"name": f"Ops {uuid.uuid4().hex[:6]}"}, status=201)
     invite = ada.ok("POST", f"/api/projects/{project['id']}/invites", {"email": bob.email, "role": "member"}, 201)
     bob.ok("POST", f"/api/invites/{invite['id']}/accept", status=201)
@@ -80,11 +81,10 @@ def _team(stack: Stack) -> tuple[Person, Person, dict[str, Any]]:
 
 def test_one_write_followed_by_request_id_and_counted_by_every_process(stack: Stack, mail_sink: MailSink) -> None:
     # Given Ada and Bob in one project, a task, and Bob's socket open through the gateway
-    ada, bob, project = _team(stack)
+    ada, bob, project = _team(stack, mail_sink)
     title = f"Trace me {uuid.uuid4().hex[:6]}"
     task = ada.ok("POST", "/api/tasks", {"project": project["id"], "title": title}, status=201)
     socket = Socket.open(bob, stack.gateways["single"].ws_url)
-    socket.next_event("task.created")
     time.sleep(1.0)  # the mails and frames of the set-up are out before the first scrape
     before = {name: scrape(url) for name, url in endpoints(stack).items()}
 
@@ -126,7 +126,7 @@ def test_one_write_followed_by_request_id_and_counted_by_every_process(stack: St
         before["outbox"], after["outbox"], "taskflow_outbox_republished_total"
     )
     assert published == 1  # task.assigned, once
-    mail_task = 'taskflow_celery_tasks_total{task="mailing.event_emails_send",state="success"}'
+    mail_task = 'taskflow_celery_tasks_total{state="success",task="mailing.event_emails_send"}'
     assert moved(before["worker"], after["worker"], mail_task) == 1
     assert moved(before["worker"], after["worker"], 'taskflow_mail_sent_total{kind="task.assigned"}') == 1
     assert moved(before["relay"], after["relay"], "realtime_messages_sent_total") == 1

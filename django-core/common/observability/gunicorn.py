@@ -1,18 +1,23 @@
 """gunicorn hooks for the metrics (imported by gunicorn.conf.py): prometheus-client's
-multiprocess mode. PROMETHEUS_MULTIPROC_DIR (default var/prometheus/django under the repository)
-is set before any worker imports prometheus-client, emptied when gunicorn starts (values of a
-previous run would be added to this one's), and a worker that exits has its live gauges dropped.
+multiprocess mode. PROMETHEUS_MULTIPROC_DIR (default: a new temporary directory) is set before any
+worker imports prometheus-client, emptied when gunicorn starts (values of a previous run would be
+added to this one's) and removed when it exits; a worker that exits has its live gauges dropped.
 The master's own log lines use the LOGGING schema too (logconfig_dict)."""
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from taskflow_contracts.logs import logging_config
 
-REPO_DIR = Path(__file__).resolve().parents[3]
-MULTIPROC_DIR = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or REPO_DIR / "var" / "prometheus" / "django")
+# Unset (the usual case): a fresh directory of this gunicorn's own, so two gunicorns on one
+# machine (a bench beside `make run`) never add up or wipe each other's values. Only gunicorn
+# gets the variable: a single-process program given it would write files nobody reads.
+MULTIPROC_DIR = Path(
+    os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="taskflow-gunicorn-metrics-")
+)
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(MULTIPROC_DIR)
 
 logconfig_dict = logging_config(
@@ -30,6 +35,10 @@ logconfig_dict = logging_config(
 def on_starting(server: Any) -> None:
     shutil.rmtree(MULTIPROC_DIR, ignore_errors=True)
     MULTIPROC_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def on_exit(server: Any) -> None:
+    shutil.rmtree(MULTIPROC_DIR, ignore_errors=True)
 
 
 def child_exit(server: Any, worker: Any) -> None:
