@@ -19,7 +19,6 @@ machine's load, unlike requests/s. Figures are printed, never asserted.
 
 import argparse
 import contextlib
-import os
 import subprocess
 import sys
 import tempfile
@@ -36,23 +35,16 @@ from bench.common import (
     Result,
     access_token,
     add_load_arguments,
-    bench_environment,
     check_load_arguments,
-    ensure_jwt_keys,
-    ensure_wrk,
     free_port,
     log_tail,
     machine_info,
-    migrate,
-    recreate_database,
-    report_machine_load,
     run_main,
-    seed,
-    setup_django,
     start_gunicorn,
     stop_gunicorn,
     wait_for_health,
     write_results,
+    wrk_bench_prepare,
 )
 from bench.django_api import SCENARIOS, run_scenario
 
@@ -106,15 +98,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    wrk = ensure_wrk()
-    ensure_jwt_keys()
-    env = bench_environment(args)
-    os.environ.update(env)
-    args.load_before = report_machine_load()
-    recreate_database()
-    setup_django()
-    migrate()
-    seeded = seed(args.tasks)
+    wrk, env, seeded = wrk_bench_prepare(args)
     servers: dict[str, subprocess.Popen[bytes]] = {}
     runs: dict[str, list[Result]] = {}
     scrapes = 0
