@@ -115,3 +115,36 @@ def test_pushes_wait_in_the_stream_while_django_core_is_down(
     assert bot.running
     assert bot.stop() == 0
     assert redis_client.xpending(stream, "bot")["pending"] == 2
+
+
+def test_metrics_count_updates_and_the_stream_backlog_and_live_differs_from_ready(
+    make_bot: Callable[..., BotProcess],
+    bot_api: FakeBotApi,
+    closed_port_url: str,
+    redis_client: redis.Redis,
+    stream: str,
+) -> None:
+    bot = make_bot(core_url=closed_port_url)
+    base = bot.health_url.removesuffix("/health")
+
+    # when two commands are handled and two pushes wait (django-core is down: none is claimed)
+    bot_api.push_command(5007, "help")
+    bot_api.push_command(5007, "mytasks")
+    bot_api.wait_for_message(5007)
+    redis_client.xadd(stream, {"d": "1", "c": "5007", "r": "req-bot-1"})
+    redis_client.xadd(stream, {"d": "2", "c": "5007"})
+    deadline = time.monotonic() + 15
+    while bot.health().status_code == 200:
+        assert time.monotonic() < deadline, bot.log_tail()
+        time.sleep(0.2)
+
+    # then /metrics counts both updates and the two entries read but not acknowledged
+    text = bot.http.get(f"{base}/metrics", timeout=5).text
+    values = dict(line.rsplit(" ", 1) for line in text.splitlines() if line and not line.startswith("#"))
+    assert float(values['taskflow_bot_updates_total{type="message"}']) == 2
+    assert float(values["taskflow_bot_stream_pending_entries"]) == 2
+    assert float(values["taskflow_bot_stream_lag_entries"]) == 0
+    assert float(values["taskflow_bot_messages_sent_total"]) == 0
+    # and the process is live but not ready (a dependency does not answer)
+    assert bot.http.get(f"{base}/live", timeout=5).status_code == 200
+    assert bot.http.get(f"{base}/ready", timeout=5).status_code == 503
