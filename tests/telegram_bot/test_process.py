@@ -12,6 +12,14 @@ from tests.telegram_bot.botapi import FakeBotApi
 from tests.telegram_bot.support import BOT_DIR, BotProcess, bot_env
 
 
+def wait_unhealthy(bot: BotProcess, timeout: float = 15.0) -> None:
+    """Until the bot's /health answers something other than 200 (a loop keeps failing)."""
+    deadline = time.monotonic() + timeout
+    while bot.health().status_code == 200:
+        assert time.monotonic() < deadline, bot.log_tail()
+        time.sleep(0.2)
+
+
 def test_without_a_token_it_exits_2_saying_so() -> None:
     env = bot_env(core_url="http://127.0.0.1:9", service_token="x", redis_url="redis://127.0.0.1:9", api_base="")
     env["TELEGRAM_BOT_TOKEN"] = ""
@@ -103,10 +111,7 @@ def test_pushes_wait_in_the_stream_while_django_core_is_down(
 
     # then nothing is sent and nothing acknowledged, the health check says which loop fails,
     # and the process keeps running (it resumes by itself when django-core is back)
-    deadline = time.monotonic() + 15
-    while bot.health().status_code == 200:
-        assert time.monotonic() < deadline, bot.log_tail()
-        time.sleep(0.2)
+    wait_unhealthy(bot)
     health = bot.health().json()
     assert (health["polling"], health["push"]) == (True, False)
     assert "django-core unavailable" in health["errors"]["push"]
@@ -133,10 +138,7 @@ def test_metrics_count_updates_and_the_stream_backlog_and_live_differs_from_read
     bot_api.wait_for_message(5007)
     redis_client.xadd(stream, {"d": "1", "c": "5007", "r": "req-bot-1"})
     redis_client.xadd(stream, {"d": "2", "c": "5007"})
-    deadline = time.monotonic() + 15
-    while bot.health().status_code == 200:
-        assert time.monotonic() < deadline, bot.log_tail()
-        time.sleep(0.2)
+    wait_unhealthy(bot)
 
     # then /metrics counts both updates and the two entries read but not acknowledged
     text = bot.http.get(f"{base}/metrics", timeout=5).text
