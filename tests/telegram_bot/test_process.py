@@ -135,9 +135,14 @@ def test_metrics_count_updates_and_the_stream_backlog_and_live_differs_from_read
     # when two commands are handled and two pushes wait (django-core is down: none is claimed)
     bot_api.push_command(5007, "help")
     bot_api.push_command(5007, "mytasks")
-    bot_api.wait_for_message(5007)
-    redis_client.xadd(stream, {"d": "1", "c": "5007", "r": "req-bot-1"})
-    redis_client.xadd(stream, {"d": "2", "c": "5007"})
+    deadline = time.monotonic() + 15
+    while len(bot_api.sent(5007)) < 2:  # both answered ("unavailable")
+        assert time.monotonic() < deadline, bot.log_tail()
+        time.sleep(0.1)
+    with redis_client.pipeline(transaction=True) as pipe:  # one read sees both
+        pipe.xadd(stream, {"d": "1", "c": "5007", "r": "req-bot-1"})
+        pipe.xadd(stream, {"d": "2", "c": "5007"})
+        pipe.execute()
     wait_unhealthy(bot)
 
     # then /metrics counts both updates and the two entries read but not acknowledged
