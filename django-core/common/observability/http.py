@@ -70,7 +70,6 @@ class RequestObservabilityMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id = valid_request_id(request.headers.get("X-Request-ID")) or uuid.uuid4().hex
-        request.request_id = request_id  # type: ignore[attr-defined]
         with log_context(request_id=request_id):
             response = self._observed(request, request_id) if self.enabled else self.get_response(request)
         response["X-Request-ID"] = request_id

@@ -17,7 +17,7 @@ def service_name(argv: Sequence[str] | None = None) -> str:
     program = os.path.basename(args[0]) if args else ""
     if "outbox_relay" in args:
         return "outbox"
-    if program == "celery" or "celery" in args[:1]:
+    if program == "celery":
         return "beat" if "beat" in args else "worker"
     if "gunicorn" in program:
         return "django"

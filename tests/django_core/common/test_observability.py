@@ -15,6 +15,7 @@ from notifications.models import OutboxEvent
 from taskflow_contracts.logs import JsonFormatter, log_context
 from taskflow_contracts.redis_layout import tagged_user_stream
 
+from common.observability.logs import service_name
 from common.observability.metrics import serve
 from common.observability.outbox_metrics import OutboxBacklog
 from common.redis import redis_client
@@ -157,3 +158,20 @@ def test_a_port_taken_leaves_the_process_running_without_its_server():
         taken.listen()
         assert serve(host="127.0.0.1", port=taken.getsockname()[1], ready=dict) is None
     assert serve(host="127.0.0.1", port=0, ready=dict) is None
+
+
+@pytest.mark.parametrize(
+    ("argv", "service"),
+    [
+        (["/srv/.venv/bin/gunicorn", "config.wsgi"], "django"),
+        (["/srv/.venv/bin/celery", "-A", "config", "worker", "--pool", "threads"], "worker"),
+        (["/srv/.venv/bin/celery", "-A", "config", "beat"], "beat"),
+        (["manage.py", "outbox_relay"], "outbox"),
+        (["manage.py", "migrate"], "django-core"),
+    ],
+)
+def test_each_process_names_its_service(argv, service, monkeypatch):
+    monkeypatch.delenv("LOG_SERVICE", raising=False)
+    assert service_name(argv) == service
+    monkeypatch.setenv("LOG_SERVICE", "django-2")
+    assert service_name(argv) == "django-2"
