@@ -485,9 +485,23 @@ def _bot_metrics(bot: BotProcess) -> dict[str, float]:
     }
 
 
+def _settled_bot_metrics(bot: BotProcess, timeout: float = 15.0) -> dict[str, float]:
+    """The bot's metrics once they stay the same for a second."""
+    deadline = time.monotonic() + timeout
+    last = _bot_metrics(bot)
+    while True:
+        time.sleep(1.0)
+        now = _bot_metrics(bot)
+        if {k: v for k, v in now.items() if "stream" not in k} == {k: v for k, v in last.items() if "stream" not in k}:
+            return now
+        assert time.monotonic() < deadline, "the bot's counters kept moving"
+        last = now
+
+
 def test_the_request_id_reaches_the_bots_lines_and_sends_and_429s_are_counted(bot_api, bot, project_of):
     team = project_of()
-    before = _bot_metrics(bot)
+    # (the bot idle: no push of an earlier test still under way moves the counters meanwhile)
+    before = _settled_bot_metrics(bot)
     bot_api.fail_next("sendMessage", chat_id=team["chat"], status=429, retry_after=1)
 
     # a write made for a request (its id in the log context, as the request middleware sets it)
@@ -495,6 +509,8 @@ def test_the_request_id_reaches_the_bots_lines_and_sends_and_429s_are_counted(bo
         _assign(team["task"], team["owner"], team["assignee"])
 
     bot_api.wait_for_message(team["chat"], timeout=15)
+    # reported sent: counted before the report
+    assert wait_until(lambda: TelegramDelivery.objects.get(user=team["assignee"]).status == "sent")
     assert wait_until(lambda: "req-bot-trace-1" in bot.log()), bot.log_tail()
     sent_line = next(line for line in bot.log().splitlines() if "req-bot-trace-1" in line and " sent to chat " in line)
     assert f"chat {team['chat']}" in sent_line
