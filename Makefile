@@ -162,3 +162,4 @@ bench: keys services tools
 	@$(PY) -m bench.board $(BENCH_ARGS)
 	@$(PY) -m bench.request_latency $(BENCH_ARGS)
 	@$(PY) -m bench.telegram $(BENCH_ARGS)
+	@$(PY) -m bench.observability $(BENCH_ARGS)

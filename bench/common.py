@@ -624,3 +624,17 @@ def run_main(
     finally:
         if cleanup is not None:
             cleanup()
+
+
+def wrk_bench_prepare(args: argparse.Namespace) -> tuple[str, dict[str, str], "Seeded"]:
+    """What the wrk benchmarks of the API do first: wrk and the keys found, the environment set,
+    the bench database recreated, migrated and seeded with `args.tasks` tasks."""
+    wrk = ensure_wrk()
+    ensure_jwt_keys()
+    env = bench_environment(args)
+    os.environ.update(env)
+    args.load_before = report_machine_load()
+    recreate_database()
+    setup_django()
+    migrate()
+    return wrk, env, seed(args.tasks)

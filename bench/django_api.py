@@ -21,7 +21,6 @@ profiling. Results also go to bench/results/django_api.json.
 
 import argparse
 import contextlib
-import os
 import subprocess
 import sys
 import tempfile
@@ -37,28 +36,21 @@ from bench.common import (
     Seeded,
     access_token,
     add_load_arguments,
-    bench_environment,
     check_load_arguments,
-    ensure_jwt_keys,
-    ensure_wrk,
     free_port,
     log_tail,
     machine_info,
     measure,
     median_round,
-    migrate,
     optional_ms,
-    recreate_database,
-    report_machine_load,
     request_json,
     run_main,
-    seed,
-    setup_django,
     start_gunicorn,
     step,
     stop_gunicorn,
     wait_for_health,
     write_results,
+    wrk_bench_prepare,
 )
 
 RESULTS_PATH = RESULTS_DIR / "django_api.json"
@@ -280,15 +272,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    wrk = ensure_wrk()
-    ensure_jwt_keys()
-    env = bench_environment(args)
-    os.environ.update(env)
-    args.load_before = report_machine_load()
-    recreate_database()
-    setup_django()
-    migrate()
-    seeded = seed(args.tasks)
+    wrk, env, seeded = wrk_bench_prepare(args)
 
     server: subprocess.Popen[bytes] | None = None
     rounds: dict[str, list[Result]] = {}

@@ -9,6 +9,9 @@ connection, so a POST was lost to the client (seen in bench.board at 50 writes/s
 
 keepalive = 75
 
+# Metrics in multiprocess mode and the log schema (common/observability/gunicorn.py).
+from common.observability.gunicorn import child_exit, logconfig_dict, on_exit, on_starting  # noqa: E402, F401
+
 
 def post_worker_init(worker: object) -> None:
     """Once the worker has loaded Django (and before its first request), every object alive then

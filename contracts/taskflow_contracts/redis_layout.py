@@ -89,6 +89,17 @@ def user_delivery_keys(user_id: int) -> list[str]:
     ]
 
 
+REQUEST_ID_SEPARATOR = "\x1f"
+
+
+def split_request_id(data: str) -> tuple[str, str]:
+    """(request id or "", frame) of what DELIVER_LUA published on a user's channel."""
+    if data[:1] == "{":
+        return "", data
+    request_id, separator, frame = data.partition(REQUEST_ID_SEPARATOR)
+    return (request_id, frame) if separator else ("", data)
+
+
 def outbox_done_key(event_id: str) -> str:
     """Set once an outbox event is delivered to every recipient (fast path or outbox relay)."""
     return f"outbox:done:{event_id}"
@@ -99,8 +110,12 @@ HELD_TTL_SECONDS = 3600
 # One user's delivery of one event: history, live frame, dedupe and board order, atomically.
 # KEYS: user_delivery_keys(user) = [stream, channel, published, boards, held]
 # ARGV: [history_length, history_ttl, dedupe_ttl, now (unix seconds), event_id, message,
-#        project, seq, after, flags]
+#        project, seq, after, flags, request_id]
 #   message: the UserMessage JSON ({"event": ..., "notification": ...});
+#   request_id: the id of the request that caused the event ('' = none), for the logs only
+#     (docs/operations.md): the history entry's field `r`, and on the live frame a prefix
+#     `<request_id>\x1f` the relay strips before the frame goes to a socket (split_request_id);
+#     never in the envelope or in what a client receives.
 #   project, seq: the board event's project and board number ('' for events that have none);
 #   after: the number that must be delivered to this user first ('' = none: take it as is);
 #   flags: 'f' deliver even when `after` is missing (the outbox relay, for old rows),
@@ -112,10 +127,17 @@ DELIVER_LUA = (
 local history_length, history_ttl, dedupe_ttl, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local force, reset = string.find(ARGV[10], 'f', 1, true) ~= nil, string.find(ARGV[10], 'r', 1, true) ~= nil
 
-local function deliver(event_id, message, project, seq, forget)
-  local cursor = redis.call('XADD', KEYS[1], 'MAXLEN', '~', history_length, '*', 'm', message)
+local function deliver(event_id, message, project, seq, forget, request_id)
+  local cursor, traced
+  if request_id ~= nil and request_id ~= '' then
+    cursor = redis.call('XADD', KEYS[1], 'MAXLEN', '~', history_length, '*', 'm', message, 'r', request_id)
+    traced = request_id .. string.char(31)
+  else
+    cursor = redis.call('XADD', KEYS[1], 'MAXLEN', '~', history_length, '*', 'm', message)
+    traced = ''
+  end
   redis.call('EXPIRE', KEYS[1], history_ttl)
-  redis.call('SPUBLISH', KEYS[2], '{"type":"event","cursor":"' .. cursor .. '",' .. string.sub(message, 2))
+  redis.call('SPUBLISH', KEYS[2], traced .. '{"type":"event","cursor":"' .. cursor .. '",' .. string.sub(message, 2))
   redis.call('ZADD', KEYS[3], now, event_id)
   redis.call('EXPIRE', KEYS[3], dedupe_ttl)
   if project ~= '' then
@@ -140,14 +162,14 @@ if project ~= '' and after ~= '' and not force then
   local last = tonumber(redis.call('HGET', KEYS[4], project))
   if last and last < tonumber(after) then
     redis.call('HSET', KEYS[5], project .. ':' .. after,
-               cjson.encode({e = ARGV[5], m = ARGV[6], s = seq, r = reset and 1 or 0}))
+               cjson.encode({e = ARGV[5], m = ARGV[6], s = seq, r = reset and 1 or 0, q = ARGV[11]}))
     redis.call('EXPIRE', KEYS[5], """
     + str(HELD_TTL_SECONDS)
     + """)
     return 2
   end
 end
-deliver(ARGV[5], ARGV[6], project, seq, reset)
+deliver(ARGV[5], ARGV[6], project, seq, reset, ARGV[11])
 while project ~= '' do
   local field = project .. ':' .. seq
   local held = redis.call('HGET', KEYS[5], field)
@@ -157,7 +179,7 @@ while project ~= '' do
   redis.call('HDEL', KEYS[5], field)
   held = cjson.decode(held)
   if not redis.call('ZSCORE', KEYS[3], held.e) then
-    deliver(held.e, held.m, project, held.s, held.r == 1)
+    deliver(held.e, held.m, project, held.s, held.r == 1, held.q)
   end
   seq = held.s
 end

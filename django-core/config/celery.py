@@ -12,3 +12,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("taskflow")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Logs, task headers (request id), metrics and health (common/observability/celery.py).
+from common.observability.celery import celery_observe  # noqa: E402
+
+celery_observe(app)

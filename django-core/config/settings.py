@@ -14,6 +14,9 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 from taskflow_contracts import RedisTopology
+from taskflow_contracts.logs import LOG_FORMATS
+
+from common.observability.logs import django_logging
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 REPO_DIR = BASE_DIR.parent
@@ -80,6 +83,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the request id and the access line cover every other middleware's work.
+    "common.observability.http.RequestObservabilityMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "common.middleware.DatabaseUnavailableMiddleware",
@@ -478,14 +483,23 @@ TELEGRAM_DELIVERY_RETENTION = timedelta(days=env.int("TELEGRAM_DELIVERY_RETENTIO
 # `callable(limit=...) -> int` (rows handed on).
 OUTBOX_CHANNEL_DISPATCHERS = ["mailing.dispatch.dispatch_pending", "telegram.dispatch.telegram_dispatch_pending"]
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# --- Observability (docs/operations.md) ------------------------------------------------------------
+# Logs: one schema for every process (common.observability.logs), one JSON object per line
+# (LOG_FORMAT=json, what a collector reads) or the same fields readably (console, `make run`).
+LOG_FORMAT = env.str("LOG_FORMAT", default="json" if IS_PRODUCTION else "console")
+if LOG_FORMAT not in LOG_FORMATS:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or console, not {LOG_FORMAT!r}")
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = django_logging(log_format=LOG_FORMAT, level=LOG_LEVEL)
+# Metrics (prometheus-client) at /internal/metrics (gunicorn; multiprocess through
+# PROMETHEUS_MULTIPROC_DIR, see gunicorn.conf.py) and, for the processes without an HTTP server,
+# on a port of their own with /metrics, /live and /ready; 0 turns that server off. METRICS_ENABLED
+# off: no request metrics and no access line (the bench's "off" side).
+METRICS_ENABLED = env.bool("METRICS_ENABLED", default=True)
+OUTBOX_METRICS_PORT = env.int("OUTBOX_METRICS_PORT", default=9101)
+WORKER_METRICS_PORT = env.int("WORKER_METRICS_PORT", default=9102)
+BEAT_METRICS_PORT = env.int("BEAT_METRICS_PORT", default=9103)
+METRICS_HOST = env.str("METRICS_HOST", default="127.0.0.1")
 
 # --- Read replica (common.db_router) ---------------------------------------------------------------
 # An optional PostgreSQL replica for the reads of list endpoints that opt in

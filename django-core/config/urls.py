@@ -6,6 +6,7 @@ from accounts.forms import AdminLoginForm
 from common.apis import HealthApi
 from common.docs import SchemaApi, SwaggerUiApi
 from common.errors import page_not_found
+from common.observability.http import live_view, metrics_view, ready_view
 from common.urls import optional_slash
 
 # Admin sign-in goes through the API's throttled credentials check (one lockout for both).
@@ -24,6 +25,10 @@ urlpatterns = [
     path("api/", include("telegram.urls")),
     # The bot's API (service token; the gateway does not route /internal).
     path("internal/telegram/", include("telegram.internal_urls")),
+    # Metrics and the process's liveness/readiness (docs/operations.md): service network only.
+    path("internal/metrics", metrics_view, name="metrics"),
+    path("internal/live", live_view, name="live"),
+    path("internal/ready", ready_view, name="ready"),
     # Unknown API paths answer JSON even with DEBUG on (never the HTML technical page).
     re_path(r"^(api|internal)/", csrf_exempt(page_not_found)),
 ]

@@ -7,6 +7,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 from notifications.models import OutboxEvent
+from taskflow_contracts.logs import log_context
 
 logger = logging.getLogger(__name__)
 
@@ -28,11 +29,13 @@ def dispatch_pending(limit: int = 200) -> int:
             OutboxEvent.objects.select_for_update(skip_locked=True)
             .filter(needs_channels=True, channels_dispatched_at__isnull=True)
             .order_by("id")
-            .values_list("id", flat=True)[:limit]
+            .values_list("id", "request_id", "event_id")[:limit]
         )
-        for row_id in rows:
+        for row_id, request_id, event_id in rows:
             try:
-                event_emails_send.apply_async(args=[row_id])
+                # The ids go with the task (its headers) into the worker's log lines.
+                with log_context(request_id=request_id or None, event_id=str(event_id)):
+                    event_emails_send.apply_async(args=[row_id])
             except Exception as exc:  # the broker's errors (kombu, redis, OS) have no common base
                 failure = exc
                 break

@@ -26,6 +26,7 @@ from taskflow_contracts import EventType
 from taskflow_contracts.events import EventBase, event_type_adapter
 
 from accounts.models import AccountToken, User
+from common.observability.celery import mail_outcomes_counted
 from mailing.emails import (
     DIGEST_KIND,
     MAILED_EVENT_TYPES,
@@ -84,6 +85,7 @@ def _describe(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"[:2000]
 
 
+@mail_outcomes_counted
 def email_deliver(
     *,
     key: uuid.UUID,

@@ -27,6 +27,7 @@ from django.utils import timezone, translation
 from pydantic import BaseModel
 from taskflow_contracts import EVENT_MODELS, Actor, EventType
 from taskflow_contracts.events import ProjectRef, TaskRef, UserRef
+from taskflow_contracts.logs import request_id_var
 
 from accounts.models import User
 from common.serialization import iso_datetime
@@ -253,6 +254,10 @@ def event_emit(
         "actor_id": actor.pk if actor is not None else None,
         "actor_name": str(actor.name) if actor is not None else "",
     }
+    # The request that caused the event, kept on its outbox row (not in the envelope) for the
+    # logs of everything the event leads to (docs/operations.md "Following a request").
+    request_id = request_id_var.get() or ""
+    params["request_id"] = request_id
     with db.cursor() as cursor:
         cursor.execute(_EMIT_SQL, params)
         outbox_id, board_seq, deliveries = cursor.fetchone()
@@ -267,6 +272,8 @@ def event_emit(
             board_project=board_project,
             board_seq=board_seq,
             deliveries=deliveries,
+            request_id=request_id,
+            emitted_at=now.timestamp(),
         ),
         robust=True,
     )
@@ -300,8 +307,8 @@ def board_marks(event_type: str, data: BaseModel) -> dict[str, dict[str, bool]]:
 # statement on every call cost about 0.5 ms of database CPU per event (docs/events.md).
 # Answers (outbox id, board number, deliveries).
 _EMIT_SQL = """
-SELECT outbox_row, board_number, row_deliveries FROM notifications_event_emit(
-    %(event_id)s::uuid, %(type)s::varchar, %(envelope)s::jsonb, %(recipients)s::jsonb,
+SELECT outbox_row, board_number, row_deliveries FROM notifications_event_emit_traced(
+    %(request_id)s::varchar, %(event_id)s::uuid, %(type)s::varchar, %(envelope)s::jsonb, %(recipients)s::jsonb,
     %(created_at)s::timestamptz, %(stamp)s::text, %(notified)s::jsonb, %(plain)s::jsonb, %(board)s::bigint,
     %(marks)s::jsonb, %(activity_task)s::bigint, %(actor_id)s::bigint, %(actor_name)s::varchar
 )

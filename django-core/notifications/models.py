@@ -144,6 +144,10 @@ class OutboxEvent(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True, default="")
+    # The id of the request that wrote the event (the gateway's X-Request-ID), for the logs of
+    # what the event leads to: its deliveries, mails and Telegram messages. Set by PostgreSQL from
+    # the transaction's `taskflow.request_id` (notifications_event_emit_traced, migration 0010).
+    request_id = models.CharField(max_length=128, blank=True, db_default="", editable=False)
     # When the event was handed to the Celery worker for its email recipients (mailing.dispatch).
     channels_dispatched_at = models.DateTimeField(null=True, blank=True)
     # Computed by PostgreSQL from `recipients` on insert: the event has email recipients. With the

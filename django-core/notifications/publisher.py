@@ -35,8 +35,10 @@ from django.utils import timezone
 from redis.cluster import RedisCluster
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, RedisError, ResponseError
+from taskflow_contracts.logs import log_context
 from taskflow_contracts.redis_layout import DEDUPE_TTL_SECONDS, DELIVER_LUA, outbox_done_key, user_delivery_keys
 
+from common.observability import outbox_metrics
 from common.redis import redis_client
 from notifications.models import OutboxEvent, OutboxWatermark
 
@@ -63,6 +65,9 @@ class OutboxMessage:
     board_seq: int | None
     deliveries: Sequence[dict[str, Any]]
     force: bool = False  # deliver even when a board predecessor is missing (old rows, the relay)
+    # The request that caused the event (OutboxEvent.request_id): carried to the logs of the
+    # consumers (DELIVER_LUA's request_id), never into the envelope.
+    request_id: str = ""
 
 
 def user_message_json(envelope_json: str, notification: dict[str, object] | None) -> str:
@@ -92,6 +97,7 @@ def delivery_call(message: OutboxMessage, delivery: dict[str, Any], now: int) ->
         message.board_seq if board else "",
         after,
         flags,
+        message.request_id,
     ]
 
 
@@ -201,6 +207,7 @@ def outbox_message_of(row: OutboxEvent, *, force: bool = False) -> OutboxMessage
         board_seq=row.board_seq,
         deliveries=row.deliveries,
         force=force,
+        request_id=row.request_id,
     )
 
 
@@ -214,24 +221,31 @@ def publish_after_commit(
     board_project: int | None,
     board_seq: int | None,
     deliveries: list[dict[str, Any]],
+    request_id: str = "",
+    emitted_at: float | None = None,
 ) -> None:
     """The fast path, run by transaction.on_commit: publish now, from memory (no database round
     trip). Never raises: the event is committed and the relay will deliver what this did not."""
     global _fast_path_paused_until
     if time.monotonic() < _fast_path_paused_until:
         return
-    message = OutboxMessage(event_id, envelope_json, board_project, board_seq, deliveries)
+    message = OutboxMessage(event_id, envelope_json, board_project, board_seq, deliveries, request_id=request_id)
     try:
         (outcome,) = outbox_messages_publish([message])
     except (RedisError, OSError) as exc:
         _fast_path_paused_until = time.monotonic() + settings.OUTBOX_FAST_PATH_PAUSE
         logger.warning("Redis unavailable, the outbox relay will deliver event %s: %s", event_id, exc)
+        outbox_metrics.FAST_PATH_FAILURES.inc()
         return
     except Exception:
         logger.exception("fast-path publish of event %s failed; the relay will retry", event_id)
+        outbox_metrics.FAST_PATH_FAILURES.inc()
         return
     if isinstance(outcome, Exception):
         logger.warning("Redis refused a delivery of event %s; the relay will retry: %s", event_id, outcome)
+        outbox_metrics.FAST_PATH_FAILURES.inc()
+    elif outcome:
+        outbox_metrics.fast_path_published(emitted_at)
 
 
 def fast_path_resume() -> None:
@@ -369,8 +383,8 @@ def _publish_missing(cursor: Any, rows: list[_Row], *, force_before: Any) -> tup
     if not missing:
         return done, 0
     cursor.execute(
-        "SELECT id, event_id::text, envelope::text, deliveries::text, board_project, board_seq, created_at"
-        " FROM notifications_outboxevent WHERE id = ANY(%s)",
+        "SELECT id, event_id::text, envelope::text, deliveries::text, board_project, board_seq, created_at,"
+        " request_id FROM notifications_outboxevent WHERE id = ANY(%s)",
         [missing],
     )
     order = {row_id: position for position, row_id in enumerate(missing)}
@@ -384,10 +398,15 @@ def _publish_missing(cursor: Any, rows: list[_Row], *, force_before: Any) -> tup
             board_seq=board_seq,
             deliveries=json.loads(deliveries_json),
             force=created_at < force_before,
+            request_id=request_id,
         )
-        for _id, event_id, envelope_json, deliveries_json, board_project, board_seq, created_at in found
+        for _id, event_id, envelope_json, deliveries_json, board_project, board_seq, created_at, request_id in found
     ]
+    for message in messages:
+        with log_context(request_id=message.request_id or None, event_id=message.event_id):
+            logger.info("relaying event the fast path did not publish")
     outcomes = outbox_messages_publish(messages)
+    outbox_metrics.relay_published(found, outcomes)
     done.update((row[0], outcome) for row, outcome in zip(found, outcomes, strict=True))
     return done, sum(1 for outcome in outcomes if outcome is True)
 

@@ -1,7 +1,8 @@
-"""Hands committed events with Telegram recipients to the bot: one TelegramDelivery row per
-recipient and one entry per delivery on the Redis stream the bot reads (TELEGRAM_STREAM, fields
-`d` = delivery id, `c` = chat id). Called by the outbox relay every cycle (never by a request),
-like mailing.dispatch for email; beat's sweep (telegram.tasks) puts back what stays pending."""
+"""Hands committed events with Telegram recipients to the bot: one TelegramDelivery row per recipient
+and one entry per delivery on the Redis stream the bot reads (TELEGRAM_STREAM, fields `d` = delivery
+id, `c` = chat id, `r` = the causing request's id when there is one, for logs). Called by the outbox
+relay every cycle (never by a request), like mailing.dispatch for email; beat's sweep
+(telegram.tasks) puts back what stays pending."""
 
 import logging
 from collections.abc import Iterable
@@ -25,7 +26,7 @@ def stream_add(deliveries: Iterable[TelegramDelivery]) -> int:
     for delivery in deliveries:
         pipe.xadd(
             settings.TELEGRAM_STREAM,
-            {"d": delivery.pk, "c": delivery.chat_id},
+            {"d": delivery.pk, "c": delivery.chat_id, **({"r": delivery.request_id} if delivery.request_id else {})},
             maxlen=settings.TELEGRAM_STREAM_LENGTH,
             approximate=True,
         )
@@ -50,7 +51,7 @@ def telegram_dispatch_pending(limit: int = 200) -> int:
             OutboxEvent.objects.select_for_update(skip_locked=True)
             .filter(needs_telegram=True, telegram_dispatched_at__isnull=True)
             .order_by("id")
-            .only("id", "event_id", "type", "envelope", "recipients")[:limit]
+            .only("id", "event_id", "type", "envelope", "recipients", "request_id")[:limit]
         )
         if rows:
             wanted = {user_id for row in rows for user_id in row.recipients.get("telegram", [])}
@@ -67,6 +68,7 @@ def telegram_dispatch_pending(limit: int = 200) -> int:
                         envelope=row.envelope,
                         user_id=user_id,
                         chat_id=chats[user_id],
+                        request_id=row.request_id,
                     )
                     for row in rows
                     for user_id in row.recipients.get("telegram", [])
@@ -85,7 +87,7 @@ def telegram_deliveries_enqueue(*, limit: int = 1000) -> int:
     fresh = list(
         TelegramDelivery.objects.filter(status=DeliveryStatus.QUEUED, queued_at__isnull=True)
         .order_by("id")
-        .only("id", "chat_id")[:limit]
+        .only("id", "chat_id", "request_id")[:limit]
     )
     if not fresh:
         return 0
@@ -112,7 +114,7 @@ def telegram_deliveries_sweep(*, batch: int = 500) -> dict[str, int]:
             .filter(queued_at__lt=now - settings.TELEGRAM_REQUEUE_AFTER)
             .exclude(claimed_until__gt=now)
             .order_by("queued_at")
-            .only("id", "chat_id")[:batch]
+            .only("id", "chat_id", "request_id")[:batch]
         )
         if stale:
             requeued = stream_add(stale)

@@ -76,6 +76,9 @@ class TelegramDelivery(models.Model):
     # The Telegram message it became, in the chat it was sent to: a reply to it is a comment.
     message_id = models.BigIntegerField(null=True, blank=True)
     sent_chat_id = models.BigIntegerField(null=True, blank=True)
+    # The request that caused the event (OutboxEvent.request_id): on the stream entry (`r`) for
+    # the bot's log lines, never in the message.
+    request_id = models.CharField(max_length=128, blank=True, default="", editable=False)
 
     class Meta:
         verbose_name = _("Telegram delivery")

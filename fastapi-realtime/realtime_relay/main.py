@@ -30,6 +30,7 @@ from starlette.websockets import WebSocket
 
 from realtime_relay.config import Settings, get_settings
 from realtime_relay.hub import CLOSE_GOING_AWAY
+from realtime_relay.logs import relay_logging
 from realtime_relay.relay import Relay, relay_build
 from realtime_relay.routes import router
 from realtime_relay.routes.notifications import ABORT_SCOPE_KEY, notifications_socket
@@ -191,4 +192,6 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": jsonable_encoder(errors), "code": "invalid"}, status_code=422)
 
 
+# The log schema for uvicorn's process (realtime_relay.logs), before the app logs anything.
+relay_logging()
 app = create_app()

@@ -15,6 +15,7 @@ from realtime_relay.auth import TicketVerifier
 from realtime_relay.config import Settings
 from realtime_relay.history import CATCH_UP_CONCURRENCY, CatchUp
 from realtime_relay.hub import Hub
+from realtime_relay.logs import traced
 from realtime_relay.metrics import Metrics
 from realtime_relay.presence import Presence
 from realtime_relay.publisher import AlertPublisher
@@ -85,7 +86,8 @@ def relay_build(settings: Settings) -> Relay:
         heartbeat_interval=settings.redis_heartbeat_interval,
         backoff_initial=settings.redis_backoff_initial,
         backoff_max=settings.redis_backoff_max,
-        deliver=hub.deliver,
+        # Live frames lose the request id django-core put first (realtime_relay.logs).
+        deliver=traced(hub.deliver),
         on_lost=catch_up.suspend,
         on_resubscribing=lambda user_ids: catch_up.resume(user_ids, subscribed),
     )

@@ -29,7 +29,7 @@ def main() -> int:
     # Imported only now: aiogram takes seconds to import, and a bot that is off says so at once.
     from taskflow_bot.main import configure_logging, run
 
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     return asyncio.run(run(settings))
 
 

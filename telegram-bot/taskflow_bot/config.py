@@ -10,6 +10,7 @@ import os
 import socket
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -78,6 +79,8 @@ class Settings(BaseSettings):
     bot_locales_dir: Path = REPO_DIR / "locales"
 
     log_level: str = "INFO"
+    # json: one JSON object per line; console: the same fields readably (docs/operations.md).
+    log_format: Literal["json", "console"] = "console"
 
     @property
     def is_production(self) -> bool:

@@ -58,8 +58,15 @@ def health_app(polling: LoopHealth, push: LoopHealth, *, grace: float) -> web.Ap
             body["errors"] = errors
         return web.json_response(body, status=200 if healthy else 503)
 
+    async def live(request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
     app = web.Application()
     app.router.add_get("/health", health)
+    # /ready is /health (both loops work: Telegram, django-core and Redis answer); /live only
+    # says the process answers (docs/operations.md "Health").
+    app.router.add_get("/ready", health)
+    app.router.add_get("/live", live)
     return app
 
 

@@ -29,14 +29,16 @@ from aiohttp import web
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from taskflow_contracts import async_client
+from taskflow_contracts.logs import configure_logging as taskflow_logging
 
 from taskflow_bot import i18n
 from taskflow_bot.config import Settings
 from taskflow_bot.core_api import CoreApi, CoreApiError, CoreUnavailable
 from taskflow_bot.handlers import routers
 from taskflow_bot.health import LoopHealth, health_app, start_health_server
+from taskflow_bot.metrics import UpdatesCounted, metrics_routes
 from taskflow_bot.middlewares import AccountMiddleware, CoreErrorMiddleware, LanguageMiddleware
-from taskflow_bot.push import PushConsumer
+from taskflow_bot.push import GROUP, PushConsumer
 
 logger = logging.getLogger("taskflow_bot")
 
@@ -89,8 +91,8 @@ class PollingWatch(BaseRequestMiddleware):
         return response
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
+def configure_logging(level: str, log_format: str = "console") -> None:
+    taskflow_logging(service="bot", log_format=log_format, level=level)
     numeric = logging.getLevelName(level)
     # Never below INFO for aiogram: request details at DEBUG would include the bot token in the
     # URL. Its per-update "is handled" lines only at LOG_LEVEL=DEBUG.
@@ -153,6 +155,7 @@ async def run_polling(dp: Dispatcher, bot: Bot, health: LoopHealth, stop: asynci
 def build_dispatcher(storage: RedisStorage, core: CoreApi) -> Dispatcher:
     dp = Dispatcher(storage=storage)
     dp["core"] = core
+    dp.update.outer_middleware(UpdatesCounted())
     dp.update.outer_middleware(CoreErrorMiddleware())
     dp.update.outer_middleware(AccountMiddleware(core))
     dp.update.outer_middleware(LanguageMiddleware())
@@ -190,6 +193,7 @@ async def run(settings: Settings) -> int:
     health_runner: web.AppRunner | None = None
     if settings.bot_health_port:
         app = health_app(polling_health, push_health, grace=settings.bot_health_grace)
+        metrics_routes(app, redis=stream_redis, stream=settings.telegram_stream, group=GROUP)
         health_runner = await start_health_server(app, settings.bot_health_host, settings.bot_health_port)
 
     background: list[asyncio.Task[Any]] = []

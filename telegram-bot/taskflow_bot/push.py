@@ -33,7 +33,9 @@ from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError, Telegra
 from aiogram.types import LinkPreviewOptions
 from redis import exceptions as redis_errors
 from redis.asyncio import Redis
+from taskflow_contracts.logs import log_context, valid_request_id
 
+from taskflow_bot import metrics
 from taskflow_bot.config import Settings
 from taskflow_bot.core_api import CoreApi, CoreApiError, CoreUnavailable
 from taskflow_bot.formatting import push_keyboard
@@ -69,6 +71,8 @@ class PushJob:
     buttons: list[list[dict[str, Any]]]
     entry_ids: list[str]
     attempts: int = 0
+    # The request that caused the event (the stream entry's `r`), for the log lines only.
+    request_id: str | None = None
 
 
 @dataclass
@@ -210,6 +214,7 @@ class PushConsumer:
 
     async def _dispatch(self, entries: list[tuple[str, dict[str, str]]]) -> None:
         by_delivery: dict[int, list[str]] = {}
+        request_ids: dict[int, str] = {}
         malformed: list[str] = []
         now = time.monotonic()
         for entry_id, fields in entries:
@@ -219,6 +224,8 @@ class PushConsumer:
                 malformed.append(entry_id)
                 continue
             by_delivery.setdefault(delivery_id, []).append(entry_id)
+            if valid_request_id(fields.get("r")):
+                request_ids[delivery_id] = fields["r"]
             self._held[entry_id] = now
         if malformed:
             logger.warning("Acknowledging %d stream entries without a delivery id: %s", len(malformed), malformed[:5])
@@ -243,6 +250,7 @@ class PushConsumer:
                         text=str(answer["text"]),
                         buttons=list(answer.get("buttons") or []),
                         entry_ids=entry_ids,
+                        request_id=request_ids.get(delivery_id),
                     )
                 elif answer.get("reason") == "in_progress":
                     # Another consumer holds the claim (a duplicate entry, or a consumer that died
@@ -304,6 +312,10 @@ class PushConsumer:
             del self._queues[chat_id]
 
     async def _deliver(self, job: PushJob) -> None:
+        with log_context(request_id=job.request_id):
+            await self._deliver_traced(job)
+
+    async def _deliver_traced(self, job: PushJob) -> None:
         while True:
             await self._pacer.acquire(job.chat_id, self._sleep)
             async with self._send_slots:
@@ -344,15 +356,19 @@ class PushConsumer:
             # Telegram's flood control: hold this chat, and everything else too (a 429 may be a
             # global limit; pausing a few seconds costs less than a longer ban).
             logger.warning("Telegram asked to wait %ss (chat %s)", error.retry_after, job.chat_id)
+            metrics.RETRY_AFTER.inc()
             self._pacer.hold(float(error.retry_after), job.chat_id)
             self._pacer.hold(float(error.retry_after))
             return None
         except TelegramForbiddenError as error:
             logger.info("Chat %s blocked the bot (%s)", job.chat_id, error.message)
+            metrics.BLOCKED_UNLINKS.inc()
             return _Outcome("blocked")
         except TelegramAPIError as error:
+            metrics.SEND_FAILURES.inc()
             return _Outcome("failed", error=f"{type(error).__name__}: {error.message}"[:ERROR_TEXT_LIMIT])
-        logger.debug("Delivery %s sent to chat %s as message %s", job.delivery_id, job.chat_id, message.message_id)
+        metrics.MESSAGES_SENT.inc()
+        logger.info("Delivery %s sent to chat %s as message %s", job.delivery_id, job.chat_id, message.message_id)
         return _Outcome("sent", message_id=message.message_id)
 
     async def _report(self, job: PushJob, outcome: _Outcome) -> dict[str, Any]:

@@ -150,7 +150,7 @@ def test_scaling_and_health(resolved: dict[str, Any]) -> None:
     assert services["beat"]["deploy"]["replicas"] == 1
     assert services["realtime"]["deploy"]["replicas"] >= 2
     assert "ports" not in services["realtime"], "published ports would stop it from scaling"
-    for name in ("postgres", "redis", "django", "realtime", "nginx", "mailpit", "worker", "bot"):
+    for name in ("postgres", "redis", "django", "realtime", "nginx", "mailpit", "worker", "bot", "outbox", "beat"):
         assert services[name].get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
     published = {name for name, service in services.items() if service.get("ports")}
     assert published == {"nginx", "mailpit"}

@@ -149,6 +149,9 @@ class Stack:
     redis_url: str
     user_id_start: int
     django_port: int = field(default_factory=free_port)
+    # The /metrics, /live, /ready servers of the outbox relay and the worker (docs/operations.md).
+    outbox_metrics_port: int = field(default_factory=free_port)
+    worker_metrics_port: int = field(default_factory=free_port)
     processes: list[Process] = field(default_factory=list)
     relays: dict[str, Relay] = field(default_factory=dict)
     gateways: dict[str, Gateway] = field(default_factory=dict)
@@ -174,7 +177,12 @@ class Stack:
             JWT_PRIVATE_KEY_FILE=str(KEY_DIR / "jwt_private.pem"),
             JWT_PUBLIC_KEY_FILE=str(KEY_DIR / "jwt_public.pem"),
             STATIC_ROOT=str(self.work_dir / "static"),
-            LOG_LEVEL="WARNING",
+            # JSON lines at INFO: tests/e2e/test_observability.py follows a request id through them.
+            LOG_LEVEL="INFO",
+            LOG_FORMAT="json",
+            LOG_DELIVERIES="true",
+            OUTBOX_METRICS_PORT=str(self.outbox_metrics_port),
+            WORKER_METRICS_PORT=str(self.worker_metrics_port),
             OUTBOX_RELAY_INTERVAL="0.2",
             REALTIME_SERVICE_TOKEN=SERVICE_TOKEN,
             WS_CLOSE_TIMEOUT="3",
@@ -231,8 +239,6 @@ class Stack:
                 "gthread",
                 "--graceful-timeout",
                 "5",
-                "--access-logfile",
-                "-",
             ],
             DJANGO_DIR,
             self.env(),

@@ -109,7 +109,8 @@ def serving(*servers: socketserver.BaseServer) -> Iterator[None]:
 
 @contextlib.contextmanager
 def gateway(tmp_path: Path, upstreams: list[str], **settings: str) -> Iterator[str]:
-    """nginx with DJANGO_UPSTREAMS=`upstreams`; its base URL."""
+    """nginx with DJANGO_UPSTREAMS=`upstreams`; its base URL. What nginx writes (its error log)
+    goes to `tmp_path / "nginx.log"`."""
     port = free_port()
     env = {
         "GATEWAY_LISTEN": f"127.0.0.1:{port}",
@@ -121,7 +122,9 @@ def gateway(tmp_path: Path, upstreams: list[str], **settings: str) -> Iterator[s
     }
     config = render.write(tmp_path / "conf", env)
     command = render.nginx_command(render.find_nginx(env), config, env["GATEWAY_RUNTIME_DIR"], "-g", "daemon off;")
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    log_path = tmp_path / "nginx.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 10
@@ -131,7 +134,7 @@ def gateway(tmp_path: Path, upstreams: list[str], **settings: str) -> Iterator[s
                 break
             except requests.ConnectionError:
                 assert time.monotonic() < deadline, "nginx did not start"
-                assert process.poll() is None, process.stdout.read() if process.stdout else ""
+                assert process.poll() is None, log_path.read_text()
                 time.sleep(0.05)
         yield base
     finally:
@@ -182,3 +185,19 @@ def test_a_write_that_reached_a_failing_instance_is_not_sent_again(tmp_path: Pat
             assert ("POST", path) not in up.seen
         else:
             assert response.status_code == 200
+
+
+def test_a_socket_whose_relay_is_down_leaves_no_ticket_in_nginxs_logs(tmp_path: Path) -> None:
+    """nginx's error lines quote the request line: a relay that cannot be reached must not put
+    the WebSocket ticket into the error log (the access log hides queries anyway)."""
+    with gateway(tmp_path, [f"127.0.0.1:{free_port()}"], REALTIME_UPSTREAMS=f"127.0.0.1:{free_port()}") as base:
+        answer = requests.get(
+            f"{base}/ws/notifications?ticket=secret-ticket-123",
+            headers={"Connection": "Upgrade", "Upgrade": "websocket"},
+            timeout=10,
+        )
+        assert answer.status_code == 502
+    errors, access = (tmp_path / "nginx.log").read_text(), (tmp_path / "access.log").read_text()
+    assert "/ws/notifications?(query hidden)" in access
+    assert "secret-ticket-123" not in errors
+    assert "secret-ticket-123" not in access

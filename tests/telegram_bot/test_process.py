@@ -12,6 +12,14 @@ from tests.telegram_bot.botapi import FakeBotApi
 from tests.telegram_bot.support import BOT_DIR, BotProcess, bot_env
 
 
+def wait_unhealthy(bot: BotProcess, timeout: float = 15.0) -> None:
+    """Until the bot's /health answers something other than 200 (a loop keeps failing)."""
+    deadline = time.monotonic() + timeout
+    while bot.health().status_code == 200:
+        assert time.monotonic() < deadline, bot.log_tail()
+        time.sleep(0.2)
+
+
 def test_without_a_token_it_exits_2_saying_so() -> None:
     env = bot_env(core_url="http://127.0.0.1:9", service_token="x", redis_url="redis://127.0.0.1:9", api_base="")
     env["TELEGRAM_BOT_TOKEN"] = ""
@@ -103,10 +111,7 @@ def test_pushes_wait_in_the_stream_while_django_core_is_down(
 
     # then nothing is sent and nothing acknowledged, the health check says which loop fails,
     # and the process keeps running (it resumes by itself when django-core is back)
-    deadline = time.monotonic() + 15
-    while bot.health().status_code == 200:
-        assert time.monotonic() < deadline, bot.log_tail()
-        time.sleep(0.2)
+    wait_unhealthy(bot)
     health = bot.health().json()
     assert (health["polling"], health["push"]) == (True, False)
     assert "django-core unavailable" in health["errors"]["push"]
@@ -115,3 +120,38 @@ def test_pushes_wait_in_the_stream_while_django_core_is_down(
     assert bot.running
     assert bot.stop() == 0
     assert redis_client.xpending(stream, "bot")["pending"] == 2
+
+
+def test_metrics_count_updates_and_the_stream_backlog_and_live_differs_from_ready(
+    make_bot: Callable[..., BotProcess],
+    bot_api: FakeBotApi,
+    closed_port_url: str,
+    redis_client: redis.Redis,
+    stream: str,
+) -> None:
+    bot = make_bot(core_url=closed_port_url)
+    base = bot.health_url.removesuffix("/health")
+
+    # when two commands are handled and two pushes wait (django-core is down: none is claimed)
+    bot_api.push_command(5007, "help")
+    bot_api.push_command(5007, "mytasks")
+    deadline = time.monotonic() + 15
+    while len(bot_api.sent(5007)) < 2:  # both answered ("unavailable")
+        assert time.monotonic() < deadline, bot.log_tail()
+        time.sleep(0.1)
+    with redis_client.pipeline(transaction=True) as pipe:  # one read sees both
+        pipe.xadd(stream, {"d": "1", "c": "5007", "r": "req-bot-1"})
+        pipe.xadd(stream, {"d": "2", "c": "5007"})
+        pipe.execute()
+    wait_unhealthy(bot)
+
+    # then /metrics counts both updates and the two entries read but not acknowledged
+    text = bot.http.get(f"{base}/metrics", timeout=5).text
+    values = dict(line.rsplit(" ", 1) for line in text.splitlines() if line and not line.startswith("#"))
+    assert float(values['taskflow_bot_updates_total{type="message"}']) == 2
+    assert float(values["taskflow_bot_stream_pending_entries"]) == 2
+    assert float(values["taskflow_bot_stream_lag_entries"]) == 0
+    assert float(values["taskflow_bot_messages_sent_total"]) == 0
+    # and the process is live but not ready (a dependency does not answer)
+    assert bot.http.get(f"{base}/live", timeout=5).status_code == 200
+    assert bot.http.get(f"{base}/ready", timeout=5).status_code == 503

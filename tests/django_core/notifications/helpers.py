@@ -23,7 +23,7 @@ from taskflow_contracts import (
     event_from_json,
 )
 from taskflow_contracts.events import EventBase
-from taskflow_contracts.redis_layout import outbox_done_key, tagged_user_channel, tagged_user_stream
+from taskflow_contracts.redis_layout import outbox_done_key, split_request_id, tagged_user_channel, tagged_user_stream
 
 from accounts.models import User
 from common.redis import redis_client
@@ -155,7 +155,9 @@ class Subscriber:
         frames = []
         while (message := self.sharded.next_message(timeout=QUIET_SECONDS)) is not None:
             channel = message["channel"].decode()
-            frames.append(Frame(user_id=self.channels[channel], raw=message["data"].decode()))
+            # As the relay takes it: without the request id django-core may put first.
+            _request_id, raw = split_request_id(message["data"].decode())
+            frames.append(Frame(user_id=self.channels[channel], raw=raw))
         ours = our_event_ids()
         return [frame for frame in frames if frame.body["event"]["id"] in ours]
 

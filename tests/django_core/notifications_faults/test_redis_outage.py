@@ -12,7 +12,7 @@ import pytest
 from notifications import publisher
 from notifications.models import OutboxEvent
 from taskflow_contracts import event_frame
-from taskflow_contracts.redis_layout import tagged_user_channel, tagged_user_stream
+from taskflow_contracts.redis_layout import split_request_id, tagged_user_channel, tagged_user_stream
 
 from common.redis import redis_client
 from tasks.models import TaskWatcher
@@ -75,7 +75,8 @@ def drain(
             if len(frames) >= expected or time.monotonic() >= deadline:
                 return frames
             continue
-        frame = json.loads(message["data"])
+        # as the relay takes it: without the request id the publisher may put first
+        frame = json.loads(split_request_id(message["data"].decode())[1])
         if frame["event"]["id"] in event_ids:
             frames.append((message["channel"].decode(), frame))
 

@@ -20,6 +20,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 from notifications.models import NotificationPreference, OutboxEvent
+from taskflow_contracts.logs import log_context
 
 from accounts.models import User
 from common.redis import redis_client
@@ -474,6 +475,48 @@ def test_a_429_is_waited_out_and_the_message_still_arrives(bot_api, bot, project
     assert [c.ok for c in attempts] == [False, True]
     assert attempts[1].at - attempts[0].at >= 0.9  # retry_after honoured
     assert wait_until(lambda: TelegramDelivery.objects.get(user=team["assignee"]).status == "sent"), "sent"
+
+
+def _bot_metrics(bot: BotProcess) -> dict[str, float]:
+    text = bot.http.get(bot.health_url.removesuffix("/health") + "/metrics", timeout=5).text
+    return {
+        name: float(value)
+        for name, value in (line.rsplit(" ", 1) for line in text.splitlines() if line and not line.startswith("#"))
+    }
+
+
+def _settled_bot_metrics(bot: BotProcess, timeout: float = 15.0) -> dict[str, float]:
+    """The bot's metrics once they stay the same for a second."""
+    deadline = time.monotonic() + timeout
+    last = _bot_metrics(bot)
+    while True:
+        time.sleep(1.0)
+        now = _bot_metrics(bot)
+        if {k: v for k, v in now.items() if "stream" not in k} == {k: v for k, v in last.items() if "stream" not in k}:
+            return now
+        assert time.monotonic() < deadline, "the bot's counters kept moving"
+        last = now
+
+
+def test_the_request_id_reaches_the_bots_lines_and_sends_and_429s_are_counted(bot_api, bot, project_of):
+    team = project_of()
+    # (the bot idle: no push of an earlier test still under way moves the counters meanwhile)
+    before = _settled_bot_metrics(bot)
+    bot_api.fail_next("sendMessage", chat_id=team["chat"], status=429, retry_after=1)
+
+    # a write made for a request (its id in the log context, as the request middleware sets it)
+    with log_context(request_id="req-bot-trace-1"):
+        _assign(team["task"], team["owner"], team["assignee"])
+
+    bot_api.wait_for_message(team["chat"], timeout=15)
+    # reported sent: counted before the report
+    assert wait_until(lambda: TelegramDelivery.objects.get(user=team["assignee"]).status == "sent")
+    assert wait_until(lambda: "req-bot-trace-1" in bot.log()), bot.log_tail()
+    sent_line = next(line for line in bot.log().splitlines() if "req-bot-trace-1" in line and " sent to chat " in line)
+    assert f"chat {team['chat']}" in sent_line
+    after = _bot_metrics(bot)
+    assert after["taskflow_bot_messages_sent_total"] - before["taskflow_bot_messages_sent_total"] == 1
+    assert after["taskflow_bot_telegram_429_total"] - before["taskflow_bot_telegram_429_total"] == 1
 
 
 def test_a_403_unlinks_the_chat_and_stops_retrying(bot_api, bot, project_of):

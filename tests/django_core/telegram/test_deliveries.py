@@ -307,3 +307,24 @@ def test_pruning_never_drops_an_event_not_yet_handed_to_the_bot(assigned, settin
     assert not OutboxEvent.objects.filter(pk=row.pk).exists()
     [claimed] = telegram_deliveries_claim(ids=[TelegramDelivery.objects.get().pk])
     assert claimed.status == "ready"
+
+
+def test_the_request_id_of_the_write_goes_with_the_delivery_onto_the_stream(team, linked, client_for):
+    # given a member linked to Telegram, with Telegram on for assignments
+    member = team["member"]
+    chat = linked(member)
+    _telegram_on(member, "task.assigned")
+    task = TaskFactory(project=team["project"], reporter=team["owner"])
+
+    # when the owner assigns them the task through the API, with the gateway's request id
+    response = client_for(team["owner"]).patch(
+        f"/api/tasks/{task.pk}", {"assignee": member.pk}, format="json", HTTP_X_REQUEST_ID="gw-telegram-1"
+    )
+    assert response.status_code == 200, response.content
+    assert telegram_dispatch_pending() == 1
+
+    # then the delivery and its stream entry carry it (for the bot's log lines), not the message
+    delivery = TelegramDelivery.objects.get()
+    assert delivery.request_id == "gw-telegram-1"
+    assert "gw-telegram-1" not in str(delivery.envelope)
+    assert _stream() == [{"d": str(delivery.pk), "c": str(chat), "r": "gw-telegram-1"}]

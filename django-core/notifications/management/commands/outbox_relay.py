@@ -13,6 +13,9 @@ from django.db import DatabaseError, close_old_connections
 from django.utils.module_loading import import_string
 from redis.exceptions import RedisError
 
+from common.observability.metrics import register_scrape_collector, serve
+from common.observability.outbox_metrics import OutboxBacklog
+from common.selectors import dependency_checks
 from notifications.publisher import outbox_prune, relay_cycle
 
 logger = logging.getLogger("notifications.relay")
@@ -76,6 +79,9 @@ class Command(BaseCommand):
                 f"dispatched {dispatched} event(s) to their channels"
             )
             return
+        # Metrics (with the backlog read at scrape time) and /live, /ready (docs/operations.md).
+        register_scrape_collector(OutboxBacklog())
+        serve(host=settings.METRICS_HOST, port=settings.OUTBOX_METRICS_PORT, ready=dependency_checks)
         # Set by SIGTERM/SIGINT; also what the loop sleeps on, so a stop cuts a (backoff) sleep
         # short instead of waiting up to 30 s for it.
         stopping = threading.Event()
