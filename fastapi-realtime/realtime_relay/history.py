@@ -305,6 +305,7 @@ class CatchUp:
             elif not put.cancelled():
                 # Queued (even when this catch-up is being cancelled): the next one starts after it.
                 conn.last_cursor = cursor
+                conn.kick_writer()
         if put.done() and not put.cancelled():
             return True
         if not conn.closed:
