@@ -39,18 +39,23 @@ CLOSE_SLOW_CONSUMER = 4408
 class Connection:
     """One authenticated socket. Frames go to `write_now` while nothing is queued; otherwise
     into `queue`, which `wake_writer` has the route drain into the socket (`writing` while it
-    does). The route waits for `done`; everything that ends a socket goes through `close()`."""
+    does). The route waits for `closing`; everything that ends a socket goes through `close()`.
+
+    Idle sockets are most of what a relay holds, so each keeps little: the queue is made when a
+    frame first has to wait (an asyncio.Queue is three deques, about 2 KiB), and the end is a
+    bare future rather than an asyncio.Event (another deque)."""
 
     __slots__ = (
+        "_queue",
         "close_code",
         "close_reason",
-        "done",
+        "closing",
         "established",
         "held",
         "held_limit",
         "last_cursor",
         "metrics",
-        "queue",
+        "queue_size",
         "syncing",
         "ticket_iat",
         "user_id",
@@ -65,7 +70,8 @@ class Connection:
         self.user_id = user_id
         self.metrics = metrics
         self.ticket_iat = ticket_iat
-        self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize=queue_size)
+        self.queue_size = queue_size
+        self._queue: asyncio.Queue[str] | None = None
         self.held: list[tuple[Cursor | None, str]] = []
         # Live frames held back while the socket catches up. The catch-up is the relay's own
         # work, not the client being slow: allow as many as a history holds (more and the
@@ -79,7 +85,8 @@ class Connection:
         # None until closed; then the code to send, or None when the client went away itself.
         self.close_code: int | None = None
         self.close_reason = ""
-        self.done = asyncio.Event()
+        # Done once the socket is to end (never cancelled by the relay; awaited by the route).
+        self.closing: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         # Set by the route: a synchronous write (True when the frame went out; False when the
         # socket cannot take it now), and what starts draining `queue` into the socket.
         self.write_now: Callable[[str], bool] | None = None
@@ -88,20 +95,27 @@ class Connection:
 
     @property
     def closed(self) -> bool:
-        return self.done.is_set()
+        return self.closing.done()
+
+    @property
+    def queue(self) -> "asyncio.Queue[str]":
+        """The frames waiting for the socket to take them (made on first use)."""
+        if self._queue is None:
+            self._queue = asyncio.Queue(maxsize=self.queue_size)
+        return self._queue
 
     def close(self, code: int | None, reason: str = "") -> None:
         """Ends the socket (the first call wins). `code` None: the client is gone already."""
-        if self.done.is_set():
+        if self.closing.done():
             return
         self.close_code = code
         self.close_reason = reason
-        self.done.set()
+        self.closing.set_result(None)
 
     def send(self, frame: str) -> bool:
         """Sends or queues a frame without a cursor (pong, error, resync); False if the socket
         was dropped for being full."""
-        if self.done.is_set():
+        if self.closing.done():
             return False
         if self._push(frame):
             return True
@@ -111,7 +125,12 @@ class Connection:
     def _push(self, frame: str) -> bool:
         """Writes the frame at once when nothing waits before it and the socket takes it, else
         queues it; False when the queue is full."""
-        if not self.writing and self.write_now is not None and self.queue.empty() and self.write_now(frame):
+        if (
+            not self.writing
+            and self.write_now is not None
+            and (self._queue is None or self._queue.empty())
+            and self.write_now(frame)
+        ):
             self.metrics.messages_sent += 1
             return True
         try:
@@ -123,19 +142,19 @@ class Connection:
 
     def kick_writer(self) -> None:
         """Has the route drain the queue unless it already does (call after queueing)."""
-        if not self.writing and not self.queue.empty():
+        if not self.writing and self._queue is not None and not self._queue.empty():
             self.writing = True
             self.wake_writer()
 
     def _fell_behind(self) -> None:
-        if not self.done.is_set():
+        if not self.closing.done():
             self.metrics.drops["slow_consumer"] += 1
             self.close(CLOSE_SLOW_CONSUMER, "slow_consumer")
 
     def offer(self, frame: str, cursor: Cursor | None) -> bool:
         """A live frame: held back while syncing, dropped when already delivered, else queued.
         False when the socket got dropped for falling behind."""
-        if self.done.is_set():
+        if self.closing.done():
             return False
         if self.syncing:
             if len(self.held) >= self.held_limit:

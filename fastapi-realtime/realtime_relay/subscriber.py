@@ -71,6 +71,39 @@ def channel_user(channel: str) -> int | None:
     return None
 
 
+class _Ready:
+    """Whether a channel is confirmed, and a way to wait for it: an asyncio.Event without its
+    deque, which every user's channel kept for as long as the user stayed (about 0.6 KiB each);
+    a future exists only while someone waits."""
+
+    __slots__ = ("_set", "_waiter")
+
+    def __init__(self) -> None:
+        self._set = False
+        self._waiter: asyncio.Future[None] | None = None
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def set(self) -> None:
+        self._set = True
+        if self._waiter is not None:
+            if not self._waiter.done():
+                self._waiter.set_result(None)
+            self._waiter = None
+
+    def clear(self) -> None:
+        self._set = False
+
+    async def wait(self) -> None:
+        if self._set:
+            return
+        if self._waiter is None:
+            self._waiter = asyncio.get_running_loop().create_future()
+        # Shielded: a waiter that gives up (a timeout) must not cancel the others' wait.
+        await asyncio.shield(self._waiter)
+
+
 @dataclass
 class _Channel:
     user_id: int
@@ -81,7 +114,7 @@ class _Channel:
     # SSUBSCRIBE / SUNSUBSCRIBE sent on `link` in its current session and not yet confirmed.
     subscribing: int = 0
     unsubscribing: int = 0
-    ready: asyncio.Event = field(default_factory=asyncio.Event)
+    ready: _Ready = field(default_factory=_Ready)
     # The channel was confirmed and then lost: once it is confirmed again, its user's sockets
     # catch up from history. `catching_up`: that catch-up was asked for and waits for the
     # confirmation (a loss meanwhile asks again).

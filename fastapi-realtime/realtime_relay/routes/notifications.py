@@ -101,7 +101,7 @@ async def _serve(websocket: WebSocket, relay: Relay, conn: Connection, cursor: C
 
     conn.wake_writer = wake_writer
     try:
-        await conn.done.wait()
+        await conn.closing
     finally:
         for task in tasks:
             task.cancel()
