@@ -26,7 +26,7 @@ import signal
 import sys
 from urllib.parse import parse_qs, urlsplit
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.client import PubSub
 from websockets.asyncio.server import ServerConnection, broadcast, serve
 from websockets.exceptions import ConnectionClosed
@@ -38,7 +38,8 @@ USER_PREFIX, USER_SUFFIX = b"user:{", b"}"
 class MinimalRelay:
     def __init__(self, redis_url: str, *, history: bool = False) -> None:
         # Bytes in, bytes out: the payload goes to the sockets as it came (sent as text frames).
-        self.redis = Redis.from_url(redis_url)
+        # A burst of handshakes waits for a connection (redis-py's default pool refuses the 101st).
+        self.redis = Redis(connection_pool=BlockingConnectionPool.from_url(redis_url, max_connections=64))
         self.history = history
         self.pubsub: PubSub = self.redis.pubsub()
         self.users: dict[int, set[ServerConnection]] = {}
