@@ -1,23 +1,32 @@
-"""Benchmark of the realtime relay (`make bench`): fastapi-realtime next to its ceiling, a minimal
-relay (bench/minimal_relay.py: a bare redis.asyncio subscriber feeding the `websockets` library's
-asyncio server, compression off, the user id read from the query string). One server process
-each, on this machine, with the load generator on the same machine. Figures are printed, never
-asserted; each is shown with the ratio relay / minimal.
+"""Benchmark of the realtime relay (`make bench`): fastapi-realtime next to its ceilings, two
+minimal relays (bench/minimal_relay.py: a bare redis.asyncio subscriber feeding the `websockets`
+library's asyncio server, compression off, the user id read from the query string): `minimal`
+as is, and `minimal-history`, which also keeps history. The relay and minimal-history are fed as
+django-core feeds the relay in production, one DELIVER_LUA call per event and user (XADD to the
+user's history stream, then SPUBLISH; minimal-history's hello reads that stream's last id);
+`minimal` gets a bare SPUBLISH of a ready-made frame. So relay / minimal includes the history
+write the bare minimal relay does not do, and relay / minimal-history compares like with like.
+One server process each, on this machine, with the load generator on the same machine. Every
+part runs `--rounds` (3) times per server, the order rotating from round to round, and reports
+each figure's median. Figures are printed, never asserted; each is shown with its ratios, and
+issue 17's goals (messages/s >= 0.85x, RSS per idle socket <= 2x, p99 <= minimal + 2 ms,
+handshake CPU <= 1.5x) in a table of their own.
 
 1. **Idle connections.** `--idle-connections` (10,000) sockets, one per user, each with a fresh
    single-use ticket signed like django-core signs them, opened by client processes of ~2,500
    sockets each (asyncio + the websockets client, each process from its own 127.0.0.x source
    address). Once every socket has its `hello` and things settle: how many are held, and the
    server's RSS growth per socket (VmRSS after - before, / sockets held). Goals: >= 10,000
-   sockets, <= 40 KiB each. A socket closed with 1013 (try again later) before its hello is
+   sockets, <= 40 KiB each. The server's CPU time while they open, / sockets: the handshake CPU
+   per new socket (ticket check and burn, subscription, history read, presence, for the relay).
+   A socket closed with 1013 (try again later) before its hello is
    opened again after a pause, as the protocol tells clients to; those refusals are reported.
 2. **Delivered messages/s.** `--users` (1,000) users with one socket each; a publisher process
-   SPUBLISHes ready-made event frames (a task.assigned UserMessage with its notification, as
-   django-core's delivery script publishes them) to the shard channel `user:{id}`, round-robin, pipelined, as fast as
-   the sockets take them: at most `--window` frames published and not yet received. Measured
-   over `--duration` s after `--warmup` s, `--rounds` (3) times per server, alternating; the
-   median round counts. Server CPU per message (from /proc) is shown too: it moves less than
-   messages/s when the machine is shared. Goal: >= 20,000 messages/s.
+   delivers event frames (a task.assigned UserMessage with its notification) to the shard
+   channel `user:{id}` (see above: DELIVER_LUA or a bare SPUBLISH), round-robin, pipelined, as
+   fast as the sockets take them: at most `--window` frames published and not yet received.
+   Measured over `--duration` s after `--warmup` s. Server CPU per message (from /proc) is shown
+   too: it moves less than messages/s when the machine is shared. Goal: >= 20,000 messages/s.
 3. **Publish -> socket latency.** The same 1,000 users; events paced at `--latency-rate` (1,000)
    per second, each frame carrying its send instant (CLOCK_MONOTONIC, shared by every process on
    the machine); each client takes receive - send. p50/p95/p99/max over `--duration` s after
@@ -31,10 +40,11 @@ asserted; each is shown with the ratio relay / minimal.
 
     .venv/bin/python -m bench.realtime [--quick] [--idle-connections 10000] [--users 1000]
         [--duration 10] [--rounds 3] [--latency-rate 1000] [--part idle|throughput|latency|cluster]
-        [--target relay|minimal]
+        [--target relay|minimal|minimal-history] [--relay-dir DIR]
 
 The relay runs as the Procfile runs it (uvicorn, one process, no --workers, compression off,
-pings every 20 s) with its default settings; the minimal relay pings every 20 s too. Both use
+pings every 20 s) with its default settings, from `--relay-dir` (default fastapi-realtime/; an
+older commit's copy gives before/after figures); the minimal relays ping every 20 s too. Both use
 Redis database 15 (BENCH_REALTIME_REDIS_URL overrides it), flushed at the start; pub/sub channels
 are not per database, so the bench's user ids are far above any real one. RLIMIT_NOFILE is
 raised to its hard limit here and in every child. Children run in their own sessions and are
