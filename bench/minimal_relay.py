@@ -6,7 +6,12 @@ own asyncio server directly (compression off); each message goes to the user's s
 No tickets (the user id is read from the query string: `ws://host:port/?user=7`), no history, no
 presence, no queues, no metrics.
 
-    .venv/bin/python -m bench.minimal_relay --port 8765 --redis-url redis://127.0.0.1:6379/15
+With `--history` it is the minimal relay that also keeps history: bench.realtime feeds it as it
+feeds the relay, through django-core's delivery script (XADD to the user's stream
+`user:{7}:events`, then SPUBLISH), and its hello carries the stream's last id as the cursor (one
+XREVRANGE per socket), where a client would resume from.
+
+    .venv/bin/python -m bench.minimal_relay --port 8765 --redis-url redis://127.0.0.1:6379/15 [--history]
 
 It speaks the shape of the relay's protocol that the bench needs: `{"type":"hello",...}` first,
 then each pub/sub payload as one text frame. Same event loop as uvicorn picks (uvloop when
@@ -21,7 +26,7 @@ import signal
 import sys
 from urllib.parse import parse_qs, urlsplit
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.client import PubSub
 from websockets.asyncio.server import ServerConnection, broadcast, serve
 from websockets.exceptions import ConnectionClosed
@@ -31,9 +36,11 @@ USER_PREFIX, USER_SUFFIX = b"user:{", b"}"
 
 
 class MinimalRelay:
-    def __init__(self, redis_url: str) -> None:
+    def __init__(self, redis_url: str, *, history: bool = False) -> None:
         # Bytes in, bytes out: the payload goes to the sockets as it came (sent as text frames).
-        self.redis = Redis.from_url(redis_url)
+        # A burst of handshakes waits for a connection (redis-py's default pool refuses the 101st).
+        self.redis = Redis(connection_pool=BlockingConnectionPool.from_url(redis_url, max_connections=64))
+        self.history = history
         self.pubsub: PubSub = self.redis.pubsub()
         self.users: dict[int, set[ServerConnection]] = {}
 
@@ -53,7 +60,12 @@ class MinimalRelay:
             await self.pubsub.ssubscribe(f"user:{{{user_id}}}")
         sockets.add(websocket)
         try:
-            await websocket.send(f'{{"type":"hello","user_id":{user_id},"cursor":"0-0"}}')
+            cursor = "0-0"
+            if self.history:
+                last = await self.redis.xrevrange(f"user:{{{user_id}}}:events", count=1)
+                if last:
+                    cursor = last[0][0].decode()
+            await websocket.send(f'{{"type":"hello","user_id":{user_id},"cursor":"{cursor}"}}')
             async for _ in websocket:
                 pass  # clients send nothing the ceiling needs to answer
         except ConnectionClosed:
@@ -81,7 +93,7 @@ class MinimalRelay:
 
 
 async def main(args: argparse.Namespace) -> None:
-    relay = MinimalRelay(args.redis_url)
+    relay = MinimalRelay(args.redis_url, history=args.history)
     await relay.start()
     stop = asyncio.get_running_loop().create_future()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -112,6 +124,7 @@ def run(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/15")
+    parser.add_argument("--history", action="store_true", help="hello carries the user's last history id")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     try:

@@ -1,23 +1,32 @@
-"""Benchmark of the realtime relay (`make bench`): fastapi-realtime next to its ceiling, a minimal
-relay (bench/minimal_relay.py: a bare redis.asyncio subscriber feeding the `websockets` library's
-asyncio server, compression off, the user id read from the query string). One server process
-each, on this machine, with the load generator on the same machine. Figures are printed, never
-asserted; each is shown with the ratio relay / minimal.
+"""Benchmark of the realtime relay (`make bench`): fastapi-realtime next to its ceilings, two
+minimal relays (bench/minimal_relay.py: a bare redis.asyncio subscriber feeding the `websockets`
+library's asyncio server, compression off, the user id read from the query string): `minimal`
+as is, and `minimal-history`, which also keeps history. The relay and minimal-history are fed as
+django-core feeds the relay in production, one DELIVER_LUA call per event and user (XADD to the
+user's history stream, then SPUBLISH; minimal-history's hello reads that stream's last id);
+`minimal` gets a bare SPUBLISH of a ready-made frame. So relay / minimal includes the history
+write the bare minimal relay does not do, and relay / minimal-history compares like with like.
+One server process each, on this machine, with the load generator on the same machine. Every
+part runs `--rounds` (3) times per server, the order rotating from round to round, and reports
+each figure's median. Figures are printed, never asserted; each is shown with its ratios, and
+issue 17's goals (messages/s >= 0.85x, RSS per idle socket <= 2x, p99 <= minimal + 2 ms,
+handshake CPU <= 1.5x) in a table of their own.
 
 1. **Idle connections.** `--idle-connections` (10,000) sockets, one per user, each with a fresh
    single-use ticket signed like django-core signs them, opened by client processes of ~2,500
    sockets each (asyncio + the websockets client, each process from its own 127.0.0.x source
    address). Once every socket has its `hello` and things settle: how many are held, and the
    server's RSS growth per socket (VmRSS after - before, / sockets held). Goals: >= 10,000
-   sockets, <= 40 KiB each. A socket closed with 1013 (try again later) before its hello is
+   sockets, <= 40 KiB each. The server's CPU time while they open, / sockets: the handshake CPU
+   per new socket (ticket check and burn, subscription, history read, presence, for the relay).
+   A socket closed with 1013 (try again later) before its hello is
    opened again after a pause, as the protocol tells clients to; those refusals are reported.
 2. **Delivered messages/s.** `--users` (1,000) users with one socket each; a publisher process
-   SPUBLISHes ready-made event frames (a task.assigned UserMessage with its notification, as
-   django-core's delivery script publishes them) to the shard channel `user:{id}`, round-robin, pipelined, as fast as
-   the sockets take them: at most `--window` frames published and not yet received. Measured
-   over `--duration` s after `--warmup` s, `--rounds` (3) times per server, alternating; the
-   median round counts. Server CPU per message (from /proc) is shown too: it moves less than
-   messages/s when the machine is shared. Goal: >= 20,000 messages/s.
+   delivers event frames (a task.assigned UserMessage with its notification) to the shard
+   channel `user:{id}` (see above: DELIVER_LUA or a bare SPUBLISH), round-robin, pipelined, as
+   fast as the sockets take them: at most `--window` frames published and not yet received.
+   Measured over `--duration` s after `--warmup` s. Server CPU per message (from /proc) is shown
+   too: it moves less than messages/s when the machine is shared. Goal: >= 20,000 messages/s.
 3. **Publish -> socket latency.** The same 1,000 users; events paced at `--latency-rate` (1,000)
    per second, each frame carrying its send instant (CLOCK_MONOTONIC, shared by every process on
    the machine); each client takes receive - send. p50/p95/p99/max over `--duration` s after
@@ -31,10 +40,11 @@ asserted; each is shown with the ratio relay / minimal.
 
     .venv/bin/python -m bench.realtime [--quick] [--idle-connections 10000] [--users 1000]
         [--duration 10] [--rounds 3] [--latency-rate 1000] [--part idle|throughput|latency|cluster]
-        [--target relay|minimal]
+        [--target relay|minimal|minimal-history] [--relay-dir DIR]
 
 The relay runs as the Procfile runs it (uvicorn, one process, no --workers, compression off,
-pings every 20 s) with its default settings; the minimal relay pings every 20 s too. Both use
+pings every 20 s) with its default settings, from `--relay-dir` (default fastapi-realtime/; an
+older commit's copy gives before/after figures); the minimal relays ping every 20 s too. Both use
 Redis database 15 (BENCH_REALTIME_REDIS_URL overrides it), flushed at the start; pub/sub channels
 are not per database, so the bench's user ids are far above any real one. RLIMIT_NOFILE is
 raised to its hard limit here and in every child. Children run in their own sessions and are
@@ -56,6 +66,7 @@ import resource
 import select
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -92,7 +103,11 @@ from bench.realtime_load import (
 RESULTS_PATH = RESULTS_DIR / "realtime.json"
 RELAY_DIR = REPO_DIR / "fastapi-realtime"
 REDIS_URL = "redis://127.0.0.1:6379/15"
-TARGETS = ("relay", "minimal")
+TARGETS = ("relay", "minimal", "minimal-history")
+# Who keeps history: the relay is fed as django-core feeds it (DELIVER_LUA: XADD to the user's
+# stream, then SPUBLISH), and so is the minimal relay that keeps history; the bare minimal
+# relay gets the bare SPUBLISH of a ready-made frame.
+KEEPS_HISTORY = {"relay": True, "minimal": False, "minimal-history": True}
 PARTS = ("idle", "throughput", "latency", "cluster")
 GOAL_IDLE_CONNECTIONS = 10_000
 GOAL_KIB_PER_CONNECTION = 40.0
@@ -100,6 +115,11 @@ GOAL_MESSAGES_PER_S = 20_000.0
 GOAL_P99_MS = 10.0
 # The relay on a Redis Cluster delivers at least this share of what it delivers on one node.
 GOAL_CLUSTER_RATIO = 0.8
+# Issue 17, each a ratio to the minimal relay measured in the same run.
+GOAL_MESSAGES_RATIO = 0.85  # messages/s >= 0.85x the minimal relay's (and the one keeping history)
+GOAL_RSS_RATIO = 2.0  # RSS per idle socket <= 2x
+GOAL_P99_EXTRA_MS = 2.0  # publish -> socket p99 <= the minimal relay's + 2 ms
+GOAL_HANDSHAKE_RATIO = 1.5  # server CPU per new socket <= 1.5x
 # Far above any real user id: pub/sub channels are shared by every Redis database.
 USER_ID_BASE = 900_000_000_000
 
@@ -130,6 +150,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REALTIME_REDIS_URL", REDIS_URL))
     parser.add_argument("--output", type=Path, default=RESULTS_PATH, help="where the JSON results go")
     parser.add_argument("--log-dir", type=Path, default=None, help="keep the servers' and clients' logs here")
+    parser.add_argument(
+        "--relay-dir",
+        type=Path,
+        default=RELAY_DIR,
+        help="run the relay from this copy of fastapi-realtime/ (e.g. an older commit's, for before/after)",
+    )
     # `make bench BENCH_ARGS=...` hands the HTTP benchmarks' options to this script too.
     parser.add_argument(
         "--rounds",
@@ -470,12 +496,13 @@ def start_server(run: "Run", kind: str, label: str, target: RedisTarget) -> Serv
             "--timeout-graceful-shutdown",
             "10",
         ]
-        process = spawn(command, cwd=RELAY_DIR, log_path=log_path, env=relay_environment(target))
+        process = spawn(command, cwd=run.args.relay_dir, log_path=log_path, env=relay_environment(target))
         step(f"starting the relay (uvicorn realtime_relay.main:app, one process) on 127.0.0.1:{port} ({target.name})")
     else:
         command = [sys.executable, "-m", "bench.minimal_relay", "--port", str(port), "--redis-url", target.url]
+        command += ["--history"] if KEEPS_HISTORY[kind] else []
         process = spawn(command, cwd=REPO_DIR, log_path=log_path, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        step(f"starting the minimal relay (bench.minimal_relay) on 127.0.0.1:{port}")
+        step(f"starting the {kind} relay (bench.minimal_relay{' --history' * KEEPS_HISTORY[kind]}) on port {port}")
     server = Server(kind=kind, process=process, port=port, log_path=log_path)
     try:
         wait_server(server)
@@ -661,7 +688,7 @@ def wait_clients(server: Server, clients: Clients, timeout: float) -> dict[str, 
 
 
 def start_publisher(
-    run: Run, clients: Clients, label: str, target: RedisTarget, *, seconds: float, paced: bool
+    run: Run, clients: Clients, label: str, target: RedisTarget, *, seconds: float, paced: bool, history: bool
 ) -> LineChannel:
     slot = len(clients.channels)
     command = [
@@ -672,6 +699,7 @@ def start_publisher(
         "--redis-url",
         target.url,
         *(["--cluster"] if target.cluster else []),
+        *(["--history"] if history else []),
         "--first-user",
         str(clients.first_user),
         "--users",
@@ -892,7 +920,13 @@ def run_delivery(run: Run, kind: str, part: str, target: RedisTarget | None = No
                 f"{args.warmup:g} s warm-up + {args.duration:g} s measured"
             )
         publisher = start_publisher(
-            run, clients, label, target, seconds=args.duration + (0 if paced else args.warmup + 0.5), paced=paced
+            run,
+            clients,
+            label,
+            target,
+            seconds=args.duration + (0 if paced else args.warmup + 0.5),
+            paced=paced,
+            history=KEEPS_HISTORY[kind],
         )
         started = wait_publisher_started(clients, publisher)
         # The measured window: from `warmup` after the first PUBLISH, for `duration` (the paced
@@ -999,27 +1033,59 @@ def delivery_result(
     return result
 
 
+# Per part: the figures whose median over the rounds is reported (the first one also picks the
+# round kept as the part's result), each read from one round's result.
+ROUND_FIGURES: dict[str, dict[str, Any]] = {
+    "idle": {
+        "kib_per_connection": lambda r: r["kib_per_connection"],
+        "server_cpu_ms_per_open": lambda r: r["server_cpu_ms_per_open"],
+    },
+    "throughput": {
+        "messages_per_s": lambda r: r["window"]["messages_per_s"],
+        "server_cpu_us_per_message": lambda r: r["window"]["server_cpu_us_per_message"],
+    },
+    "latency": {
+        f"{name}_ms": (lambda r, name=name: (r["latency"] or {}).get(f"{name}_ms"))
+        for name in ("p99", "p50", "p95", "max")
+    },
+}
+
+
 def run_rounds(run: Run, part: str) -> dict[str, Any]:
-    """`--rounds` runs per server, alternating which goes first (a drift on the machine hits
-    both); each server's round with the median messages/s is its result, the others are kept."""
-    rounds: dict[str, list[dict[str, Any]]] = {kind: [] for kind in run.args.targets}
+    """`--rounds` runs per server, the order rotating from round to round (a drift on the
+    machine hits every server); each figure is the median over the rounds (`median`), and each
+    server's round with the median of the part's first figure is kept as its result."""
+    targets = list(run.args.targets)
+    rounds: dict[str, list[dict[str, Any]]] = {kind: [] for kind in targets}
     for number in range(1, run.args.rounds + 1):
-        order = run.args.targets if number % 2 else list(reversed(run.args.targets))
-        for kind in order:
+        shift = (number - 1) % len(targets)
+        for kind in targets[shift:] + targets[:shift]:
             step(f"round {number}/{run.args.rounds}: {kind}")
-            rounds[kind].append(run_delivery(run, kind, part))
-    return {kind: median_round(kind, runs) for kind, runs in rounds.items()}
+            rounds[kind].append(run_idle(run, kind) if part == "idle" else run_delivery(run, kind, part))
+    return {kind: median_round(kind, runs, part) for kind, runs in rounds.items()}
 
 
-def median_round(name: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """The round with the median messages/s, with every round's figures."""
-    ordered = sorted(runs, key=lambda result: result["window"]["messages_per_s"])
+def median_round(name: str, runs: list[dict[str, Any]], part: str = "throughput") -> dict[str, Any]:
+    """The round with the median of the part's first figure, with every round's figures and
+    each figure's median over the rounds."""
+    figures = ROUND_FIGURES[part]
+    first = next(iter(figures.values()))
+    ordered = sorted(runs, key=lambda result: first(result) if first(result) is not None else math.inf)
     median = dict(ordered[(len(ordered) - 1) // 2])
-    median["rounds_messages_per_s"] = [result["window"]["messages_per_s"] for result in runs]
-    median["rounds_server_cpu_us_per_message"] = [result["window"]["server_cpu_us_per_message"] for result in runs]
+    median["rounds_figures"] = {figure: [pick(result) for result in runs] for figure, pick in figures.items()}
+    median["median"] = {
+        figure: statistics.median(known) if (known := [value for value in values if value is not None]) else None
+        for figure, values in median["rounds_figures"].items()
+    }
+    if part == "throughput":
+        median["rounds_messages_per_s"] = median["rounds_figures"]["messages_per_s"]
+        median["rounds_server_cpu_us_per_message"] = median["rounds_figures"]["server_cpu_us_per_message"]
     median["rounds"] = runs
-    rates = ", ".join(f"{rate:,.0f}" for rate in median["rounds_messages_per_s"])
-    step(f"{name}: median {median['window']['messages_per_s']:,.0f} messages/s (rounds: {rates})")
+    summary = "; ".join(
+        f"{figure} {', '.join('-' if value is None else f'{value:,.2f}' for value in values)}"
+        for figure, values in median["rounds_figures"].items()
+    )
+    step(f"{name}: rounds {summary}")
     return median
 
 
@@ -1076,7 +1142,7 @@ def run_cluster_comparison(run: Run) -> dict[str, Any]:
                 step(f"round {number}/{args.rounds}: the relay on a {targets[name].name}")
                 rounds[name].append(run_delivery(run, "relay", "throughput", targets[name]))
         for name, runs in rounds.items():
-            results["throughput"][name] = median_round(f"relay on a {targets[name].name}", runs)
+            results["throughput"][name] = median_round(f"relay on a {targets[name].name}", runs, "throughput")
         for name, target in targets.items():
             step(f"latency: the relay on a {target.name}")
             results["latency"][name] = run_delivery(run, "relay", "latency", target)
@@ -1161,60 +1227,111 @@ def ratio(relay: float | None, minimal: float | None) -> float | None:
     return round(relay / minimal, 3)
 
 
+def median_figure(result: dict[str, Any], part: str, figure: str) -> float | None:
+    """A figure's median over the rounds (or its value in the one round there was)."""
+    if figure in result.get("median", {}):
+        value: float | None = result["median"][figure]
+        return value
+    return ROUND_FIGURES[part][figure](result)
+
+
 def compare(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Per part: the headline figures of each target and relay / minimal."""
+    """Per figure: each target's median, relay / minimal and relay / minimal-history, and the
+    relay against the earlier absolute goals; then `issue_17`, the goals set as ratios."""
     table: dict[str, Any] = {}
 
-    def row(key: str, part: str, pick: Any, goal: str | None, met: Any = None) -> None:
-        values = {target: pick(results[part][target]) for target in results.get(part, {})}
+    def row(key: str, part: str, figure: str, goal: str | None, met: Any = None) -> None:
+        values = {target: median_figure(result, part, figure) for target, result in results.get(part, {}).items()}
         if not values:
             return
         table[key] = {
             **values,
             "relay/minimal": ratio(values.get("relay"), values.get("minimal")),
+            "relay/minimal-history": ratio(values.get("relay"), values.get("minimal-history")),
             "goal": goal,
             "relay_meets_goal": met(values["relay"]) if met is not None and values.get("relay") is not None else None,
         }
 
-    row(
-        "idle_connections_held",
-        "idle",
-        lambda r: r["held"],
-        f">= {GOAL_IDLE_CONNECTIONS:,}",
-        lambda v: v >= GOAL_IDLE_CONNECTIONS,
-    )
-    held = table.get("idle_connections_held")
-    if held is not None and results["idle"].get("relay", {}).get("requested", 0) < GOAL_IDLE_CONNECTIONS:
-        held["relay_meets_goal"] = None  # fewer asked for than the goal (--quick): not judged
+    if "idle" in results:
+        table["idle_connections_held"] = {
+            **{target: result["held"] for target, result in results["idle"].items()},
+            "goal": f">= {GOAL_IDLE_CONNECTIONS:,}",
+            "relay_meets_goal": None,
+        }
+        relay_idle = results["idle"].get("relay")
+        if relay_idle is not None and relay_idle["requested"] >= GOAL_IDLE_CONNECTIONS:
+            table["idle_connections_held"]["relay_meets_goal"] = relay_idle["held"] >= GOAL_IDLE_CONNECTIONS
     row(
         "kib_per_idle_connection",
         "idle",
-        lambda r: r["kib_per_connection"],
+        "kib_per_connection",
         f"<= {GOAL_KIB_PER_CONNECTION:g} KiB",
         lambda v: v <= GOAL_KIB_PER_CONNECTION,
     )
+    row("server_cpu_ms_per_open", "idle", "server_cpu_ms_per_open", None)
     row(
         "messages_per_s",
         "throughput",
-        lambda r: r["window"]["messages_per_s"],
+        "messages_per_s",
         f">= {GOAL_MESSAGES_PER_S:,.0f}/s",
         lambda v: v >= GOAL_MESSAGES_PER_S,
     )
-    row("server_cpu_us_per_message", "throughput", lambda r: r["window"]["server_cpu_us_per_message"], None)
+    row("server_cpu_us_per_message", "throughput", "server_cpu_us_per_message", None)
     for name in ("p50", "p95", "p99", "max"):
         row(
             f"latency_{name}_ms",
             "latency",
-            lambda r, name=name: (r["latency"] or {}).get(f"{name}_ms"),
+            f"{name}_ms",
             f"<= {GOAL_P99_MS:g} ms" if name == "p99" else None,
             (lambda v: v <= GOAL_P99_MS) if name == "p99" else None,
         )
+    table["issue_17"] = issue_17_goals(table)
     return table
+
+
+def issue_17_goals(table: dict[str, Any]) -> list[dict[str, Any]]:
+    """Issue 17's relay goals, each the relay's figure against its ceiling in this run."""
+    goals = []
+
+    def goal(label: str, key: str, ceiling_of: str, *, limit: float, kind: str) -> None:
+        row = table.get(key)
+        if row is None or row.get("relay") is None or row.get(ceiling_of) is None:
+            return
+        relay, ceiling = row["relay"], row[ceiling_of]
+        if kind == "extra":
+            figure: float | None = round(relay - ceiling, 3)
+            met = figure is not None and figure <= limit
+            wanted = f"<= {ceiling_of} + {limit:g} ms"
+        else:
+            figure = ratio(relay, ceiling)
+            met = figure is not None and (figure >= limit if kind == "at_least" else figure <= limit)
+            wanted = f"{'>=' if kind == 'at_least' else '<='} {limit:g}x {ceiling_of}"
+        goals.append(
+            {
+                "goal": label,
+                "relay": relay,
+                "ceiling": ceiling,
+                "ceiling_server": ceiling_of,
+                "figure": figure,
+                "wanted": wanted,
+                "met": met,
+            }
+        )
+
+    goal("messages/s to users", "messages_per_s", "minimal", limit=GOAL_MESSAGES_RATIO, kind="at_least")
+    goal("messages/s to users", "messages_per_s", "minimal-history", limit=GOAL_MESSAGES_RATIO, kind="at_least")
+    goal("RSS per idle socket, KiB", "kib_per_idle_connection", "minimal", limit=GOAL_RSS_RATIO, kind="at_most")
+    goal("publish -> socket p99, ms", "latency_p99_ms", "minimal", limit=GOAL_P99_EXTRA_MS, kind="extra")
+    goal(
+        "handshake CPU per socket, ms", "server_cpu_ms_per_open", "minimal", limit=GOAL_HANDSHAKE_RATIO, kind="at_most"
+    )
+    return goals
 
 
 LABELS = {
     "idle_connections_held": ("idle sockets held by one process", "{:,.0f}"),
     "kib_per_idle_connection": ("RSS per idle socket, KiB", "{:,.1f}"),
+    "server_cpu_ms_per_open": ("  handshake: server CPU per socket, ms", "{:,.3f}"),
     "messages_per_s": ("delivered messages/s, {users:,} users", "{:,.0f}"),
     "server_cpu_us_per_message": ("  server CPU per message, us", "{:,.1f}"),
     "latency_p50_ms": ("publish -> socket p50, ms ({rate:,.0f}/s)", "{:,.2f}"),
@@ -1227,10 +1344,18 @@ LABELS = {
 def print_report(args: argparse.Namespace, table: dict[str, Any], results: dict[str, dict[str, Any]]) -> None:
     print()
     print(
-        f"Realtime relay vs minimal relay (the ceiling): one server process each, {os.cpu_count()} cores, "
-        "load generator on the same machine"
+        f"Realtime relay vs minimal relays (the ceilings): one server process each, {os.cpu_count()} cores, "
+        f"load generator on the same machine; medians of {args.rounds} round{'s' if args.rounds > 1 else ''} "
+        "per server, alternating"
     )
-    header = f"{'metric':<42}  {'relay':>10}  {'minimal':>10}  {'relay/min':>9}  {'goal':>14}  {'relay':>7}"
+    print(
+        "  relay and min+hist are fed as django-core feeds them (DELIVER_LUA: history XADD + SPUBLISH); "
+        "minimal gets a bare SPUBLISH"
+    )
+    header = (
+        f"{'metric':<42}  {'relay':>10}  {'minimal':>10}  {'min+hist':>10}  {'relay/min':>9}  {'relay/m+h':>9}  "
+        f"{'goal':>14}  {'relay':>7}"
+    )
     print(header)
     print("-" * len(header))
 
@@ -1243,12 +1368,29 @@ def print_report(args: argparse.Namespace, table: dict[str, Any], results: dict[
         row = table[key]
         met = row["relay_meets_goal"]
         verdict = "" if met is None else ("met" if met else "NOT met")
-        relative = "-" if row["relay/minimal"] is None else f"{row['relay/minimal']:.2f}"
+        relative = [cell(row.get(name), "{:.2f}") for name in ("relay/minimal", "relay/minimal-history")]
+        values = [cell(row.get(target), spec) for target in TARGETS]
         print(
-            f"{label.format(users=args.users, rate=args.latency_rate):<42}  {cell(row.get('relay'), spec):>10}  "
-            f"{cell(row.get('minimal'), spec):>10}  {relative:>9}  {row['goal'] or '':>14}  {verdict:>7}"
+            f"{label.format(users=args.users, rate=args.latency_rate):<42}  {values[0]:>10}  {values[1]:>10}  "
+            f"{values[2]:>10}  {relative[0]:>9}  {relative[1]:>9}  {row['goal'] or '':>14}  {verdict:>7}"
         )
     print()
+    goals = table.get("issue_17") or []
+    if goals:
+        print("Issue 17 (relay): each goal against its ceiling in this run")
+        header = (
+            f"{'goal':<30}  {'relay':>10}  {'ceiling':>10}  {'ceiling is':<16}  {'figure':>8}  {'wanted':<28}  {'':>7}"
+        )
+        print(header)
+        print("-" * len(header))
+        for goal in goals:
+            figure = "-" if goal["figure"] is None else f"{goal['figure']:.2f}"
+            print(
+                f"{goal['goal']:<30}  {goal['relay']:>10,.2f}  {goal['ceiling']:>10,.2f}  "
+                f"{goal['ceiling_server']:<16}  {figure:>8}  {goal['wanted']:<28}  "
+                f"{'met' if goal['met'] else 'NOT met':>7}"
+            )
+        print()
     for target, result in results.get("idle", {}).items():
         failed = f"{result['failed']:,} failed" + (f" {result['errors']}" if result["failed"] else "")
         if result["refused_then_retried"]:
@@ -1322,6 +1464,8 @@ def write_json(
             "relay_command": "uvicorn realtime_relay.main:app --ws-per-message-deflate false --ws-ping-interval 20 "
             "--ws-ping-timeout 20 --ws-max-size 65536 (one process, default settings)",
             "minimal_relay": "bench/minimal_relay.py (websockets asyncio server + redis.asyncio pub/sub, uvloop)",
+            "minimal_history_relay": "bench/minimal_relay.py --history (its hello reads the user's history)",
+            "fed_with_history": [target for target, keeps in KEEPS_HISTORY.items() if keeps],
         },
         "machine": {
             "cpus": os.cpu_count(),
@@ -1338,6 +1482,12 @@ def write_json(
             "messages_per_s": GOAL_MESSAGES_PER_S,
             "latency_p99_ms": GOAL_P99_MS,
             "cluster_over_single_messages_per_s": GOAL_CLUSTER_RATIO,
+            "issue_17": {
+                "messages_per_s_over_minimal": GOAL_MESSAGES_RATIO,
+                "rss_per_idle_socket_over_minimal": GOAL_RSS_RATIO,
+                "p99_ms_over_minimal_plus": GOAL_P99_EXTRA_MS,
+                "handshake_cpu_over_minimal": GOAL_HANDSHAKE_RATIO,
+            },
         },
         "summary": table,
         "results": results,
@@ -1396,11 +1546,7 @@ def run_all(args: argparse.Namespace) -> int:
             if part == "cluster":
                 results[part] = run_cluster_comparison(run)
                 continue
-            if part == "throughput" and args.rounds > 1:
-                results[part] = run_rounds(run, part)
-                continue
-            for kind in args.targets:
-                results[part][kind] = run_idle(run, kind) if part == "idle" else run_delivery(run, kind, part)
+            results[part] = run_rounds(run, part)
         table = compare(results)
         cluster_table = compare_cluster(results.get("cluster", {}))
         if cluster_table:

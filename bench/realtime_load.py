@@ -3,9 +3,14 @@ the `websockets` client, ~2,500 sockets per process) and a Redis publisher.
 
     python -m bench.realtime_load clients --url ws://127.0.0.1:8001/ws/notifications --auth ticket \\
         --first-user 900000000001 --users 2500 --counters FILE --slot 0 [--local-addr 127.0.0.2] [--latency]
-    python -m bench.realtime_load publish --redis-url redis://127.0.0.1:6379/15 [--cluster] \\
+    python -m bench.realtime_load publish --redis-url redis://127.0.0.1:6379/15 [--cluster] [--history] \\
         --first-user ... --users 1000 --counters FILE --slot 4 --received-slots 0,1,2,3 \\
         (--window 4000 --seconds 13 | --rate 1000 --warmup 2 --seconds 10)
+
+`--history` publishes as django-core does: one DELIVER_LUA call per event and user (the shared
+delivery script: XADD to the user's history stream `user:{7}:events`, dedupe by event id,
+SPUBLISH of the frame with the new entry's id as its cursor); without it, a bare SPUBLISH of a
+ready-made frame.
 
 Live figures (messages received, sockets open, events published) go to a shared counter file
 (unsigned 64-bit integers, memory-mapped, SLOT_WIDTH per process) that bench.realtime and the
@@ -17,6 +22,7 @@ one JSON line when it is done. Nothing here asserts: failures are counted and re
 import argparse
 import asyncio
 import contextlib
+import hashlib
 import json
 import mmap
 import os
@@ -312,8 +318,18 @@ class RedisWire:
         if parts.password:
             user = unquote(parts.username) if parts.username else None
             auth = [b"AUTH", *([user.encode()] if user else []), unquote(parts.password).encode()]
-            self.sock.sendall(command(*auth))
-            self.wait_replies(1)
+            self.ask(command(*auth))
+        database = parts.path.strip("/")
+        if database and database != "0":
+            # The history (--history) goes to the bench's database, not to database 0.
+            self.ask(command(b"SELECT", database.encode()))
+
+    def ask(self, data: bytes) -> None:
+        """One command before the pipelined ones: sent, its reply awaited and not counted."""
+        self.sock.sendall(data)
+        self.wait_replies(1)
+        self.replies = 0
+        self.sock.settimeout(None)  # `drain` must never wait for data
 
     def send(self, data: bytes) -> None:
         self.sock.sendall(data)
@@ -354,10 +370,11 @@ class RedisWire:
 
 
 def command(*parts: bytes) -> bytes:
-    out = [b"*%d\r\n" % len(parts)]
-    for part in parts:
-        out += [b"$%d\r\n" % len(part), part, b"\r\n"]
-    return b"".join(out)
+    return b"*%d\r\n" % len(parts) + bulk_strings(*parts)
+
+
+def bulk_strings(*parts: bytes) -> bytes:
+    return b"".join(b"$%d\r\n%s\r\n" % (len(part), part) for part in parts)
 
 
 def user_wires(args: argparse.Namespace) -> tuple[list[RedisWire], list[int]]:
@@ -386,6 +403,35 @@ def user_wires(args: argparse.Namespace) -> tuple[list[RedisWire], list[int]]:
     return wires, [owner[key_slot(b"user:{%d}" % user)] for user in users(args)]
 
 
+class DeliveryCommands:
+    """`EVALSHA DELIVER_LUA` for one user and one event, as django-core calls it, in RESP: the
+    script appends the message to the user's history and publishes the frame itself."""
+
+    def __init__(self, user_ids: list[int]) -> None:
+        from taskflow_contracts.redis_layout import DEDUPE_TTL_SECONDS, DELIVER_LUA, user_delivery_keys
+
+        self.script = DELIVER_LUA.encode()
+        sha = hashlib.sha1(self.script, usedforsecurity=False).hexdigest().encode()
+        keys = len(user_delivery_keys(0))
+        # ARGV: history length and TTL, dedupe TTL, now, event id, message, then no project,
+        # board number, predecessor or flags (not a board event).
+        start = [b"EVALSHA", sha, b"%d" % keys]
+        fixed = [b"500", b"259200", b"%d" % DEDUPE_TTL_SECONDS, b"%d" % int(time.time())]
+        # Each call: the head, then the event id and the message, then the four empty arguments.
+        self.heads = [
+            b"*%d\r\n" % (len(start) + keys + len(fixed) + 6)
+            + bulk_strings(*start, *(key.encode() for key in user_delivery_keys(user)), *fixed)
+            for user in user_ids
+        ]
+        self.tail = bulk_strings(b"", b"", b"", b"")
+
+    def load(self) -> bytes:
+        return command(b"SCRIPT", b"LOAD", self.script)
+
+    def call(self, user_index: int, event_id: bytes, message: bytes) -> bytes:
+        return self.heads[user_index] + bulk_strings(event_id, message) + self.tail
+
+
 def publish_main(args: argparse.Namespace) -> None:
     counters = Counters(args.counters)
     values = counters.values
@@ -398,6 +444,10 @@ def publish_main(args: argparse.Namespace) -> None:
     cursor_ms = time.time_ns() // 1_000_000
     heads = [b"*3\r\n$8\r\nSPUBLISH\r\n" + command(b"user:{%d}" % user)[4:] for user in users(args)]
     wires, wire_of = user_wires(args)
+    delivery = DeliveryCommands(list(users(args))) if args.history else None
+    if delivery is not None:
+        for wire in wires:
+            wire.ask(delivery.load())
     sent = [0] * len(wires)
     count = len(heads)
     published = 0
@@ -428,6 +478,9 @@ def publish_main(args: argparse.Namespace) -> None:
             for _ in range(min(room, batch)):
                 published += 1
                 user = published % count
+                if delivery is not None:
+                    parts[wire_of[user]].append(delivery.call(user, b"e%d" % published, body))
+                    continue
                 frame = prefix + b"%d-%d" % (cursor_ms, published) + middle
                 parts[wire_of[user]].append(heads[user] + b"$%d\r\n%s\r\n" % (len(frame), frame))
             for index, wire in enumerate(wires):
@@ -449,6 +502,7 @@ def publish_main(args: argparse.Namespace) -> None:
         window_start_ns = start_ns + int(args.warmup * 1e9)
         measured = behind = 0
         open_body = middle[:-1]  # without the closing brace: the send instant goes last
+        sent_mark = SENT_MARK.encode()
         for number in range(total):
             if stop:
                 break
@@ -461,9 +515,15 @@ def publish_main(args: argparse.Namespace) -> None:
             published += 1
             user = published % count
             sent_ns = time.monotonic_ns()
-            frame = prefix + b"%d-%d" % (cursor_ms, published) + open_body + b"%s%d}" % (SENT_MARK.encode(), sent_ns)
             wire = wires[wire_of[user]]
-            wire.send(heads[user] + b"$%d\r\n%s\r\n" % (len(frame), frame))
+            if delivery is not None:
+                message = body[:-1] + b"%s%d}" % (sent_mark, sent_ns)
+                wire.send(delivery.call(user, b"e%d" % published, message))
+            else:
+                frame = (
+                    prefix + b"%d-%d" % (cursor_ms, published) + open_body + b"%s%d}" % (SENT_MARK.encode(), sent_ns)
+                )
+                wire.send(heads[user] + b"$%d\r\n%s\r\n" % (len(frame), frame))
             sent[wire_of[user]] += 1
             values[published_index] = published
             if sent_ns >= window_start_ns:
@@ -511,6 +571,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     publish = roles.add_parser("publish", help="SPUBLISH ready-made frames to the users' shard channels")
     publish.add_argument("--redis-url", required=True)
     publish.add_argument("--cluster", action="store_true", help="--redis-url is a Redis Cluster node")
+    publish.add_argument("--history", action="store_true", help="deliver with DELIVER_LUA (history + SPUBLISH)")
     publish.add_argument("--received-slots", default="", help="client slots whose received frames bound the window")
     publish.add_argument("--seconds", type=float, required=True)
     publish.add_argument("--window", type=int, default=4_000, help="frames in flight at most (unpaced mode)")

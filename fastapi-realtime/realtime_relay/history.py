@@ -295,16 +295,15 @@ class CatchUp:
         if conn.try_replay(frame, cursor):
             return True
         put = asyncio.ensure_future(conn.queue.put(frame))
-        closed = asyncio.ensure_future(conn.done.wait())
         try:
-            await asyncio.wait({put, closed}, timeout=self._replay_timeout, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({put, conn.closing}, timeout=self._replay_timeout, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            closed.cancel()
             if not put.done():
                 put.cancel()
             elif not put.cancelled():
                 # Queued (even when this catch-up is being cancelled): the next one starts after it.
                 conn.last_cursor = cursor
+                conn.kick_writer()
         if put.done() and not put.cancelled():
             return True
         if not conn.closed:

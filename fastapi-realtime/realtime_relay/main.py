@@ -25,16 +25,15 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Receive, Scope, Send
-from starlette.websockets import WebSocket
+from starlette.types import Receive, Scope, Send
 
 from realtime_relay.config import Settings, get_settings
 from realtime_relay.hub import CLOSE_GOING_AWAY
 from realtime_relay.logs import relay_logging
 from realtime_relay.relay import Relay, relay_build
 from realtime_relay.routes import router
-from realtime_relay.routes.notifications import ABORT_SCOPE_KEY, notifications_socket
 from realtime_relay.routes.notifications import PATH as NOTIFICATIONS_PATH
+from realtime_relay.routes.notifications import notifications_socket
 
 logger = logging.getLogger("realtime_relay")
 
@@ -42,35 +41,31 @@ _ERROR_CODES = {401: "not_authenticated", 403: "permission_denied", 404: "not_fo
 
 
 class NotificationsSocket:
-    """Serves `GET /ws/notifications` directly at the ASGI level, around the FastAPI app: a socket
-    lives for hours, and every layer it passes through stays suspended in memory with it."""
+    """Serves `GET /ws/notifications` directly at the ASGI level, in front of the FastAPI app
+    (everything else goes to it): a socket lives for hours, and every layer it passes through
+    (FastAPI's and Starlette's middleware, routing) stays suspended in memory with it."""
 
-    def __init__(self, app: ASGIApp, relay: Relay) -> None:
+    def __init__(self, app: FastAPI, relay: Relay) -> None:
         self.app = app
         self.relay = relay
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket" and scope["path"] == NOTIFICATIONS_PATH:
-            await notifications_socket(WebSocket(scope, receive, send), self.relay)
+            await notifications_socket(scope, receive, send, self.relay)
             return
         await self.app(scope, receive, send)
 
 
-class TransportAbort:
-    """Leaves in each WebSocket scope a way to cut the TCP connection of a client that stopped
-    reading (ASGI has none: a close frame queued behind megabytes nobody reads never goes out).
-    Works with uvicorn, whose `send` belongs to the protocol that owns the transport; elsewhere
-    the socket is left to the server's own timeouts."""
+class _NoSocketAccessLines(logging.Filter):
+    """Drops uvicorn's line per WebSocket handshake (`... "WebSocket /ws/notifications?ticket=…"
+    [accepted]`, logged whatever `--no-access-log` says): it carries the ticket, and formatting
+    and writing it was about a twentieth of the CPU of a handshake (bench/realtime.py)."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (isinstance(record.msg, str) and record.msg.startswith('%s - "WebSocket %s"'))
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket":
-            transport = getattr(getattr(send, "__self__", None), "transport", None)
-            if transport is not None and hasattr(transport, "abort"):
-                scope[ABORT_SCOPE_KEY] = transport.abort
-        await self.app(scope, receive, send)
+
+_SOCKET_ACCESS_FILTER = _NoSocketAccessLines()
 
 
 async def _drain(relay: Relay, reason: str) -> None:
@@ -126,7 +121,8 @@ def _hook_shutdown_signals(relay: Relay) -> Callable[[], None]:
     return undo
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None) -> NotificationsSocket:
+    """The relay's ASGI app: the socket route in front of the FastAPI app (`.app`)."""
     settings = settings or get_settings()
     settings.check()
     relay = relay_build(settings)
@@ -149,6 +145,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             undo_signals()
             await _drain(relay, "server shutting down")
+            await relay.presence.stop(timeout=relay.settings.ws_drain_timeout)
             presence_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await presence_task
@@ -166,10 +163,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(router)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_middleware(NotificationsSocket, relay=relay)
-    # Added last, so outermost: the socket route above gets the abort handle too.
-    app.add_middleware(TransportAbort)
-    return app
+    logging.getLogger("uvicorn.error").addFilter(_SOCKET_ACCESS_FILTER)
+    return NotificationsSocket(app, relay)
 
 
 async def _refresh_presence(relay: Relay) -> None:

@@ -102,7 +102,13 @@ def relay_build(settings: Settings) -> Relay:
             public_key=settings.public_key, issuer=settings.jwt_issuer, leeway=settings.ticket_leeway
         ),
         catch_up=catch_up,
-        presence=Presence(redis=redis, instance=instance, ttl=settings.realtime_presence_ttl),
+        presence=Presence(
+            redis=redis,
+            redis_slots=redis_slots,
+            instance=instance,
+            ttl=settings.realtime_presence_ttl,
+            holds=hub.holds,
+        ),
         subscriber=subscriber,
         publisher=AlertPublisher(
             redis=redis, history_length=settings.realtime_history_length, history_ttl=settings.realtime_history_ttl

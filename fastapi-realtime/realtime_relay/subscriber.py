@@ -31,6 +31,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import math
 import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -71,6 +72,39 @@ def channel_user(channel: str) -> int | None:
     return None
 
 
+class _Ready:
+    """Whether a channel is confirmed, and a way to wait for it: an asyncio.Event without its
+    deque, which every user's channel kept for as long as the user stayed (about 0.6 KiB each);
+    a future exists only while someone waits."""
+
+    __slots__ = ("_set", "_waiter")
+
+    def __init__(self) -> None:
+        self._set = False
+        self._waiter: asyncio.Future[None] | None = None
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def set(self) -> None:
+        self._set = True
+        if self._waiter is not None:
+            if not self._waiter.done():
+                self._waiter.set_result(None)
+            self._waiter = None
+
+    def clear(self) -> None:
+        self._set = False
+
+    async def wait(self) -> None:
+        if self._set:
+            return
+        if self._waiter is None:
+            self._waiter = asyncio.get_running_loop().create_future()
+        # Shielded: a waiter that gives up (a timeout) must not cancel the others' wait.
+        await asyncio.shield(self._waiter)
+
+
 @dataclass
 class _Channel:
     user_id: int
@@ -81,7 +115,7 @@ class _Channel:
     # SSUBSCRIBE / SUNSUBSCRIBE sent on `link` in its current session and not yet confirmed.
     subscribing: int = 0
     unsubscribing: int = 0
-    ready: asyncio.Event = field(default_factory=asyncio.Event)
+    ready: _Ready = field(default_factory=_Ready)
     # The channel was confirmed and then lost: once it is confirmed again, its user's sockets
     # catch up from history. `catching_up`: that catch-up was asked for and waits for the
     # confirmation (a loss meanwhile asks again).
@@ -379,6 +413,8 @@ class _Link:
         self.connected = False
         self.sessions = 0
         self.ops: asyncio.Queue[tuple[bool, str]] = asyncio.Queue()
+        # When the link last heard from Redis (loop time): the heartbeat's measure.
+        self.last_heard = 0.0
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -433,10 +469,17 @@ class _Link:
                 subscriber._metrics.redis_reconnects += 1
                 logger.info("Redis subscription restored (%s)", self.name)
             subscriber._link_up(self)
+            self.last_heard = asyncio.get_running_loop().time()
             helpers.append(asyncio.create_task(self._write(pubsub)))
+            helpers.append(asyncio.create_task(self._heartbeat(pubsub)))
             if hasattr(self._client.connection_pool, "get_master_address"):
                 helpers.append(asyncio.create_task(self._watch_primary(pubsub)))
-            await self._read(pubsub, helpers)
+            helpers.append(asyncio.create_task(self._read(pubsub)))
+            # Whichever ends first (an error, mostly) ends the session.
+            done, _ = await asyncio.wait(helpers, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()
+            raise ConnectionError("a task of the subscription stopped")
         finally:
             for helper in helpers:
                 helper.cancel()
@@ -484,40 +527,52 @@ class _Link:
             by_slot.setdefault(key_slot(name.encode()), []).append(name)
         return by_slot.values()
 
-    async def _read(self, pubsub: PubSub, helpers: list[asyncio.Task[None]]) -> None:
-        subscriber = self._subscriber
-        heartbeat = subscriber._heartbeat
+    async def _heartbeat(self, pubsub: PubSub) -> None:
+        """PINGs Redis every heartbeat interval; a link that heard nothing (frames, pongs) for
+        two intervals is dead, and its session ends."""
+        connection = pubsub.connection
+        assert connection is not None
+        heartbeat = self._subscriber._heartbeat
         loop = asyncio.get_running_loop()
-        last_heard = next_ping = loop.time()
+        ping = connection.pack_command("PING")
+        while True:
+            await asyncio.sleep(heartbeat)
+            if loop.time() - self.last_heard > 2 * heartbeat:
+                raise ConnectionError("Redis stopped answering the heartbeat")
+            # The reply (`pong`) reaches `_read`; no health check, which would read it here.
+            await connection.send_packed_command(ping, check_health=False)
+
+    async def _read(self, pubsub: PubSub) -> None:
+        """Reads the link's replies straight from its connection. redis-py's PubSub.get_message
+        wraps each one in a retry layer, observability hooks, a timeout (for the heartbeat,
+        which has its own task here) and a dict: about a third of the relay's CPU per
+        delivered frame (bench/realtime.py)."""
+        connection = pubsub.connection
+        assert connection is not None
+        subscriber = self._subscriber
         deliver = subscriber._deliver
+        loop = asyncio.get_running_loop()
+        read = connection.read_response
         while True:
             try:
-                message = await pubsub.get_message(timeout=heartbeat / 2)
+                reply = await read(timeout=math.inf, disconnect_on_error=False, push_request=True)
             except MovedError as error:
                 subscriber._moved(self, error)
                 continue
             except ResponseError as error:
                 logger.warning("Redis refused a subscription (%s): %s", self.name, error)
                 continue
-            now = loop.time()
-            if message is not None:
-                last_heard = now
-                kind = message["type"]
-                if kind == "smessage":
-                    user_id = channel_user(message["channel"])
-                    if user_id is not None:
-                        deliver(user_id, message["data"])
-                elif kind in ("ssubscribe", "sunsubscribe"):
-                    subscriber._confirmed(self, kind, message["channel"])
-            for helper in helpers:
-                if helper.done():
-                    helper.result()  # the writer's or the watcher's error ends the session
-                    raise ConnectionError("a helper of the subscription stopped")
-            if now >= next_ping:
-                await pubsub.ping()
-                next_ping = now + heartbeat
-            elif now - last_heard > 2 * heartbeat:
-                raise ConnectionError("Redis stopped answering the heartbeat")
+            self.last_heard = loop.time()
+            # [kind, channel, payload], or a pong's [b"pong", b""]; decoded to str.
+            if not isinstance(reply, list) or len(reply) != 3:
+                continue
+            kind = reply[0]
+            if kind == "smessage":
+                user_id = channel_user(reply[1])
+                if user_id is not None:
+                    deliver(user_id, reply[2])
+            elif kind in ("ssubscribe", "sunsubscribe"):
+                subscriber._confirmed(self, kind, reply[1])
 
 
 def _node_url(seed_url: str, host: str, port: int) -> str:

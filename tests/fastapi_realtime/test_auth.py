@@ -136,3 +136,16 @@ def test_refusals_are_counted_by_reason(relay, sockets):
     sockets.open(relay, BAD_TICKETS["expired"](new_user_id())).close_code()
 
     assert relay.metrics()['realtime_auth_failures_total{reason="expired_ticket"}'] == before + 1
+
+
+def test_tickets_stay_out_of_the_log(relay, sockets):
+    # uvicorn logs a line per WebSocket handshake with its query string; the relay drops it.
+    ticket = sign_ticket(new_user_id())
+    sock = sockets.open(relay, ticket)
+    assert sock.recv()["type"] == "hello"
+    refused = sockets.open(relay, ticket)  # reused: refused after the handshake, logged the same way
+    assert refused.close_code() == UNAUTHORIZED
+
+    log = relay.log_path.read_text(errors="replace")
+    assert ticket not in log
+    assert "Application startup complete" in log  # the log is there, only the lines with tickets are not

@@ -60,3 +60,28 @@ def test_shutdown_closes_sockets_with_1001(make_relay, sockets, redis_client):
     # uvicorn ends by re-raising the signal it handled.
     assert leaving.process.wait(15) in (0, -signal.SIGTERM)
     _wait(lambda: not _online(redis_client, user_id), "offline after shutdown")
+
+
+def test_a_burst_of_users_goes_online_and_offline_together(relay, sockets, redis_client):
+    # Arrivals that come while the previous presence update is under way go in one batch.
+    users = [new_user_id() for _ in range(40)]
+    joined = [sockets.join(relay, user_id)[0] for user_id in users]
+    _wait(lambda: all(_online(redis_client, user_id) for user_id in users), "every user online")
+
+    for sock in joined:
+        sock.close()
+    _wait(lambda: not any(_online(redis_client, user_id) for user_id in users), "every user offline")
+
+
+def test_a_user_who_leaves_before_being_marked_online_stays_offline(relay, sockets, redis_client):
+    users = [new_user_id() for _ in range(20)]
+    for user_id in users:
+        sock, _ = sockets.join(relay, user_id)
+        sock.close()
+    # Well past the presence worker's round trips: nobody is left online by a late batch.
+    watcher = new_user_id()
+    sockets.join(relay, watcher)
+    _wait(lambda: _online(redis_client, watcher), "a later user online")
+    time.sleep(0.3)
+    assert not any(_online(redis_client, user_id) for user_id in users)
+    assert not any(redis_client.exists(tagged_user_presence(user_id)) for user_id in users)

@@ -1,11 +1,14 @@
 """The relay's pure parts, in-process: settings, cursors and frames, when history closes a gap."""
 
+import asyncio
+import contextlib
+
 import pytest
 from pydantic import ValidationError
 from realtime_relay.config import PLACEHOLDER_SERVICE_TOKEN, REPO_DIR, ConfigurationError, Settings
 from realtime_relay.frames import Cursor, frame_cursor, parse_cursor, revocation_time
 from realtime_relay.history import History
-from realtime_relay.subscriber import channel_user
+from realtime_relay.subscriber import _Ready, channel_user
 
 STRONG_TOKEN = "s" * 40
 
@@ -252,3 +255,17 @@ SEEN_5 = frozenset({C(5, 0)})
 )
 def test_history_covers_a_cursor_only_when_nothing_after_it_was_lost(history, cursor, covered):
     assert history.covers(cursor) is covered
+
+
+def test_a_channel_waiter_that_gives_up_does_not_cancel_the_others():
+    async def scenario() -> tuple[bool, bool]:
+        ready = _Ready()
+        patient = asyncio.ensure_future(ready.wait())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(ready.wait(), 0.01)
+        ready.set()
+        await asyncio.wait_for(patient, 1)
+        await ready.wait()  # set: returns at once
+        return patient.done() and not patient.cancelled(), ready.is_set()
+
+    assert asyncio.run(scenario()) == (True, True)

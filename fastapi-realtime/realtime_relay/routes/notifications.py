@@ -1,14 +1,14 @@
 """`GET /ws/notifications?ticket=…[&cursor=…]`: one user's live events.
 
 Every refusal happens after the handshake (accept, then close 4401), so a browser sees the close
-code rather than an opaque HTTP failure. A socket runs three tasks around its hub.Connection:
-the start (subscribe, hello, replay), the writer (queue → socket) and the reader (pings and
-anything else the client sends); whichever ends the socket calls Connection.close, and this
-handler then closes the WebSocket with that code.
+code rather than an opaque HTTP failure. A socket runs two tasks around its hub.Connection:
+the start (subscribe, hello, replay) and the reader (pings and anything else the client sends);
+frames are written straight into the socket (transport.frame_writer), and a third task, the
+writer (queue → socket), runs only while frames wait in the socket's queue. Whichever ends the
+socket calls Connection.close, and this handler then closes the WebSocket with that code.
 """
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Callable, Coroutine
@@ -16,6 +16,7 @@ from typing import Any
 
 from fastapi import WebSocket, WebSocketDisconnect
 from redis.exceptions import RedisError
+from starlette.types import Receive, Scope, Send
 
 from realtime_relay import frames
 from realtime_relay.auth import TicketRejected, origin_allowed
@@ -28,22 +29,27 @@ from realtime_relay.hub import (
     Connection,
 )
 from realtime_relay.relay import Relay
+from realtime_relay.transport import frame_writer, transport_abort
 
 logger = logging.getLogger(__name__)
 
 # Where a cursor that is not a stream id points: past every stream, so the client gets `resync`.
 UNKNOWN_CURSOR = Cursor(2**64, 0)
-# The key under which the ASGI wrapper (main.TransportAbort) leaves a way to cut the connection.
+# The key under which the socket's scope keeps a way to cut its TCP connection (transport.py).
 ABORT_SCOPE_KEY = "realtime.abort"
 
 
 PATH = "/ws/notifications"
 
 
-async def notifications_socket(websocket: WebSocket, relay: Relay) -> None:
+async def notifications_socket(scope: Scope, receive: Receive, send: Send, relay: Relay) -> None:
     """Served straight from the outermost ASGI layer (main.NotificationsSocket), not through
-    FastAPI's router: routing, dependency injection and the exception middleware kept about
-    14 KiB of suspended frames alive per idle socket for its whole life (bench/realtime.py)."""
+    FastAPI: routing, dependency injection and the middleware kept their frames suspended for
+    the socket's whole life (bench/realtime.py)."""
+    abort = transport_abort(send)
+    if abort is not None:
+        scope[ABORT_SCOPE_KEY] = abort
+    websocket = WebSocket(scope, receive, send)
     await websocket.accept()
     metrics, settings = relay.metrics, relay.settings
     if not origin_allowed(
@@ -76,6 +82,7 @@ async def notifications_socket(websocket: WebSocket, relay: Relay) -> None:
         metrics=metrics,
         held_limit=settings.max_replay,
     )
+    conn.write_now = frame_writer(send)
     await _serve(websocket, relay, conn, cursor)
 
 
@@ -85,18 +92,23 @@ async def _serve(websocket: WebSocket, relay: Relay, conn: Connection, cursor: C
     metrics.connections_opened += 1
     tasks = [
         _guarded(conn, lambda: _start(relay, conn, cursor, first_here)),
-        _guarded(conn, lambda: _write(websocket, conn, relay)),
         _guarded(conn, lambda: _read(websocket, conn, relay)),
     ]
+
+    def wake_writer() -> None:
+        tasks[:] = [task for task in tasks if not task.done()]
+        tasks.append(_guarded(conn, lambda: _write(websocket, conn, relay)))
+
+    conn.wake_writer = wake_writer
     try:
-        await conn.done.wait()
+        await conn.closing
     finally:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         if hub.remove(conn):
             relay.subscriber.release(conn.user_id)
-            _background(relay, relay.presence.offline(conn.user_id))
+            relay.presence.left(conn.user_id)
     if conn.close_code is not None:
         await _close(websocket, conn.close_code, conn.close_reason, relay.settings.ws_close_timeout)
 
@@ -119,7 +131,7 @@ def _guarded(conn: Connection, job: Callable[[], Coroutine[Any, Any, None]]) -> 
 async def _start(relay: Relay, conn: Connection, cursor: Cursor | None, first_here: bool) -> None:
     settings = relay.settings
     if first_here:
-        _background(relay, relay.presence.refresh([conn.user_id]))
+        relay.presence.arrived(conn.user_id)
     if not await relay.subscriber.acquire(conn.user_id, timeout=settings.ws_subscribe_timeout):
         relay.hub.drop(conn, CLOSE_TRY_AGAIN_LATER, "redis_unavailable")
         return
@@ -133,15 +145,19 @@ async def _start(relay: Relay, conn: Connection, cursor: Cursor | None, first_he
 
 
 async def _write(websocket: WebSocket, conn: Connection, relay: Relay) -> None:
+    """Drains the socket's queue through ASGI `send` (the socket pushed back, or the server
+    offers no synchronous write), then ends: frames go straight to the socket again."""
     metrics, queue, send = relay.metrics, conn.queue, websocket.send_text
     try:
-        while True:
-            frame = await queue.get()
+        while not queue.empty():
+            frame = queue.get_nowait()
             await send(frame)
             metrics.messages_sent += 1
     except (WebSocketDisconnect, OSError, RuntimeError) as exc:
         logger.debug("socket of user %s went away while writing: %s", conn.user_id, exc)
         conn.close(None)
+    finally:
+        conn.writing = False
 
 
 async def _read(websocket: WebSocket, conn: Connection, relay: Relay) -> None:
@@ -197,21 +213,3 @@ async def _close(websocket: WebSocket, code: int, reason: str, timeout: float) -
             abort()
     except (WebSocketDisconnect, OSError, RuntimeError):
         pass  # already closed by the client
-
-
-_background_tasks: set["asyncio.Task[None]"] = set()
-
-
-def _background(relay: Relay, coro: Coroutine[Any, Any, None]) -> None:
-    """Fire-and-forget bookkeeping (presence) that must never delay or fail a socket. It takes
-    a Redis slot like the handshakes do: a burst of sockets must not open more connections than
-    the pool allows (the handshakes' commands would then fail, and their sockets close 1013)."""
-
-    async def run() -> None:
-        with contextlib.suppress(RedisError, OSError):
-            async with relay.redis_slots:
-                await coro
-
-    task = asyncio.create_task(run())
-    _background_tasks.add(task)
-    task.add_done_callback(_background_tasks.discard)
