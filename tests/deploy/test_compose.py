@@ -225,3 +225,19 @@ def test_the_broker_can_move_to_a_redis_of_its_own(tmp_path: Path) -> None:
         environment = services[name]["environment"]
         assert environment["CELERY_BROKER_URL"] == "redis://redis-broker:6379/0"
         assert environment["REDIS_URL"] == "redis://redis:6379/0"  # the realtime data stays put
+
+
+def test_behind_a_tls_proxy_both_sides_are_told(tmp_path: Path) -> None:
+    """GATEWAY_TRUSTED_PROXIES reaches the gateway's build (its configuration is rendered there)
+    and DJANGO_BEHIND_TLS_PROXY every django-core process; unset, neither trusts anything."""
+    env = {**SECRETS, "GATEWAY_TRUSTED_PROXIES": "10.0.0.0/8", "DJANGO_BEHIND_TLS_PROXY": "true"}
+
+    services = yaml.safe_load(run_compose(tmp_path, env, "config").stdout)["services"]
+    defaults = yaml.safe_load(run_compose(tmp_path, SECRETS, "config").stdout)["services"]
+
+    assert services["nginx"]["build"]["args"]["GATEWAY_TRUSTED_PROXIES"] == "10.0.0.0/8"
+    assert "ARG GATEWAY_TRUSTED_PROXIES=\n" in (REPO_DIR / "gateway" / "Dockerfile").read_text()
+    assert defaults["nginx"]["build"]["args"]["GATEWAY_TRUSTED_PROXIES"] == ""
+    for name in ("django", "outbox", "worker", "beat"):
+        assert services[name]["environment"]["DJANGO_BEHIND_TLS_PROXY"] == "true"
+        assert defaults[name]["environment"]["DJANGO_BEHIND_TLS_PROXY"] == "false"
