@@ -14,6 +14,7 @@ with a bare Python.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 import re
 import resource
@@ -135,6 +136,36 @@ def _access_log(value: str) -> str:
     return "off" if value == "off" else f"{value} taskflow"
 
 
+def _trusted_proxies(value: str) -> list[str]:
+    """GATEWAY_TRUSTED_PROXIES: the addresses or CIDR ranges (comma-separated) of the proxies in
+    front of the gateway whose X-Forwarded-For and X-Forwarded-Proto are believed."""
+    proxies = []
+    for part in (part.strip() for part in value.split(",")):
+        if not part:
+            continue
+        try:
+            network = ipaddress.ip_network(part, strict=False)
+        except ValueError:
+            raise ConfigurationError(
+                f"GATEWAY_TRUSTED_PROXIES: {part!r} is not an IP address or CIDR range (e.g. 10.0.0.0/8)"
+            ) from None
+        proxies.append(str(network) if "/" in part else str(network.network_address))
+    return proxies
+
+
+def _real_ip(proxies: list[str]) -> dict[str, str]:
+    if not proxies:
+        return {
+            "real_ip_directives": "    # No trusted proxy: the peer's address is the client's.",
+            "trusted_proxy_ranges": "        # none",
+        }
+    lines = [f"    set_real_ip_from {proxy};" for proxy in proxies]
+    return {
+        "real_ip_directives": "\n".join([*lines, "    real_ip_header X-Forwarded-For;", "    real_ip_recursive on;"]),
+        "trusted_proxy_ranges": "\n".join(f"        {proxy} 1;" for proxy in proxies),
+    }
+
+
 def settings_from(env: Mapping[str, str]) -> dict[str, str]:
     """The template's values, from the environment with TaskFlow's defaults."""
 
@@ -199,6 +230,7 @@ def settings_from(env: Mapping[str, str]) -> dict[str, str]:
             _positive("GATEWAY_WS_CONNECTIONS_PER_IP", get("GATEWAY_WS_CONNECTIONS_PER_IP", "100"))
         ),
         "ws_timeout": f"{ws_timeout}s",
+        **_real_ip(_trusted_proxies(get("GATEWAY_TRUSTED_PROXIES", ""))),
     }
 
 

@@ -1,5 +1,5 @@
 """Adds the secrets docker-compose.yml requires to .env, when missing: POSTGRES_PASSWORD,
-DJANGO_SECRET_KEY, REALTIME_SERVICE_TOKEN (random) and an Ed25519 JWT key pair
+REDIS_PASSWORD, DJANGO_SECRET_KEY, REALTIME_SERVICE_TOKEN (random) and an Ed25519 JWT key pair
 (DOCKER_JWT_PRIVATE_KEY / DOCKER_JWT_PUBLIC_KEY, one line each with \\n for newlines; the
 native `make run` keeps using var/keys/). Values already set in .env are kept; empty ones and the
 development placeholders are replaced.
@@ -31,6 +31,8 @@ def missing_values(present: dict[str, str]) -> dict[str, str]:
     values: dict[str, str] = {}
     for name, make in (
         ("POSTGRES_PASSWORD", lambda: secrets.token_urlsafe(24)),
+        # URL-safe: it goes into every redis:// URL as it is.
+        ("REDIS_PASSWORD", lambda: secrets.token_urlsafe(24)),
         ("DJANGO_SECRET_KEY", lambda: secrets.token_urlsafe(50)),
         ("REALTIME_SERVICE_TOKEN", lambda: secrets.token_urlsafe(32)),
         ("TELEGRAM_SERVICE_TOKEN", lambda: secrets.token_urlsafe(32)),

@@ -51,9 +51,25 @@ if IS_PRODUCTION:
         )
     if DEBUG:
         raise ImproperlyConfigured("DJANGO_DEBUG must be false when DJANGO_ENV=production.")
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=True)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# --- Behind a TLS-terminating proxy ------------------------------------------------------------
+# Only when the operator says so: then, and only then, X-Forwarded-Proto (set by the gateway, which
+# passes on the proxy's value only from GATEWAY_TRUSTED_PROXIES) decides whether a request came over
+# HTTPS. Plain-HTTP requests are redirected to HTTPS, HTTPS answers carry HSTS, cookies are secure.
+# The health checks and the bot's internal API are reached over the service network in plain HTTP
+# (no proxy, no X-Forwarded-Proto): never redirected.
+DJANGO_BEHIND_TLS_PROXY = env.bool("DJANGO_BEHIND_TLS_PROXY", default=False)
+if DJANGO_BEHIND_TLS_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^api/health", r"^internal/"]
+    SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
 
 INSTALLED_APPS = [
     # modeltranslation must come before django.contrib.admin to patch the admin forms.

@@ -5,16 +5,23 @@ parsing and validation run: no Docker engine is needed, and none is started."""
 import re
 import shutil
 import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+import redis
 import yaml
+
+from tests.e2e.stack import free_port
 
 REPO_DIR = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO_DIR / "docker-compose.yml"
 SECRETS = {
     "POSTGRES_PASSWORD": "compose-test-password",
+    "REDIS_PASSWORD": "compose-test-redis-password",
     "DJANGO_SECRET_KEY": "compose-test-secret-key-" + "x" * 40,
     "REALTIME_SERVICE_TOKEN": "compose-test-service-token-0123456789",
     "TELEGRAM_SERVICE_TOKEN": "compose-test-telegram-token-0123456789",
@@ -214,7 +221,7 @@ def test_the_gateway_follows_replicas_behind_a_name() -> None:
 
 
 def test_the_broker_can_move_to_a_redis_of_its_own(tmp_path: Path) -> None:
-    env = {**SECRETS, "CELERY_BROKER_URL": "redis://redis-broker:6379/0"}
+    env = {**SECRETS, "CELERY_BROKER_HOST": "redis-broker"}
 
     completed = run_compose(tmp_path, env, "--profile", "scale", "config")
 
@@ -223,5 +230,107 @@ def test_the_broker_can_move_to_a_redis_of_its_own(tmp_path: Path) -> None:
     assert "redis-broker" in services
     for name in ("django", "outbox", "worker", "beat", "django-wide", "worker-wide", "outbox-standby"):
         environment = services[name]["environment"]
-        assert environment["CELERY_BROKER_URL"] == "redis://redis-broker:6379/0"
-        assert environment["REDIS_URL"] == "redis://redis:6379/0"  # the realtime data stays put
+        assert environment["CELERY_BROKER_URL"] == f"redis://:{SECRETS['REDIS_PASSWORD']}@redis-broker:6379/0"
+        # The realtime data stays put.
+        assert environment["REDIS_URL"] == f"redis://:{SECRETS['REDIS_PASSWORD']}@redis:6379/0"
+
+
+def test_behind_a_tls_proxy_both_sides_are_told(tmp_path: Path) -> None:
+    """GATEWAY_TRUSTED_PROXIES reaches the gateway's build (its configuration is rendered there)
+    and DJANGO_BEHIND_TLS_PROXY every django-core process; unset, neither trusts anything."""
+    env = {**SECRETS, "GATEWAY_TRUSTED_PROXIES": "10.0.0.0/8", "DJANGO_BEHIND_TLS_PROXY": "true"}
+
+    services = yaml.safe_load(run_compose(tmp_path, env, "config").stdout)["services"]
+    defaults = yaml.safe_load(run_compose(tmp_path, SECRETS, "config").stdout)["services"]
+
+    assert services["nginx"]["build"]["args"]["GATEWAY_TRUSTED_PROXIES"] == "10.0.0.0/8"
+    assert "ARG GATEWAY_TRUSTED_PROXIES=\n" in (REPO_DIR / "gateway" / "Dockerfile").read_text()
+    assert defaults["nginx"]["build"]["args"]["GATEWAY_TRUSTED_PROXIES"] == ""
+    for name in ("django", "outbox", "worker", "beat"):
+        assert services[name]["environment"]["DJANGO_BEHIND_TLS_PROXY"] == "true"
+        assert defaults[name]["environment"]["DJANGO_BEHIND_TLS_PROXY"] == "false"
+
+
+# --- Redis with a password, a broker that never evicts, Mailpit on this machine only ----------
+
+
+def redis_urls(services: dict[str, Any]) -> dict[str, str]:
+    """Every environment value of every service that is a Redis URL, by `service.VARIABLE`."""
+    return {
+        f"{name}.{variable}": str(value)
+        for name, service in services.items()
+        for variable, value in (service.get("environment") or {}).items()
+        if str(value).startswith(("redis://", "rediss://"))
+    }
+
+
+def test_every_redis_client_url_carries_the_password(resolved: dict[str, Any]) -> None:
+    urls = redis_urls(resolved["services"])
+
+    # The processes of every image that talks to Redis.
+    for client in ("django", "outbox", "worker", "beat", "realtime", "bot", "django-wide", "realtime-wide"):
+        assert f"{client}.REDIS_URL" in urls
+    for client in ("django", "worker", "beat", "outbox"):
+        assert f"{client}.CELERY_BROKER_URL" in urls
+    for where, url in urls.items():
+        assert urlsplit(url).password == SECRETS["REDIS_PASSWORD"], where
+
+
+@pytest.mark.parametrize("server", ["redis", "redis-broker"])
+def test_redis_requires_the_password_and_never_evicts(resolved: dict[str, Any], tmp_path: Path, server: str) -> None:
+    """The service's own command, run by this machine's redis-server on a free port: a client
+    without the password is refused, one with it is served; the eviction policy is noeviction."""
+    service = resolved["services"][server]
+    assert SECRETS["REDIS_PASSWORD"] not in " ".join(service["command"]), "the password would show in `ps`"
+    assert service["environment"]["REDISCLI_AUTH"] == SECRETS["REDIS_PASSWORD"]  # the healthcheck's redis-cli
+    port = free_port()
+    # `$$` is Compose's escape for the shell's `$`; only the port (6379 is taken here) is added.
+    script = service["command"][2].replace("$$", "$").replace("redis-server -", f"redis-server - --port {port}", 1)
+    environment = {"PATH": "/usr/bin:/bin", **service["environment"]}
+    process = subprocess.Popen([*service["command"][:2], script], cwd=tmp_path, env=environment)
+    try:
+        anonymous = redis.Redis(port=port, socket_timeout=2)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                anonymous.ping()
+                pytest.fail("Redis answered a client without the password")
+            except redis.AuthenticationError:
+                break
+            except redis.ConnectionError:
+                assert time.monotonic() < deadline, "redis-server did not start"
+                assert process.poll() is None, "redis-server exited"
+                time.sleep(0.05)
+        authenticated = redis.Redis(port=port, password=SECRETS["REDIS_PASSWORD"], socket_timeout=2)
+        assert authenticated.ping()
+        assert authenticated.config_get("maxmemory-policy") == {"maxmemory-policy": "noeviction"}
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_mailpit_is_reachable_from_this_machine_only(resolved: dict[str, Any]) -> None:
+    ports = resolved["services"]["mailpit"]["ports"]
+
+    assert ports, "Mailpit's web UI is published"
+    for port in ports:
+        # Compose v1 prints the short syntax, v2 the long one.
+        host_ip = port.get("host_ip") if isinstance(port, dict) else str(port).rsplit(":", 2)[0]
+        assert host_ip == "127.0.0.1", port
+
+
+def test_make_docker_env_writes_every_secret_compose_requires() -> None:
+    sys.path.insert(0, str(REPO_DIR / "scripts"))
+    try:
+        from docker_env import missing_values
+    finally:
+        sys.path.pop(0)
+    lines = [line for line in COMPOSE_FILE.read_text().splitlines() if not line.lstrip().startswith("#")]
+    required = set(re.findall(r"\$\{(\w+):\?", "\n".join(lines)))
+
+    generated = missing_values({})
+
+    assert "REDIS_PASSWORD" in required
+    assert required <= set(generated)
+    # It goes into redis:// URLs as it is.
+    assert re.fullmatch(r"[A-Za-z0-9_-]{32}", generated["REDIS_PASSWORD"])

@@ -25,8 +25,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import schemathesis
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, transaction
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from accounts.models import User
 from accounts.services import token_pair_for
@@ -168,7 +171,11 @@ def _renumber(invite: Invite, pk: int, **changes: Any) -> None:
     Invite.objects.filter(pk=invite.pk).update(id=pk, **changes)
 
 
-def schema_with_examples(raw_schema: dict[str, Any]) -> dict[str, Any]:
+def schema_with_examples(
+    raw_schema: dict[str, Any],
+    path_values: dict[str, list[Any]] = PATH_VALUES,
+    body_examples: dict[str, dict[str, Any]] = BODY_EXAMPLES,
+) -> dict[str, Any]:
     """A copy of the OpenAPI document with the world's ids as path parameter examples and
     request bodies that reach them, so the examples and coverage phases start from real rows."""
     schema = copy.deepcopy(raw_schema)
@@ -177,10 +184,10 @@ def schema_with_examples(raw_schema: dict[str, Any]) -> dict[str, Any]:
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             for parameter in operation.get("parameters", []):
-                values = PATH_VALUES.get(parameter["name"]) if parameter["in"] == "path" else None
+                values = path_values.get(parameter["name"]) if parameter["in"] == "path" else None
                 if values:
                     parameter["examples"] = {f"real{i}": {"value": value} for i, value in enumerate(values)}
-            body = BODY_EXAMPLES.get(operation.get("operationId", ""))
+            body = body_examples.get(operation.get("operationId", ""))
             content = operation.get("requestBody", {}).get("content", {})
             if body is not None and "application/json" in content:
                 content["application/json"]["examples"] = {"real": {"value": body}}
@@ -238,3 +245,25 @@ def _is_field_error(value: Any) -> bool:
     if isinstance(value, dict):
         return bool(value) and all(_is_field_error(item) for item in value.values())
     return False
+
+
+def json_error_body(ctx: schemathesis.CheckContext, response: schemathesis.Response, case: schemathesis.Case) -> None:
+    """Every 4xx/5xx answers JSON in the API's error shape, never HTML or an empty body."""
+    if response.status_code < 400:
+        return
+    content_type = (response.headers.get("content-type") or [""])[0]
+    problem = error_body_problem(response.status_code, content_type, response.content)
+    if problem is not None:
+        raise AssertionError(problem)
+
+
+def response_schema_conformance_2xx(
+    ctx: schemathesis.CheckContext, response: schemathesis.Response, case: schemathesis.Case
+) -> bool | None:
+    """The documented response schema, checked for successful responses only."""
+    if 200 <= response.status_code < 300:
+        return response_schema_conformance(ctx, response, case)
+    return None
+
+
+CHECKS = [not_a_server_error, json_error_body, response_schema_conformance_2xx]

@@ -30,18 +30,16 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from config.wsgi import application
 from tests.django_core.fuzz_support import (
     BODY_VALUES,
+    CHECKS,
     PATH_VALUES,
     QUERY_VALUES,
     REFRESH_TOKEN_STAND_IN,
     FuzzWorld,
     build_fuzz_world,
-    error_body_problem,
     example_rolled_back,
     requests_keep_test_connection,
     schema_with_examples,
@@ -98,28 +96,6 @@ def flatmap_query(context: schemathesis.HookContext, query: dict[str, Any] | Non
 @schema.hook
 def flatmap_body(context: schemathesis.HookContext, body: Any) -> Any:
     return _mixed(body, BODY_VALUES) if isinstance(body, dict) else st.just(body)
-
-
-def json_error_body(ctx: schemathesis.CheckContext, response: schemathesis.Response, case: schemathesis.Case) -> None:
-    """Every 4xx/5xx answers JSON in the API's error shape, never HTML or an empty body."""
-    if response.status_code < 400:
-        return
-    content_type = (response.headers.get("content-type") or [""])[0]
-    problem = error_body_problem(response.status_code, content_type, response.content)
-    if problem is not None:
-        raise AssertionError(problem)
-
-
-def response_schema_conformance_2xx(
-    ctx: schemathesis.CheckContext, response: schemathesis.Response, case: schemathesis.Case
-) -> bool | None:
-    """The documented response schema, checked for successful responses only."""
-    if 200 <= response.status_code < 300:
-        return response_schema_conformance(ctx, response, case)
-    return None
-
-
-CHECKS = [not_a_server_error, json_error_body, response_schema_conformance_2xx]
 
 
 @pytest.fixture
