@@ -1,13 +1,24 @@
 """django-core/gunicorn.conf.py, which every way of starting gunicorn reads from django-core/."""
 
 import gc
+import os
 import runpy
 
 from django.conf import settings
 
 
 def gunicorn_settings() -> dict:
-    return runpy.run_path(str(settings.BASE_DIR / "gunicorn.conf.py"))
+    """The file's names. Importing its hooks sets PROMETHEUS_MULTIPROC_DIR for gunicorn's workers;
+    this test process must not keep it (its metrics would go to files, and the tests that scrape
+    this process's own registry would find nothing)."""
+    before = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    try:
+        return runpy.run_path(str(settings.BASE_DIR / "gunicorn.conf.py"))
+    finally:
+        if before is None:
+            os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        else:
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = before
 
 
 def test_keepalive_outlasts_the_gateways_pool():
