@@ -135,14 +135,20 @@ class Presence:
         if latest:
             # Online until the latest expiry among the other instances still holding the user.
             await self._redis.zadd(PRESENCE_ONLINE, {str(user_id): float(latest)})
-            return
+            # Unless they let the user go meanwhile: their ZREM may have come before our ZADD.
+            if await self._held_until(key) is not None:
+                return
         await self._redis.zrem(PRESENCE_ONLINE, str(user_id))
         # An instance that took the user on meanwhile wrote its mark before `presence:online`:
         # if it is there now, its ZADD may have come before our ZREM, so put the user back.
-        now = time.time()
+        held = await self._held_until(key)
+        if held is not None:
+            await self._redis.zadd(PRESENCE_ONLINE, {str(user_id): held}, gt=True)
+
+    async def _held_until(self, key: str) -> float | None:
+        """The latest unexpired mark in a user's set of instances, or None."""
         held = await self._redis.zrange(key, 0, 0, desc=True, withscores=True)
-        if held and float(held[0][1]) > now:
-            await self._redis.zadd(PRESENCE_ONLINE, {str(user_id): float(held[0][1])}, gt=True)
+        return float(held[0][1]) if held and float(held[0][1]) > time.time() else None
 
     async def refresh(self, user_ids: list[int]) -> None:
         try:
