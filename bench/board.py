@@ -35,19 +35,16 @@ import json
 import os
 import resource
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter, defaultdict, deque
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 
 from bench.common import (
-    REPO_DIR,
     RESULTS_DIR,
     CpuMeter,
     ensure_jwt_keys,
@@ -57,7 +54,7 @@ from bench.common import (
     step,
     write_results,
 )
-from bench.gateway import BENCH_GATEWAY_SETTINGS, PASSWORD, Client, Receivers, sign_up, verify_email
+from bench.gateway import PASSWORD, Client, Receivers, bench_stack, sign_up, verify_email
 
 RESULTS_PATH = RESULTS_DIR / "board.json"
 DATABASE_URL = "postgres://postgres@127.0.0.1:5432/taskflow_bench_board"
@@ -520,43 +517,32 @@ def print_report(payload: dict[str, Any]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    sys.path.insert(0, str(REPO_DIR))
-    from tests.e2e.mail_sink import MailSink
-    from tests.e2e.stack import free_port, running_stack
-
     if not Path(CHROMIUM).is_file():
         raise RuntimeError(f"{CHROMIUM} is missing: `make tools` (scripts/ensure_tools.sh chromium) installs it")
     ensure_jwt_keys()
     load = report_machine_load()
-    netloc = urlsplit(os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0").netloc
-    mail_sink = MailSink(free_port()).start()
-    with tempfile.TemporaryDirectory(prefix="taskflow-bench-board-") as work_dir, contextlib.ExitStack() as later:
-        later.callback(mail_sink.stop)
-        step("starting the stack (gunicorn, outbox relay, Celery worker, relay, nginx) on free ports")
-        with running_stack(
-            Path(work_dir),
-            database_url=DATABASE_URL,
-            redis_url=f"redis://{netloc}/{REDIS_DB}",
-            user_id_start=USER_ID_START,
-            extra_env={"EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(mail_sink.port), "EMAIL_TIMEOUT": "5"},
-            gateway_settings=BENCH_GATEWAY_SETTINGS,
-        ) as stack:
-            gateway = stack.gateways["single"]
-            seeded = seed(gateway.url, args, mail_sink)
-            step(
-                f"part 1: A writes {args.rate:.0f}/s for {args.duration:.0f} s (+{args.warmup:.0f} s warm-up), "
-                "B's socket through the gateway"
-            )
-            frames = frame_round(stack, seeded, args)
-            step(f"part 2: GET the {BOARD_TASKS}-task board {args.api_calls} times per path")
-            board_api = board_api_times(
-                {"direct": f"http://127.0.0.1:{stack.django_port}", "gateway": gateway.url},
-                seeded["board_project"],
-                seeded["writer_access"],
-                args.api_calls,
-            )
-            step(f"part 2: 1 + {args.loads} board loads in headless Chromium")
-            paint = first_paints(gateway.url, seeded["board_project"], args.loads)
+    with bench_stack(
+        "board",
+        database_url=DATABASE_URL,
+        redis_db=REDIS_DB,
+        user_id_start=USER_ID_START,
+    ) as (stack, mail_sink):
+        gateway = stack.gateways["single"]
+        seeded = seed(gateway.url, args, mail_sink)
+        step(
+            f"part 1: A writes {args.rate:.0f}/s for {args.duration:.0f} s (+{args.warmup:.0f} s warm-up), "
+            "B's socket through the gateway"
+        )
+        frames = frame_round(stack, seeded, args)
+        step(f"part 2: GET the {BOARD_TASKS}-task board {args.api_calls} times per path")
+        board_api = board_api_times(
+            {"direct": f"http://127.0.0.1:{stack.django_port}", "gateway": gateway.url},
+            seeded["board_project"],
+            seeded["writer_access"],
+            args.api_calls,
+        )
+        step(f"part 2: 1 + {args.loads} board loads in headless Chromium")
+        paint = first_paints(gateway.url, seeded["board_project"], args.loads)
     payload = {
         "machine": {
             "cpus": os.cpu_count(),

@@ -32,6 +32,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -327,58 +328,78 @@ def print_report(payload: dict[str, Any]) -> None:
         )
 
 
-def run(args: argparse.Namespace) -> int:
+@contextlib.contextmanager
+def bench_stack(
+    name: str, *, database_url: str, redis_db: int, user_id_start: int, extra_env: dict[str, str] | None = None
+) -> Iterator[tuple[Any, Any]]:
+    """The whole stack behind nginx on free ports (tests/e2e/stack.py) with a mail sink for its
+    mail; yields (stack, mail_sink). bench.gateway, bench.board and bench.request_latency run on it."""
     sys.path.insert(0, str(REPO_DIR))
     from tests.e2e.mail_sink import MailSink
     from tests.e2e.stack import free_port, running_stack
 
-    ensure_jwt_keys()
-    load = report_machine_load()
     netloc = urlsplit(os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0").netloc
     mail_sink = MailSink(free_port()).start()
-    with tempfile.TemporaryDirectory(prefix="taskflow-bench-gateway-") as work_dir, contextlib.ExitStack() as later:
-        later.callback(mail_sink.stop)
-        step("starting the stack (gunicorn, outbox relay, Celery worker, relay, nginx) on free ports")
-        with running_stack(
-            Path(work_dir),
-            database_url=DATABASE_URL,
-            redis_url=f"redis://{netloc}/{REDIS_DB}",
-            user_id_start=USER_ID_START,
-            extra_env={"EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(mail_sink.port), "EMAIL_TIMEOUT": "5"},
-            gateway_settings=BENCH_GATEWAY_SETTINGS,
-        ) as stack:
-            gateway = stack.gateways["single"]
-            relay = stack.relays["a"]
-            paths = {
-                "gateway": {"api": gateway.url, "ws": gateway.url, "socket": gateway.ws_url},
-                "direct": {
-                    "api": f"http://127.0.0.1:{stack.django_port}",
-                    "ws": f"http://127.0.0.1:{relay.port}",
-                    "socket": f"ws://127.0.0.1:{relay.port}",
+    try:
+        with tempfile.TemporaryDirectory(prefix=f"taskflow-bench-{name}-") as work_dir:
+            step("starting the stack (gunicorn, outbox relay, Celery worker, relay, nginx) on free ports")
+            with running_stack(
+                Path(work_dir),
+                database_url=database_url,
+                redis_url=f"redis://{netloc}/{redis_db}",
+                user_id_start=user_id_start,
+                extra_env={
+                    **(extra_env or {}),
+                    "EMAIL_HOST": "127.0.0.1",
+                    "EMAIL_PORT": str(mail_sink.port),
+                    "EMAIL_TIMEOUT": "5",
                 },
-            }
-            seeded = seed(gateway.url, args, mail_sink)
-            rounds: dict[str, list[dict[str, Any]]] = {"gateway": [], "direct": []}
-            offset = 0
-            for number in range(args.rounds):
-                for name in ("gateway", "direct") if number % 2 == 0 else ("direct", "gateway"):
-                    step(
-                        f"part 1, {name}: {args.rate:.0f} assignments/s for {args.duration:.0f} s "
-                        f"(+{args.warmup:.0f} s warm-up), round {number + 1}/{args.rounds}"
-                    )
-                    result = assignment_round(
-                        paths[name]["api"], paths[name]["socket"], gateway.url, seeded, args, offset
-                    )
-                    offset += int(args.rate * (args.warmup + args.duration))
-                    latency = result["latency"] or {}
-                    print(
-                        f"    p50 {latency.get('p50_ms', 0):.2f} ms, p99 {latency.get('p99_ms', 0):.2f} ms, "
-                        f"{result['achieved_rate']:.0f}/s sent, {result['not_delivered']} not delivered",
-                        flush=True,
-                    )
-                    rounds[name].append(result)
-            step(f"part 2: {args.requests} sequential requests per path, through nginx and directly")
-            overhead = request_overhead(paths, seeded["actor_access"], args.requests)
+                gateway_settings=BENCH_GATEWAY_SETTINGS,
+            ) as stack:
+                yield stack, mail_sink
+    finally:
+        mail_sink.stop()
+
+
+def run(args: argparse.Namespace) -> int:
+    ensure_jwt_keys()
+    load = report_machine_load()
+    with bench_stack(
+        "gateway",
+        database_url=DATABASE_URL,
+        redis_db=REDIS_DB,
+        user_id_start=USER_ID_START,
+    ) as (stack, mail_sink):
+        gateway = stack.gateways["single"]
+        relay = stack.relays["a"]
+        paths = {
+            "gateway": {"api": gateway.url, "ws": gateway.url, "socket": gateway.ws_url},
+            "direct": {
+                "api": f"http://127.0.0.1:{stack.django_port}",
+                "ws": f"http://127.0.0.1:{relay.port}",
+                "socket": f"ws://127.0.0.1:{relay.port}",
+            },
+        }
+        seeded = seed(gateway.url, args, mail_sink)
+        rounds: dict[str, list[dict[str, Any]]] = {"gateway": [], "direct": []}
+        offset = 0
+        for number in range(args.rounds):
+            for name in ("gateway", "direct") if number % 2 == 0 else ("direct", "gateway"):
+                step(
+                    f"part 1, {name}: {args.rate:.0f} assignments/s for {args.duration:.0f} s "
+                    f"(+{args.warmup:.0f} s warm-up), round {number + 1}/{args.rounds}"
+                )
+                result = assignment_round(paths[name]["api"], paths[name]["socket"], gateway.url, seeded, args, offset)
+                offset += int(args.rate * (args.warmup + args.duration))
+                latency = result["latency"] or {}
+                print(
+                    f"    p50 {latency.get('p50_ms', 0):.2f} ms, p99 {latency.get('p99_ms', 0):.2f} ms, "
+                    f"{result['achieved_rate']:.0f}/s sent, {result['not_delivered']} not delivered",
+                    flush=True,
+                )
+                rounds[name].append(result)
+        step(f"part 2: {args.requests} sequential requests per path, through nginx and directly")
+        overhead = request_overhead(paths, seeded["actor_access"], args.requests)
     payload = {
         "machine": {"cpus": os.cpu_count(), "load_average_before": round(load, 2)},
         "rate": args.rate,

@@ -30,7 +30,6 @@ import http.client
 import json
 import os
 import sys
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -51,7 +50,7 @@ from bench.common import (
     step,
     write_results,
 )
-from bench.gateway import BENCH_GATEWAY_SETTINGS, Client, sign_up, verify_email
+from bench.gateway import Client, bench_stack, sign_up, verify_email
 
 RESULTS_PATH = RESULTS_DIR / "request_latency.json"
 DATABASE_URL = "postgres://postgres@127.0.0.1:5432/taskflow_bench_requests"
@@ -331,76 +330,60 @@ def print_report(payload: dict[str, Any]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    sys.path.insert(0, str(REPO_DIR))
-    from tests.e2e.mail_sink import MailSink
-    from tests.e2e.stack import free_port, running_stack
-
-    ensure_jwt_keys()
-    load = report_machine_load()
-    netloc = urlsplit(os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0").netloc
-    redis_url = f"redis://{netloc}/{args.redis_db}"
-    mail_sink = MailSink(free_port()).start()
     bench_env = {
         "DJANGO_SETTINGS_MODULE": "bench.django_settings",
         "PYTHONPATH": os.pathsep.join([str(REPO_DIR), str(DJANGO_DIR)]),
     }
-    with tempfile.TemporaryDirectory(prefix="taskflow-bench-requests-") as work_dir, contextlib.ExitStack() as later:
-        later.callback(mail_sink.stop)
-        step("starting the stack (gunicorn, outbox relay, Celery worker, relay, nginx) on free ports")
-        with running_stack(
-            Path(work_dir),
-            database_url=DATABASE_URL,
-            redis_url=redis_url,
-            user_id_start=USER_ID_START,
-            extra_env={
-                **bench_env,
-                "EMAIL_HOST": "127.0.0.1",
-                "EMAIL_PORT": str(mail_sink.port),
-                "EMAIL_TIMEOUT": "5",
+    ensure_jwt_keys()
+    load = report_machine_load()
+    with bench_stack(
+        "requests",
+        database_url=DATABASE_URL,
+        redis_db=args.redis_db,
+        user_id_start=USER_ID_START,
+        extra_env=bench_env,
+    ) as (stack, mail_sink):
+        gateway = stack.gateways["single"].url
+        direct = f"http://127.0.0.1:{stack.django_port}"
+        django_pid = next(process.popen.pid for process in stack.processes if process.name == "django")
+        seeded = seed(gateway, mail_sink)
+        step(f"part 1: {args.requests} single requests per path through nginx, real and bare alternating")
+        empty = seeded["empty_project"]
+        single = sequential(
+            gateway,
+            seeded["actor_access"],
+            {
+                "GET /api/users/me": ("/api/users/me", "/api/bench/bare/me", "id"),
+                "GET /api/tasks?project=<empty>": (
+                    f"/api/tasks?project={empty}",
+                    f"/api/bench/bare/project-tasks?project={empty}",
+                    "count",
+                ),
             },
-            gateway_settings=BENCH_GATEWAY_SETTINGS,
-        ) as stack:
-            gateway = stack.gateways["single"].url
-            direct = f"http://127.0.0.1:{stack.django_port}"
-            django_pid = next(process.popen.pid for process in stack.processes if process.name == "django")
-            seeded = seed(gateway, mail_sink)
-            step(f"part 1: {args.requests} single requests per path through nginx, real and bare alternating")
-            empty = seeded["empty_project"]
-            single = sequential(
-                gateway,
-                seeded["actor_access"],
-                {
-                    "GET /api/users/me": ("/api/users/me", "/api/bench/bare/me", "id"),
-                    "GET /api/tasks?project=<empty>": (
-                        f"/api/tasks?project={empty}",
-                        f"/api/bench/bare/project-tasks?project={empty}",
-                        "count",
-                    ),
-                },
-                args.requests,
-            )
-            writes: dict[str, list[dict[str, Any]]] = {
-                "POST /api/tasks (assignee)": [],
-                "POST /bench/bare/tasks (bare)": [],
-            }
-            paths = {
-                "POST /api/tasks (assignee)": "/api/tasks",
-                "POST /bench/bare/tasks (bare)": "/api/bench/bare/tasks",
-            }
-            for number in range(args.rounds):
-                order = list(paths) if number % 2 == 0 else list(reversed(paths))
-                for name in order:
-                    step(f"part 2: {name} at {args.rate:g}/s for {args.duration:g} s, round {number + 1}/{args.rounds}")
-                    writes[name].append(write_round(gateway, seeded, args, paths[name], django_pid))
-            step(f"part 3: the {BOARD_TASKS}-task board, {args.board_calls} loads straight to gunicorn and via nginx")
-            board = board_loads(
-                {"direct": direct, "via nginx": gateway},
-                seeded["actor_access"],
-                seeded["board_project"],
-                args.board_calls,
-            )
-            step("part 4: queries per request, in this process")
-            queries = queries_per_request({**stack.env(), **bench_env}, seeded)
+            args.requests,
+        )
+        writes: dict[str, list[dict[str, Any]]] = {
+            "POST /api/tasks (assignee)": [],
+            "POST /bench/bare/tasks (bare)": [],
+        }
+        paths = {
+            "POST /api/tasks (assignee)": "/api/tasks",
+            "POST /bench/bare/tasks (bare)": "/api/bench/bare/tasks",
+        }
+        for number in range(args.rounds):
+            order = list(paths) if number % 2 == 0 else list(reversed(paths))
+            for name in order:
+                step(f"part 2: {name} at {args.rate:g}/s for {args.duration:g} s, round {number + 1}/{args.rounds}")
+                writes[name].append(write_round(gateway, seeded, args, paths[name], django_pid))
+        step(f"part 3: the {BOARD_TASKS}-task board, {args.board_calls} loads straight to gunicorn and via nginx")
+        board = board_loads(
+            {"direct": direct, "via nginx": gateway},
+            seeded["actor_access"],
+            seeded["board_project"],
+            args.board_calls,
+        )
+        step("part 4: queries per request, in this process")
+        queries = queries_per_request({**stack.env(), **bench_env}, seeded)
     payload = {
         "machine": {"cpus": os.cpu_count(), "load_average_before": round(load, 2)},
         "goals_ms": GOALS_MS,
