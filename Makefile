@@ -12,7 +12,7 @@ STAMP := $(VENV)/.deps-installed
 REQUIREMENTS := requirements-dev.txt django-core/requirements.txt fastapi-realtime/requirements.txt telegram-bot/requirements.txt contracts/pyproject.toml
 MANAGE := cd django-core && ../$(PY) manage.py
 
-.PHONY: run test test-e2e test-scaling lint fmt migrate shell bench keys deps services tools db messages catalogs demo static gateway schema compose-config docker-env help
+.PHONY: run test test-e2e test-scaling test-faults lint fmt migrate shell bench keys deps services tools db messages catalogs demo static gateway schema compose-config docker-env help
 
 help:
 	@echo "make run     start the whole stack (sets everything up first)"
@@ -22,6 +22,7 @@ help:
 	@echo "make messages  extract and compile every translation catalog (locales/)"
 	@echo "make migrate | make shell | make keys | make demo | make gateway (render + check nginx config)"
 	@echo "make test-e2e  only the end-to-end suite (the whole stack behind nginx)"
+	@echo "make test-faults  only the fault suite (processes killed, engines restarted under load)"
 	@echo "make test-scaling  only the Redis Cluster / Sentinel / PgBouncer suites (engines started by the tests)"
 	@echo "make compose-config  validate docker-compose.yml;  make docker-env  secrets for docker compose"
 
@@ -113,7 +114,7 @@ test: keys services tools catalogs
 	@echo "==> Translations (every language, every catalog)"
 	@$(MANAGE) catalogs_check
 	@echo "==> Test suites (PostgreSQL + Redis, for real)"
-	@$(VENV)/bin/pytest -n 2 -m "not fuzz and not e2e and not scaling" $(PYTEST_ARGS)
+	@$(VENV)/bin/pytest -n 2 -m "not fuzz and not e2e and not scaling and not faults" $(PYTEST_ARGS)
 	@echo "==> Schema-driven fuzzing of the API (schemathesis)"
 	@$(VENV)/bin/pytest -m fuzz $(PYTEST_ARGS)
 	@$(MAKE) --no-print-directory test-scaling
@@ -131,6 +132,12 @@ test-scaling: keys services tools catalogs
 test-e2e: keys services tools catalogs
 	@echo "==> End-to-end suite (the whole stack behind nginx)"
 	@$(VENV)/bin/pytest -m e2e -p no:xdist tests/e2e $(PYTEST_ARGS)
+
+# Processes killed and engines (their own redis-server, their own PostgreSQL) stopped and restarted
+# under load: nothing committed is lost (tests/faults); one process (it starts servers).
+test-faults: keys services tools catalogs
+	@echo "==> Fault suite (processes killed, engines restarted under load)"
+	@$(VENV)/bin/pytest -m faults -p no:xdist tests/faults $(PYTEST_ARGS)
 
 compose-config: deps tools
 	@$(VENV)/bin/pytest -q -p no:xdist tests/deploy
