@@ -56,9 +56,11 @@ def small_stack(
     outbox_relay: bool = True,
 ) -> Iterator[Stack]:
     """django-core (gunicorn), the outbox relay, `relays` and one gateway (`faults`) in front of
-    them, on a fresh migrated database; everything stopped and the database dropped at the end."""
+    them (no gateway without relays: the test talks to gunicorn), on a fresh migrated database;
+    everything stopped and the database dropped at the end."""
     stack = Stack(work_dir, database_url, redis_url, user_id_start, extra_env={**QUICK_OUTBOX, **(extra_env or {})})
-    stack.plan_gateway(GATEWAY)
+    if relays:
+        stack.plan_gateway(GATEWAY)
     recreate_database(database_url)
     try:
         stack.manage("migrate", "--noinput", "-v", "0")
@@ -67,14 +69,22 @@ def small_stack(
         if outbox_relay:
             stack.start_outbox_relay()
         started = [stack.start_relay(name) for name in relays]
-        gateway = stack.start_gateway(GATEWAY, realtime=[f"127.0.0.1:{relay.port}" for relay in started])
-        stack.wait_ready(f"{gateway.url}/api/health", what="django-core through the gateway")
+        if started:
+            gateway = stack.start_gateway(GATEWAY, realtime=[f"127.0.0.1:{relay.port}" for relay in started])
+            stack.wait_ready(f"{gateway.url}/api/health", what="django-core through the gateway")
+        else:
+            stack.wait_ready(f"{django_url(stack)}/api/health", what="django-core")
         for relay in started:
             stack.wait_ready(f"http://127.0.0.1:{relay.port}/ws/health", what=f"relay {relay.name}")
         yield stack
     finally:
         stack.stop()
         drop_database(database_url)
+
+
+def django_url(stack: Stack) -> str:
+    """django-core's own address (gunicorn, no gateway)."""
+    return f"http://127.0.0.1:{stack.django_port}"
 
 
 # --- The database's side ----------------------------------------------------------------------

@@ -36,7 +36,9 @@ OUTAGE = 2.0  # seconds Redis stays down
 SLACK = 1.5
 
 
-def test_redis_restarted_empty_under_load_loses_no_write_and_no_event(redis_server: RedisServer, tmp_path: Path) -> None:
+def test_redis_restarted_empty_under_load_loses_no_write_and_no_event(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
     database_url = faults_database_url("redis")
     with small_stack(tmp_path, database_url=database_url, redis_url=redis_server.url) as stack:
         gateway = stack.gateways[GATEWAY]
@@ -95,4 +97,3 @@ def test_redis_restarted_empty_under_load_loses_no_write_and_no_event(redis_serv
             f"{len(load.created & follower.created_seen)} seen live, {follower.resyncs} resync(s), "
             f"{follower.connections} connection(s)"
         )
-
