@@ -125,7 +125,11 @@ def small_stack(
             stack.wait_ready(f"{django_url(stack)}/api/health", what="django-core")
         for relay in started:
             stack.wait_ready(f"http://127.0.0.1:{relay.port}/ws/health", what=f"relay {relay.name}")
-        yield stack
+        try:
+            yield stack
+        except BaseException:
+            print(stack.logs())  # shown with the failure: the processes' state explains it
+            raise
     finally:
         for process in reversed(stack.processes):
             process.stop(signal.SIGKILL)

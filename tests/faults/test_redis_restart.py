@@ -60,7 +60,8 @@ def test_redis_restarted_empty_under_load_loses_no_write_and_no_event(
 
         try:
             # Then no write was refused for longer than Redis was away
-            assert len(load.created) >= 80, f"the load wrote only {len(load.created)} task(s)"
+            # (20/s for 6.5 s is 130; a busy machine answers fewer)
+            assert len(load.created) >= 50, f"the load wrote only {len(load.created)} task(s)"
             longest = load.longest_refusal()
             assert longest <= outage + SLACK, (
                 f"writes refused for {longest:.1f} s (Redis down {outage:.1f} s): "
@@ -70,7 +71,9 @@ def test_redis_restarted_empty_under_load_loses_no_write_and_no_event(
             # And the outbox relay publishes everything committed meanwhile
             drained_in = wait_drained(database_url, timeout=12)
 
-            # And the relay resumed by itself: a new write reaches the open socket
+            # And the relay resumed by itself: a new write reaches the open socket (no process
+            # was restarted)
+            assert all(process.running for process in stack.processes), stack.logs()
             after = load.write("After the restart")
             assert after.status == 201, after.body
             assert after.task_id is not None
