@@ -32,8 +32,6 @@ from tests.faults.support import (
 pytestmark = pytest.mark.faults
 
 OUTAGE = 2.0  # seconds Redis stays down
-# A write that was in flight when Redis died may wait out one Redis timeout (REDIS_SOCKET_TIMEOUT).
-SLACK = 1.5
 
 
 def test_redis_restarted_empty_under_load_loses_no_write_and_no_event(
@@ -59,14 +57,11 @@ def test_redis_restarted_empty_under_load_loses_no_write_and_no_event(
             load.stop()
 
         try:
-            # Then no write was refused for longer than Redis was away
+            # Then no write was refused (a write needs PostgreSQL only; one in flight when Redis
+            # died waits out at most one Redis timeout, REDIS_SOCKET_TIMEOUT, and succeeds)
             # (20/s for 6.5 s is 130; a busy machine answers fewer)
             assert len(load.created) >= 50, f"the load wrote only {len(load.created)} task(s)"
-            longest = load.longest_refusal()
-            assert longest <= outage + SLACK, (
-                f"writes refused for {longest:.1f} s (Redis down {outage:.1f} s): "
-                + "; ".join(f"{w.status} {w.body[:120]}" for w in load.refused[:5])
-            )
+            assert not load.refused, "; ".join(f"{w.status} {w.body[:120]}" for w in load.refused[:5])
 
             # And the outbox relay publishes everything committed meanwhile
             drained_in = wait_drained(database_url, timeout=12)
@@ -95,8 +90,8 @@ def test_redis_restarted_empty_under_load_loses_no_write_and_no_event(
         )
         assert not follower.errors, follower.errors
         print(
-            f"\nRedis down {outage:.1f} s; {len(load.writes)} writes, {len(load.refused)} refused "
-            f"(longest run {longest:.1f} s); outbox drained {drained_in:.1f} s after the load; "
+            f"\nRedis down {outage:.1f} s; {len(load.writes)} writes, none refused; "
+            f"outbox drained {drained_in:.1f} s after the load; "
             f"{len(load.created & follower.created_seen)} seen live, {follower.resyncs} resync(s), "
             f"{follower.connections} connection(s)"
         )
