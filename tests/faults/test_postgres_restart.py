@@ -137,7 +137,7 @@ def test_postgres_restarted_under_load_api_says_503_then_recovers_with_nothing_h
         assert recovered_in <= RECOVERY, f"writes refused for {recovered_in:.1f} s after PostgreSQL was back"
         late = [w for w in load.writes if w.sent >= up_at + recovered_in]
         assert all(w.status == 201 for w in late), [f"{w.status} {w.body[:100]}" for w in late if w.status != 201]
-        assert ada.ok("GET", "/api/health")["status"] == "ok"
+        ada.ok("GET", "/api/health")  # 200 (its body is another test's concern)
         assert {p.name: p.popen.pid for p in stack.processes if p.popen and p.running} == pids
 
         # And nothing is half written: the tasks are exactly those the API reported created, each
