@@ -129,6 +129,7 @@ test: keys services tools catalogs
 	@$(VENV)/bin/pytest -m fuzz $(PYTEST_ARGS) || { scripts/wait_suite.sh scaling; exit 1; }
 	@scripts/wait_suite.sh scaling
 	@$(MAKE) --no-print-directory test-e2e
+	@$(MAKE) --no-print-directory test-faults
 
 # Real Redis Cluster, Sentinel (with failovers) and PgBouncer in transaction mode, started by the
 # suites themselves (tests/engines) from the packages `tools` installs; one process (they start
