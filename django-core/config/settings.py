@@ -202,6 +202,11 @@ REALTIME_HISTORY_TTL = env.int("REALTIME_HISTORY_TTL", default=3 * 24 * 3600)
 OUTBOX_FAST_PATH_PAUSE = env.float("OUTBOX_FAST_PATH_PAUSE", default=5.0)
 OUTBOX_RELAY_INTERVAL = env.float("OUTBOX_RELAY_INTERVAL", default=0.5)
 OUTBOX_RELAY_GRACE = env.float("OUTBOX_RELAY_GRACE", default=1.0)
+# The relay's longest wait between attempts while Redis or the database is down (it doubles from
+# OUTBOX_RELAY_INTERVAL). Short, because once Redis is back the fast path publishes new board
+# events at once, and each waits (held, up to OUTBOX_FORCE_AFTER) for its predecessors, which only
+# the relay's next pass delivers: a live board stands still until then.
+OUTBOX_RELAY_RETRY_MAX = env.float("OUTBOX_RELAY_RETRY_MAX", default=5.0)
 # A delivery the relay finds still waiting for its board predecessor this many seconds after its
 # row was written is delivered regardless (the predecessor would have to be lost for that to
 # matter: DELIVER_LUA's force flag, docs/scaling.md).
