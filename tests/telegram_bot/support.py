@@ -34,7 +34,9 @@ from tests.telegram_bot.botapi import TEST_BOT_TOKEN, free_port
 REPO_DIR = Path(__file__).resolve().parents[2]
 BOT_DIR = REPO_DIR / "telegram-bot"
 LOCALES_DIR = REPO_DIR / "locales"
-START_TIMEOUT = 20.0
+# An upper bound only: importing aiogram alone takes over 10 s on a busy 2-core machine (its
+# types module builds hundreds of pydantic models), and a bot given up on is started again.
+START_TIMEOUT = 60.0
 
 _names = itertools.count(1)
 
