@@ -320,8 +320,8 @@ class FakeBotApi:
         return calls
 
     def held_calls(self, method: str = "sendMessage") -> list[Call]:
-        """Calls of `method` that arrived and are still waiting for their answer."""
-        return [call for call in self.calls(method) if not call.answered]
+        """Calls of `method` held now: arrived, unanswered, and kept so by a hold."""
+        return [call for call in self.calls(method) if not call.answered and self._is_held(call)]
 
     def unblock_chat(self, chat_id: int) -> None:
         with self._lock:
