@@ -28,8 +28,10 @@ that closes reconnects with its last cursor (a fresh ticket), and replay must cl
 events count as delivered, late; a `resync` frame is counted.
 
 Timeline: sockets open; `--warmup` s (60) of writes at the full rate (not in the figures); RSS
-"start"; `--minutes` measured minutes; RSS "end" as the last write is sent; then up to 15 s for the
-last frames. RSS is read from /proc (VmRSS) for every process of django-core (gunicorn master and
+"start"; `--minutes` measured minutes; RSS "end" when the last write is due; then up to 15 s for
+the last frames. A stack slower than `--rate` falls behind the schedule (16 writer threads, each
+waiting for its answer): each minute's row says how far behind its last write was sent, and the
+writes' average rate is printed. RSS is read from /proc (VmRSS) for every process of django-core (gunicorn master and
 workers), the outbox relay, the Celery worker, both relays and the pair gateway's nginx (master
 and worker).
 
@@ -446,6 +448,7 @@ class Writers:
         self.request_ms: dict[int, list[float]] = {}
         self.late_s: dict[int, float] = {}
         self.load_by_minute: dict[int, float] = {}  # the machine's 1-minute load average at its end
+        self.first_sent = self.last_sent = 0.0
         self.failures: Counter[str] = Counter()
         self.lock = threading.Lock()
         self.local = threading.local()
@@ -466,6 +469,8 @@ class Writers:
             outcome = type(error).__name__
         elapsed = 1_000 * (time.time() - sent)
         with self.lock:
+            self.first_sent = min(self.first_sent or sent, sent)
+            self.last_sent = max(self.last_sent, sent)
             self.late_s[minute] = max(self.late_s.get(minute, 0.0), sent - scheduled)
             if outcome == "ok":
                 self.ok[number] = 1
@@ -731,6 +736,8 @@ def summarize(
         "warmup_lost": warm_lost,
         "failed_writes": dict(writers.failures),
         "warmup_behind_s": round(writers.late_s.get(-1, 0.0), 2),
+        # Writes sent / the time from the first to the last: below --rate when the stack fell behind.
+        "achieved_rate": round((total - 1) / max(1e-9, writers.last_sent - writers.first_sent), 1),
         "rss": processes,
         "rss_by_minute": rss_by_minute,
         "receiver_counts": report["counts"],
@@ -770,6 +777,7 @@ def print_report(payload: dict[str, Any]) -> None:
     print(f"  {'goal':<52} {'measured':<44} {'ceiling':<8} met")
     for goal in payload["goals"]:
         print(f"  {goal['goal']:<52} {goal['measured']:<44} {goal['ceiling']:<8} {'yes' if goal['met'] else 'NO'}")
+    print(f"  writes sent at {payload['achieved_rate']:.1f}/s on average ({settings['rate']:.0f}/s asked)")
     print(
         f"  (warm-up lost {payload['warmup_lost']}; failed writes {payload['failed_writes'] or 0}; "
         f"warm-up {payload['warmup_behind_s']} s behind schedule at most; sockets: {payload['receiver_counts']})"
