@@ -28,8 +28,8 @@ that closes reconnects with its last cursor (a fresh ticket), and replay must cl
 events count as delivered, late; a `resync` frame is counted.
 
 Timeline: sockets open; `--warmup` s (60) of writes at the full rate (not in the figures); RSS
-"start"; `--minutes` measured minutes; RSS "end" when the last write is due; then up to 15 s for
-the last frames. A stack slower than `--rate` falls behind the schedule (16 writer threads, each
+"start"; `--minutes` measured minutes; RSS "end" once the last write is answered; then up to 15 s
+for the last frames. A stack slower than `--rate` falls behind the schedule (16 writer threads, each
 waiting for its answer): each minute's row says how far behind its last write was sent, and the
 writes' average rate is printed. RSS is read from /proc (VmRSS) for every process of django-core (gunicorn master and
 workers), the outbox relay, the Celery worker, both relays and the pair gateway's nginx (master
@@ -599,8 +599,10 @@ def _soak(
                 time.sleep(0.1)
             pool.submit(writers.write, number, scheduled, minute)
         time.sleep(max(0.0, epoch + total / args.rate - time.time()))
-        rss["end"] = stack_rss(stack)
-        rss_by_minute.append(rss["end"])
+        rss_by_minute.append(stack_rss(stack))  # the last write due
+    # The pool is done: every write answered, however far behind the schedule the stack was.
+    rss["end"] = stack_rss(stack)
+    rss_by_minute.append(rss["end"])
     _progress(conn, writers, next_minute)
     expected_total = sum(fan_out for number in range(total) if writers.ok[number])
     deadline = time.time() + DRAIN_S
