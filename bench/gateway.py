@@ -330,10 +330,19 @@ def print_report(payload: dict[str, Any]) -> None:
 
 @contextlib.contextmanager
 def bench_stack(
-    name: str, *, database_url: str, redis_db: int, user_id_start: int, extra_env: dict[str, str] | None = None
+    name: str,
+    *,
+    database_url: str,
+    redis_db: int,
+    user_id_start: int,
+    extra_env: dict[str, str] | None = None,
+    redis_url: str | None = None,
+    gateway_settings: dict[str, str] | None = None,
 ) -> Iterator[tuple[Any, Any]]:
     """The whole stack behind nginx on free ports (tests/e2e/stack.py) with a mail sink for its
-    mail; yields (stack, mail_sink). bench.gateway, bench.board and bench.request_latency run on it."""
+    mail; yields (stack, mail_sink). bench.gateway, bench.board, bench.request_latency and
+    bench.soak run on it. `redis_url` (a whole URL) replaces REDIS_URL's host with `redis_db`;
+    `gateway_settings` are added to BENCH_GATEWAY_SETTINGS."""
     sys.path.insert(0, str(REPO_DIR))
     from tests.e2e.mail_sink import MailSink
     from tests.e2e.stack import free_port, running_stack
@@ -346,7 +355,7 @@ def bench_stack(
             with running_stack(
                 Path(work_dir),
                 database_url=database_url,
-                redis_url=f"redis://{netloc}/{redis_db}",
+                redis_url=redis_url or f"redis://{netloc}/{redis_db}",
                 user_id_start=user_id_start,
                 extra_env={
                     **(extra_env or {}),
@@ -354,7 +363,7 @@ def bench_stack(
                     "EMAIL_PORT": str(mail_sink.port),
                     "EMAIL_TIMEOUT": "5",
                 },
-                gateway_settings=BENCH_GATEWAY_SETTINGS,
+                gateway_settings={**BENCH_GATEWAY_SETTINGS, **(gateway_settings or {})},
             ) as stack:
                 yield stack, mail_sink
     finally:

@@ -5,7 +5,23 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.selectors import dependency_checks
+from common.selectors import CHECK_OK, CHECK_UNAVAILABLE, HEALTH_WORDS, dependency_checks
+
+# Public (the gateway routes /api): fixed words only, never an error's text or a host name.
+# Operators read the errors on /internal/ready and in the log.
+
+
+def _health_serializer(name: str) -> serializers.Serializer:
+    return inline_serializer(
+        name,
+        {
+            "status": serializers.ChoiceField(choices=HEALTH_WORDS),
+            "checks": serializers.DictField(
+                child=serializers.ChoiceField(choices=HEALTH_WORDS),
+                help_text="`database` and `redis`: `ok` or `unavailable`.",
+            ),
+        },
+    )
 
 
 class HealthApi(APIView):
@@ -16,20 +32,14 @@ class HealthApi(APIView):
 
     @extend_schema(
         responses={
-            (200, "application/json"): inline_serializer(
-                "Health",
-                {"status": serializers.CharField(), "checks": serializers.DictField(child=serializers.CharField())},
-            ),
-            (503, "application/json"): inline_serializer(
-                "HealthDown",
-                {"status": serializers.CharField(), "checks": serializers.DictField(child=serializers.CharField())},
-            ),
+            (200, "application/json"): _health_serializer("Health"),
+            (503, "application/json"): _health_serializer("HealthDown"),
         }
     )
     def get(self, request: Request) -> Response:
         checks = dependency_checks()
-        healthy = all(value == "ok" for value in checks.values())
+        healthy = all(value == CHECK_OK for value in checks.values())
         return Response(
-            {"status": "ok" if healthy else "unavailable", "checks": checks},
+            {"status": CHECK_OK if healthy else CHECK_UNAVAILABLE, "checks": checks},
             status=status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE,
         )

@@ -362,6 +362,7 @@ SPECTACULAR_SETTINGS = {
         "TaskPriorityEnum": "tasks.models.TaskPriority",
         "InviteStatusEnum": "projects.models.InviteStatus",
         "LanguageEnum": "config.settings.LANGUAGES",
+        "HealthStatusEnum": "common.selectors.HEALTH_WORDS",
     },
 }
 

@@ -138,8 +138,9 @@ class Relay:
     process: Process
 
     def health(self) -> dict[str, Any]:
-        """The instance's own health (read directly, only to observe where sockets landed)."""
-        return requests.get(f"http://127.0.0.1:{self.port}/ws/health", timeout=5).json()
+        """The instance's own health with its operator detail (read directly, only to observe
+        where sockets landed; the gateway answers /ws/internal/* with 404)."""
+        return requests.get(f"http://127.0.0.1:{self.port}/ws/internal/health", timeout=5).json()
 
 
 @dataclass
@@ -223,16 +224,18 @@ class Stack:
         if completed.returncode != 0:
             raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{completed.stdout}\n{completed.stderr}")
 
-    def start_django(self) -> None:
+    def start_django(self, name: str = "django", port: int | None = None, workers: int = 2, **overrides: str) -> None:
+        """django-core under gunicorn: the stack's own, or (name, port, environment overrides)
+        another one, e.g. against a database that is down."""
         self._process(
-            "django",
+            name,
             [
                 str(VENV_BIN / "gunicorn"),
                 "config.wsgi",
                 "--bind",
-                f"127.0.0.1:{self.django_port}",
+                f"127.0.0.1:{port or self.django_port}",
                 "--workers",
-                "2",
+                str(workers),
                 "--threads",
                 "4",
                 "--worker-class",
@@ -241,7 +244,7 @@ class Stack:
                 "5",
             ],
             DJANGO_DIR,
-            self.env(),
+            self.env(**overrides),
         )
 
     def start_outbox_relay(self) -> None:
@@ -283,7 +286,7 @@ class Stack:
         self._process("bot", [sys.executable, "-m", "taskflow_bot"], BOT_DIR, env)
         return port
 
-    def start_relay(self, name: str, port: int | None = None) -> Relay:
+    def start_relay(self, name: str, port: int | None = None, **overrides: str) -> Relay:
         port = port or free_port()
         process = self._process(
             f"realtime-{name}",
@@ -307,7 +310,7 @@ class Stack:
                 "--no-access-log",  # as the Procfile: an access line would carry the ticket
             ],
             RELAY_DIR,
-            self.env(),
+            self.env(**overrides),
         )
         self.relays[name] = Relay(name, port, process)
         return self.relays[name]

@@ -300,6 +300,10 @@ class RelayProcess:
     def health(self) -> requests.Response:
         return self.http.get(f"{self.base_url}/ws/health", timeout=5)
 
+    def internal_health(self) -> requests.Response:
+        """/ws/health plus what only operators see (instance id, topology, links by host:port)."""
+        return self.http.get(f"{self.base_url}/ws/internal/health", timeout=5)
+
     def metrics(self) -> dict[str, float]:
         """The samples of /ws/metrics by name (with labels)."""
         text = self.http.get(f"{self.base_url}/ws/metrics", timeout=5).text

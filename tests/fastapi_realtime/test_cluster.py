@@ -59,7 +59,9 @@ def test_users_on_every_node_get_their_frames(redis_cluster, cluster_client, clu
     joined = {port: sockets.join(cluster_relay, user_id)[0] for port, user_id in users.items()}
 
     # One pub/sub connection per primary, all up; each channel subscribed on its own node only.
-    assert cluster_relay.health().json()["links"] == {f"127.0.0.1:{port}": True for port in redis_cluster.ports}
+    assert cluster_relay.internal_health().json()["links"] == {
+        f"127.0.0.1:{port}": True for port in redis_cluster.ports
+    }
     for port, user_id in users.items():
         for node_port in redis_cluster.ports:
             with contextlib.closing(redis_cluster.node(node_port)) as node:
@@ -124,7 +126,7 @@ def test_a_lost_node_connection_catches_up_only_that_nodes_users(redis_cluster, 
     with contextlib.closing(redis_cluster.node(lost_port)) as node:
         assert node.client_kill_filter(_type="pubsub") >= 1
     sent = [publish_task(cluster_client, list(users.values()), title=f"#{n}") for n in range(3)]
-    wait_until(lambda: cluster_relay.health().json()["links"][f"127.0.0.1:{lost_port}"], what="the link back")
+    wait_until(lambda: cluster_relay.internal_health().json()["links"][f"127.0.0.1:{lost_port}"], what="the link back")
     after = publish_task(cluster_client, list(users.values()), title="after")
 
     # Everybody gets everything once, in order; only the lost node's user needed a catch-up.
@@ -228,7 +230,9 @@ def test_a_primary_down_and_back(redis_cluster, cluster_relay, sockets):
     cursor_before_down = joined[down].recv()["cursor"]
     [process] = [process for process in redis_cluster.processes if process.name == f"redis-cluster-{down}"]
     process.stop(sig=signal.SIGKILL)
-    wait_until(lambda: not cluster_relay.health().json()["links"].get(f"127.0.0.1:{down}"), what="the link down")
+    wait_until(
+        lambda: not cluster_relay.internal_health().json()["links"].get(f"127.0.0.1:{down}"), what="the link down"
+    )
 
     # Meanwhile a newcomer is told to try again later: not an error, not a hang.
     newcomer = next(user for user in iter(new_user_id, None) if node_of(redis_cluster, user) == down)
@@ -236,7 +240,7 @@ def test_a_primary_down_and_back(redis_cluster, cluster_relay, sockets):
 
     process.start()
     wait_until(lambda: _cluster_ok(redis_cluster), timeout=30, what="cluster_state:ok")
-    wait_until(lambda: all(cluster_relay.health().json()["links"].values()), timeout=30, what="every link up")
+    wait_until(lambda: all(cluster_relay.internal_health().json()["links"].values()), timeout=30, what="every link up")
     client = redis_cluster.client()
     event_id = publish_task(client, list(users.values()))
     client.close()

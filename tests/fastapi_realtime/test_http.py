@@ -1,4 +1,4 @@
-"""POST /notify/deadline (internal, X-Service-Token), GET /ws/health and GET /ws/metrics."""
+"""POST /notify/deadline (internal, X-Service-Token), GET /ws/health, GET /ws/internal/health and GET /ws/metrics."""
 
 import json
 
@@ -123,6 +123,22 @@ def test_health_reports_redis_and_connection_counts(relay, sockets):
     assert body["checks"] == {"redis": "ok", "subscription": "ok"}
     assert body["connections"] >= 2
     assert body["users"] >= 1
+    # Public through the gateway: nothing that says where Redis or this instance is.
+    assert set(body) == {"status", "checks", "connections", "users"}
+
+
+def test_internal_health_adds_the_instance_topology_and_links(relay):
+    public = relay.health().json()
+
+    response = relay.internal_health()
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["checks"] == public["checks"]
+    assert body["instance"]
+    assert body["redis"].startswith("single node redis://")
+    assert body["links"] == {"primary": True}
 
 
 def test_metrics_are_prometheus_text(relay, sockets, redis_client):

@@ -21,7 +21,7 @@ def test_a_user_is_online_while_any_instance_holds_a_socket(relay, relay_b, sock
     user_id = new_user_id()
     on_a, _ = sockets.join(relay, user_id)
     on_b, _ = sockets.join(relay_b, user_id)
-    instance_a = relay.health().json()["instance"]
+    instance_a = relay.internal_health().json()["instance"]
     _wait(lambda: redis_client.zcard(tagged_user_presence(user_id)) == 2, "both instances to mark the user")
     assert _online(redis_client, user_id)
 

@@ -86,7 +86,15 @@ def test_after_a_restart_that_lost_the_data_clients_are_told_to_resync(throwaway
 def test_new_clients_wait_out_an_outage(throwaway_redis, outage_relay, sockets):
     throwaway_redis.kill()
     _wait_health(outage_relay, 503)
-    assert outage_relay.health().json()["checks"]["redis"] == "unavailable"
+    body = outage_relay.health().json()
+    assert body["checks"]["redis"] == "unavailable"
+    # Public (the gateway routes /ws/health): fixed words and counts, not where Redis is.
+    assert set(body) == {"status", "checks", "connections", "users"}
+    assert str(throwaway_redis.port) not in outage_relay.health().text
+    internal = outage_relay.internal_health()
+    assert internal.status_code == 503
+    assert internal.json()["links"] == {"primary": False}
+    assert str(throwaway_redis.port) in internal.json()["redis"]
 
     # No Redis, no ticket check: "try again later", and the ticket is not used up.
     user_id = new_user_id()

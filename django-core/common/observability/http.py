@@ -22,7 +22,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram
 from taskflow_contracts.logs import log_context, user_id_var, valid_request_id
 
 from common.observability.metrics import exposition, readiness_answer
-from common.selectors import dependency_checks
+from common.selectors import dependency_report
 
 access_logger = logging.getLogger("taskflow.access")
 
@@ -116,6 +116,7 @@ def live_view(request: HttpRequest) -> JsonResponse:
 
 
 def ready_view(request: HttpRequest) -> JsonResponse:
-    """GET /internal/ready: the database and Redis answer (as /api/health)."""
-    status, body = readiness_answer(dependency_checks)
+    """GET /internal/ready: the database and Redis answer (as /api/health), with each failure's
+    error, which may name a host: the gateway never routes /internal."""
+    status, body = readiness_answer(dependency_report)
     return JsonResponse(body, status=status)

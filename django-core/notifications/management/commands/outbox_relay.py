@@ -15,7 +15,7 @@ from redis.exceptions import RedisError
 
 from common.observability.metrics import register_scrape_collector, serve
 from common.observability.outbox_metrics import OutboxBacklog
-from common.selectors import dependency_checks
+from common.selectors import dependency_report
 from notifications.publisher import outbox_prune, relay_cycle
 
 logger = logging.getLogger("notifications.relay")
@@ -81,7 +81,7 @@ class Command(BaseCommand):
             return
         # Metrics (with the backlog read at scrape time) and /live, /ready (docs/operations.md).
         register_scrape_collector(OutboxBacklog())
-        serve(host=settings.METRICS_HOST, port=settings.OUTBOX_METRICS_PORT, ready=dependency_checks)
+        serve(host=settings.METRICS_HOST, port=settings.OUTBOX_METRICS_PORT, ready=dependency_report)
         # Set by SIGTERM/SIGINT; also what the loop sleeps on, so a stop cuts a (backoff) sleep
         # short instead of waiting it out.
         stopping = threading.Event()
