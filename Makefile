@@ -162,6 +162,7 @@ lint: deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy django-core
+	$(VENV)/bin/mypy fastapi-realtime/realtime_relay telegram-bot/taskflow_bot
 
 fmt: deps
 	$(VENV)/bin/ruff format .

@@ -80,10 +80,11 @@ class PollingWatch(BaseRequestMiddleware):
     async def __call__(
         self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot, method: TelegramMethod[TelegramType]
     ) -> Response[TelegramType]:
+        request: TelegramMethod[TelegramType] = method  # the narrowing below is only for the check
         if not isinstance(method, GetUpdates):
-            return await make_request(bot, method)
+            return await make_request(bot, request)
         try:
-            response = await make_request(bot, method)
+            response = await make_request(bot, request)
         except Exception as error:
             self._health.failing(f"getUpdates: {type(error).__name__}")
             raise

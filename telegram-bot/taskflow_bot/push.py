@@ -194,7 +194,8 @@ class PushConsumer:
         return entries
 
     async def _read(self) -> list[tuple[str, dict[str, str]]]:
-        answer = await self._redis.xreadgroup(
+        # [[stream, [(entry id, fields), ...]]] (redis-py types the answer loosely)
+        answer: Any = await self._redis.xreadgroup(
             GROUP, self._consumer, {self._stream: ">"}, count=READ_COUNT, block=READ_BLOCK_MS
         )
         return [(entry_id, fields or {}) for _stream, entries in answer or [] for entry_id, fields in entries]
@@ -206,7 +207,7 @@ class PushConsumer:
         if now < self._next_refresh:
             return
         self._next_refresh = now + self._claim_idle / 3
-        stale = [entry_id for entry_id, since in self._held.items() if now - since > self._claim_idle / 3]
+        stale: list[Any] = [entry_id for entry_id, since in self._held.items() if now - since > self._claim_idle / 3]
         if stale:
             await self._redis.xclaim(self._stream, GROUP, self._consumer, 0, stale, justid=True)
             for entry_id in stale:

@@ -67,7 +67,8 @@ async def start_comment(callback: CallbackQuery, state: FSMContext, event_chat: 
     await state.set_state(CommentFlow.writing)
     await state.update_data(task_id=task_id)
     await answer_callback(callback)
-    await callback.bot.send_message(event_chat.id, _("Send your comment as the next message, or /cancel."))
+    if callback.bot is not None:  # always set on updates the dispatcher feeds
+        await callback.bot.send_message(event_chat.id, _("Send your comment as the next message, or /cancel."))
 
 
 @router.message(CommentFlow.writing, F.text, ~F.text.startswith("/"))

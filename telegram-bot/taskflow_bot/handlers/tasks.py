@@ -43,7 +43,7 @@ async def _show_page(callback: CallbackQuery, core: CoreApi, chat: Chat, page: i
     text, markup = formatting.my_tasks(answer)
     if message is not None:
         await edit_message(message, text, markup)
-    else:
+    elif callback.bot is not None:  # always set on updates the dispatcher feeds
         await callback.bot.send_message(chat.id, text, reply_markup=markup, link_preview_options=NO_PREVIEW)
 
 
