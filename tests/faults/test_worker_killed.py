@@ -3,12 +3,15 @@ redelivery.
 
 The worker runs the prefork pool with acks_late and reject_on_worker_lost (config/settings.py): a
 pool process that dies has its message requeued by the parent at once, and the redelivered task
-takes the delivery over when the dead one's lease (EMAIL_SEND_LEASE) runs out. The mail sink
-holds its answer to the message's DATA, so the kill lands inside the SMTP conversation, before
-the server accepted anything (docs/background.md "Retries and failures")."""
+takes the delivery over when the dead one's lease (EMAIL_SEND_LEASE) runs out. A worker killed
+as a whole leaves its message unacknowledged in the broker for CELERY_VISIBILITY_TIMEOUT; beat's
+redispatch sweep hands the event on sooner. The mail sink holds its answer to the message's DATA,
+so the kill lands inside the SMTP conversation, before the server accepted anything
+(docs/background.md "Lost tasks")."""
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +27,13 @@ __all__ = ["mail_template"]  # the fixture, imported to be used here
 
 # Short enough for the test: the redelivered task finds the delivery leased, retries with a
 # backoff of about a second, and takes it over once the lease ran out.
-FAST = {"EMAIL_SEND_LEASE": "2", "EMAIL_RETRY_BACKOFF": "0.5", "EMAIL_RETRY_BACKOFF_MAX": "1"}
+FAST = {
+    "EMAIL_SEND_LEASE": "2",
+    "EMAIL_RETRY_BACKOFF": "0.5",
+    "EMAIL_RETRY_BACKOFF_MAX": "1",
+    "EMAIL_REDISPATCH_AFTER": "1",
+}
+REDISPATCH = "Email redispatch (lost tasks)"
 
 
 @pytest.fixture
@@ -68,3 +77,30 @@ def test_a_pool_process_killed_mid_send_has_its_mail_sent_once(mail: MailStack) 
     assert mail.query(finished, world["outbox"]) == [(True,)]
     assert worker.running, "the worker itself carried on"
     assert killed not in pool_processes(worker)
+
+
+def test_a_whole_worker_killed_mid_send_has_its_mail_sent_once(mail: MailStack) -> None:
+    # Given a worker and a mail server that will stall on the next message
+    worker = mail.start_worker(concurrency=1)
+    mail.sink.hold_next_data()
+    world = mail.world(prefix="whole")
+    mail.wait("the worker inside its SMTP send", mail.sink.holding.is_set)
+
+    # When the whole worker dies there (SIGKILL to its process group: the container killed): its
+    # message stays in the broker's unacknowledged set until CELERY_VISIBILITY_TIMEOUT (an hour)
+    worker.stop(signal.SIGKILL)
+    mail.wait("the send dropped by the server", lambda: mail.sink.dropped == 1)
+
+    # Then beat's redispatch sweep hands the event to a new worker once the lease ran out, and
+    # the server gets the mail once
+    mail.every_second(REDISPATCH)
+    mail.start_worker(name="worker-again", concurrency=1)
+    mail.start_beat()
+    mail.wait("the mail, dispatched again", lambda: mail.sink.messages[:1])
+    _, attempts, message_id = mail.wait(
+        "the delivery recorded as sent", lambda: (row := delivery(mail, world["event"]))[0] == "sent" and row
+    )
+    time.sleep(1.0)  # the sweep runs every second: a second hand-off would have sent by now
+    assert len(mail.sink.with_header("Message-ID", message_id)) == 1
+    assert len(mail.sink.messages) == 1
+    assert attempts == 2
