@@ -28,7 +28,12 @@ def _worker_metrics_shared() -> None:
     directory = tempfile.mkdtemp(prefix="taskflow-worker-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
     parent = os.getpid()
-    atexit.register(lambda: os.getpid() == parent and shutil.rmtree(Path(directory), ignore_errors=True))
+
+    def remove() -> None:
+        if os.getpid() == parent:  # not in a pool process that exits
+            shutil.rmtree(Path(directory), ignore_errors=True)
+
+    atexit.register(remove)
 
 
 _worker_metrics_shared()
