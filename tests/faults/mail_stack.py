@@ -109,7 +109,11 @@ class MailStack:
             assert updated == len(jobs), f"not every job of {jobs} exists"
 
     def start_worker(self, *, name: str = "worker", concurrency: int = 1) -> Process:
-        return self.stack.start_worker(name=name, concurrency=concurrency)
+        # Its metrics files in the test's directory: the worker is SIGKILLed at the end (quicker
+        # than a warm shutdown), so its own clean-up of them never runs.
+        metrics = self.stack.work_dir / f"{name}-metrics"
+        metrics.mkdir(exist_ok=True)
+        return self.stack.start_worker(name=name, concurrency=concurrency, PROMETHEUS_MULTIPROC_DIR=str(metrics))
 
     def start_beat(self, name: str = "beat") -> Process:
         return self.stack.start_beat(name=name)
@@ -169,7 +173,7 @@ def running_mail_stack(
     try:
         yield MailStack(stack, sink, broker)
     finally:
-        sink.release()  # a held answer would keep a worker's warm shutdown waiting
-        stack.stop()
+        for process in stack.processes:  # nothing of theirs needs a clean shutdown here
+            process.stop(signal.SIGKILL)
         sink.stop()
         drop_database(url)

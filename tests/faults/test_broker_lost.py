@@ -12,11 +12,9 @@ from pathlib import Path
 import pytest
 
 from tests.faults.engines import RedisServer
-from tests.faults.mail_stack import MailStack, mail_template, running_mail_stack
+from tests.faults.mail_stack import MailStack, running_mail_stack
 
 pytestmark = pytest.mark.faults
-
-__all__ = ["mail_template"]  # the fixture, imported to be used here
 
 REDISPATCH = "Email redispatch (lost tasks)"
 

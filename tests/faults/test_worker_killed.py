@@ -19,11 +19,9 @@ from pathlib import Path
 import pytest
 
 from tests.faults.engines import RedisServer
-from tests.faults.mail_stack import MailStack, kill_pool_process, mail_template, pool_processes, running_mail_stack
+from tests.faults.mail_stack import MailStack, kill_pool_process, pool_processes, running_mail_stack
 
 pytestmark = pytest.mark.faults
-
-__all__ = ["mail_template"]  # the fixture, imported to be used here
 
 # Short enough for the test: the redelivered task finds the delivery leased, retries with a
 # backoff of about a second, and takes it over once the lease ran out.
