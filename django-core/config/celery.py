@@ -21,7 +21,8 @@ def _worker_metrics_shared() -> None:
     gunicorn: every process keeps its values in files of one fresh directory (a pool process
     replaced after a crash keeps its counts there), the scrape adds them up. Set before anything
     imports prometheus-client; removed when the parent exits."""
-    if os.path.basename(sys.argv[0]) != "celery" or "worker" not in sys.argv[1:]:
+    # `celery … worker`, or `python -m celery … worker` (argv[0] is then celery/__main__.py)
+    if "celery" not in Path(sys.argv[0]).parts[-2:] or "worker" not in sys.argv[1:]:
         return
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         return
