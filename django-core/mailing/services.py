@@ -101,8 +101,8 @@ def email_deliver(
 ) -> Outcome:
     """Sends one email once: claims the (key, address) delivery, composes, sends over the
     configured backend and records the result. `final_attempt`: a temporary failure is recorded
-    as failed (no retry follows); otherwise as retrying, due at `retry_at` (when the caller's
-    retry will run: the sweeps leave the delivery alone until then)."""
+    as failed (no retry follows); otherwise as retrying, due at `retry_at` (the earliest the
+    caller's retry runs: the sweeps leave the delivery alone until then)."""
     delivery, _ = EmailDelivery.objects.get_or_create(
         event_id=key, to_email=address, defaults={"kind": kind, "user": user}
     )
