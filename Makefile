@@ -113,12 +113,23 @@ test: keys services tools catalogs
 	@$(VENV)/bin/ruff check .
 	@echo "==> Translations (every language, every catalog)"
 	@$(MANAGE) catalogs_check
+	@# The scaling suites mostly wait (failovers, engines starting): they run beside the unit
+	@# tests and the fuzzing, in a process of their own with a test database and Redis databases
+	@# nobody else uses (DATABASE_TEST_NAME, REDIS_TEST_DB, BOT_REDIS_TEST_DB); their output is
+	@# shown when they end.
+	@mkdir -p var/test-logs
+	@echo "==> Scaling suites (Redis Cluster, Sentinel, PgBouncer) started in the background: var/test-logs/scaling.log"
+	@rm -f var/test-logs/scaling.rc
+	@( DATABASE_TEST_NAME=$${DATABASE_TEST_NAME:-test_taskflow}_bg REDIS_TEST_DB=11 BOT_REDIS_TEST_DB=15 $(VENV)/bin/pytest -m scaling -p no:xdist $(PYTEST_ARGS) \
+		> var/test-logs/scaling.log 2>&1; echo $$? > var/test-logs/scaling.rc ) > /dev/null 2>&1 &
 	@echo "==> Test suites (PostgreSQL + Redis, for real)"
-	@$(VENV)/bin/pytest -n 2 -m "not fuzz and not e2e and not scaling and not faults" $(PYTEST_ARGS)
+	@$(VENV)/bin/pytest -n 2 -m "not fuzz and not e2e and not scaling and not faults" $(PYTEST_ARGS) \
+		|| { scripts/wait_suite.sh scaling; exit 1; }
 	@echo "==> Schema-driven fuzzing of the API (schemathesis)"
-	@$(VENV)/bin/pytest -m fuzz $(PYTEST_ARGS)
-	@$(MAKE) --no-print-directory test-scaling
+	@$(VENV)/bin/pytest -m fuzz $(PYTEST_ARGS) || { scripts/wait_suite.sh scaling; exit 1; }
+	@scripts/wait_suite.sh scaling
 	@$(MAKE) --no-print-directory test-e2e
+	@$(MAKE) --no-print-directory test-faults
 
 # Real Redis Cluster, Sentinel (with failovers) and PgBouncer in transaction mode, started by the
 # suites themselves (tests/engines) from the packages `tools` installs; one process (they start

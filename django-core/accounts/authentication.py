@@ -6,6 +6,7 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import Token
 from rest_framework_simplejwt.utils import get_md5_hash_password
+from taskflow_contracts.logs import user_id_var
 
 from accounts.models import User
 from accounts.selectors import user_get_by_id
@@ -20,6 +21,10 @@ class UserJWTAuthentication(JWTAuthentication):
 
     def authenticate(self, request: Request) -> tuple[Any, Any] | None:
         result = super().authenticate(request)
+        if result is not None:
+            # Every line logged from here to the end of the request names the user
+            # (common.observability.http resets it when the request ends).
+            user_id_var.set(result[0].pk)
         if result is not None and accept_language(request.META.get("HTTP_ACCEPT_LANGUAGE", "")) is None:
             language = supported_language(cast(User, result[0]).language)
             if language is not None:

@@ -159,6 +159,11 @@ if env.bool("DATABASE_POOL", default=True):
         "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=10),
         # How long a request waits for a free connection before it gets a 503.
         "timeout": env.float("DATABASE_POOL_TIMEOUT", default=5.0),
+        # How long one background attempt to (re)open a connection keeps retrying, at 1, 2, 4 s...
+        # apart, before it gives up and the next request starts a fresh one at once. psycopg_pool's
+        # default (5 min) let the gaps grow past the outage: after PostgreSQL was down 7 s, writes
+        # kept failing 6 s after it was back (tests/faults/test_postgres_restart.py).
+        "reconnect_timeout": env.float("DATABASE_POOL_RECONNECT_TIMEOUT", default=2.0),
     }
 DATABASES["default"]["TEST"] = {"NAME": env.str("DATABASE_TEST_NAME", default="test_taskflow")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -197,6 +202,11 @@ REALTIME_HISTORY_TTL = env.int("REALTIME_HISTORY_TTL", default=3 * 24 * 3600)
 OUTBOX_FAST_PATH_PAUSE = env.float("OUTBOX_FAST_PATH_PAUSE", default=5.0)
 OUTBOX_RELAY_INTERVAL = env.float("OUTBOX_RELAY_INTERVAL", default=0.5)
 OUTBOX_RELAY_GRACE = env.float("OUTBOX_RELAY_GRACE", default=1.0)
+# The relay's longest wait between attempts while Redis or the database is down (it doubles from
+# OUTBOX_RELAY_INTERVAL). Short, because once Redis is back the fast path publishes new board
+# events at once, and each waits (held, up to OUTBOX_FORCE_AFTER) for its predecessors, which only
+# the relay's next pass delivers: a live board stands still until then.
+OUTBOX_RELAY_RETRY_MAX = env.float("OUTBOX_RELAY_RETRY_MAX", default=5.0)
 # A delivery the relay finds still waiting for its board predecessor this many seconds after its
 # row was written is delivered regardless (the predecessor would have to be lost for that to
 # matter: DELIVER_LUA's force flag, docs/scaling.md).

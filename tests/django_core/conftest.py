@@ -131,6 +131,8 @@ def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
     """User ids start at a different million in every test process (and in every separately run
     session, by REDIS_TEST_DB): Redis pub/sub channels are shared by all databases, so two
     processes' `user:{id}` channels must never share an id."""
+    if connection.settings_dict["NAME"] != connection.settings_dict["TEST"]["NAME"]:
+        return  # no test of this session uses the database: pytest-django created none
     offset = _test_process_number()
     with django_db_blocker.unblock(), connection.cursor() as cursor:
         cursor.execute(

@@ -10,7 +10,13 @@ shape (`{"ok": false, "error_code": 429, "description": …, "parameters": {"ret
 The test side is synchronous and thread-safe: `push_message` / `push_command` /
 `push_callback` inject updates; `sent`, `calls`, `wait_for_message`, `wait_for_call` read what
 the bot did (every call has a monotonic timestamp, for pacing checks); `fail_next` and
-`block_chat` inject failures.
+`block_chat` inject failures; `hold_chat` and `hold_sends_from` leave sends unanswered (a
+Telegram that does not answer) until `release_chat`, `release_sends` or `answer_held`.
+
+A message counts as sent (`sent`, `message`) only once the server has answered it: a request
+that is held and whose client goes away (the bot was killed) is recorded as a call that failed,
+as a request Telegram never received would be. (Real Telegram may also have received it and
+lost only the answer; a test cannot tell the two apart from the bot's side either.)
 
     api = FakeBotApi().start()
     ... start the bot with TELEGRAM_API_URL=api.base_url ...
@@ -70,6 +76,10 @@ class Call:
     ok: bool = True
     error_code: int | None = None
     result: Any = None
+    # True once the server has answered (success or error); a held call is not answered yet.
+    answered: bool = False
+    # For sendMessage: its number among all sendMessage calls (1 = the first).
+    send_number: int = 0
 
 
 @dataclass
@@ -94,6 +104,11 @@ class FakeBotApi:
     _blocked: set[int] = field(default_factory=set)
     # Chats whose sends hang (a Telegram that does not answer), until released.
     _held: set[int] = field(default_factory=set)
+    # sendMessage calls so far (every chat); from number `_hold_from` on, they hang until released
+    # (all of them, or those numbered in `_answer`).
+    _send_count: int = 0
+    _hold_from: int | None = None
+    _answer: set[int] = field(default_factory=set)
     _commands: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     _callback_answers: dict[str, dict[str, Any]] = field(default_factory=dict)
     _update_ids: itertools.count = field(default_factory=lambda: itertools.count(1))
@@ -287,6 +302,27 @@ class FakeBotApi:
         with self._lock:
             self._held.discard(chat_id)
 
+    def hold_sends_from(self, number: int) -> None:
+        """The `number`th sendMessage from now (1 = the next one, whatever its chat) and every
+        one after it get no answer until `release_sends`: the bot waits on them mid-batch."""
+        with self._lock:
+            self._hold_from = self._send_count + number
+
+    def release_sends(self) -> None:
+        with self._lock:
+            self._hold_from = None
+
+    def answer_held(self, chat_id: int) -> list[Call]:
+        """Answers the sends to `chat_id` held now (later ones are held still); returns them."""
+        calls = [call for call in self.held_calls() if call.params.get("chat_id") == chat_id]
+        with self._lock:
+            self._answer.update(call.send_number for call in calls)
+        return calls
+
+    def held_calls(self, method: str = "sendMessage") -> list[Call]:
+        """Calls of `method` held now: arrived, unanswered, and kept so by a hold."""
+        return [call for call in self.calls(method) if not call.answered and self._is_held(call)]
+
     def unblock_chat(self, chat_id: int) -> None:
         with self._lock:
             self._blocked.discard(chat_id)
@@ -303,7 +339,7 @@ class FakeBotApi:
         return [
             {**call.params, "message_id": call.result["message_id"], "at": call.at}
             for call in self.calls("sendMessage")
-            if call.ok and (chat_id is None or call.params.get("chat_id") == chat_id)
+            if call.answered and call.ok and (chat_id is None or call.params.get("chat_id") == chat_id)
         ]
 
     def message(self, message_id: int) -> dict[str, Any] | None:
@@ -397,11 +433,20 @@ class FakeBotApi:
         call = Call(method=method, params=params, at=at)
         with self._lock:
             self._calls.append(call)
-        while method in _SEND_METHODS and params.get("chat_id") in self._held:
-            await asyncio.sleep(0.05)
+            if method == "sendMessage":
+                self._send_count += 1
+                call.send_number = self._send_count
+        try:
+            while self._is_held(call):
+                if request.transport is None or request.transport.is_closing():
+                    break
+                await asyncio.sleep(0.05)
+        except asyncio.CancelledError:
+            call.ok, call.answered = False, True
+            raise
         if request.transport is None or request.transport.is_closing():
             # The client went away while held (it was killed): the message never went out.
-            call.ok = False
+            call.ok, call.answered = False, True
             return web.Response(status=499)
         with self._lock:
             failure = self._take_failure(method, params)
@@ -414,8 +459,15 @@ class FakeBotApi:
             result = await handler(params)
         except _ApiError as error:
             return self._error(call, error.status, error.description)
-        call.result = result
+        call.result, call.answered = result, True
         return web.json_response({"ok": True, "result": result})
+
+    def _is_held(self, call: Call) -> bool:
+        with self._lock:
+            if call.method in _SEND_METHODS and call.params.get("chat_id") in self._held:
+                return True
+            number, first = call.send_number, self._hold_from
+            return bool(number) and first is not None and number >= first and number not in self._answer
 
     def _take_failure(self, method: str, params: dict[str, Any]) -> _Failure | None:
         chat_id = params.get("chat_id")
@@ -427,7 +479,7 @@ class FakeBotApi:
         return None
 
     def _error(self, call: Call, status: int, description: str, retry_after: int | None = None) -> web.Response:
-        call.ok, call.error_code = False, status
+        call.ok, call.error_code, call.answered = False, status, True
         body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
         if retry_after is not None:
             body["parameters"] = {"retry_after": retry_after}

@@ -17,7 +17,7 @@ import redis
 
 from tests.engines.fixtures import redis_cluster, redis_sentinel  # noqa: F401 (real engines, started on demand)
 from tests.telegram_bot.botapi import FakeBotApi
-from tests.telegram_bot.support import BOT_DIR, BotProcess, compile_catalogs, start_bot
+from tests.telegram_bot.support import BOT_DIR, BotProcess, bots_started, compile_catalogs
 
 # Unit tests import the bot's modules directly (the service itself runs from its own folder).
 if str(BOT_DIR) not in sys.path:
@@ -71,20 +71,10 @@ def closed_port_url() -> str:
 @pytest.fixture
 def make_bot(bot_api: FakeBotApi, redis_url: str, stream: str, tmp_path: Path) -> Iterator[Callable[..., BotProcess]]:
     """Starts bot processes on the fake Bot API; all are stopped at the end of the test."""
-    started: list[BotProcess] = []
+    common = {"service_token": SERVICE_TOKEN, "redis_url": redis_url, "api_base": bot_api.base_url}
+    with bots_started(tmp_path, **common, extra_env={"TELEGRAM_STREAM": stream}) as start:
 
-    def make(*, core_url: str, **env: str) -> BotProcess:
-        bot = start_bot(
-            core_url=core_url,
-            service_token=SERVICE_TOKEN,
-            redis_url=redis_url,
-            api_base=bot_api.base_url,
-            extra_env={"TELEGRAM_STREAM": stream, **env},
-            log_dir=tmp_path,
-        )
-        started.append(bot)
-        return bot
+        def make(*, core_url: str, **env: str) -> BotProcess:
+            return start(core_url=core_url, extra_env=env)
 
-    yield make
-    for bot in started:
-        bot.kill()
+        yield make

@@ -22,8 +22,10 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -32,7 +34,9 @@ from tests.telegram_bot.botapi import TEST_BOT_TOKEN, free_port
 REPO_DIR = Path(__file__).resolve().parents[2]
 BOT_DIR = REPO_DIR / "telegram-bot"
 LOCALES_DIR = REPO_DIR / "locales"
-START_TIMEOUT = 20.0
+# An upper bound only: importing aiogram alone takes over 10 s on a busy 2-core machine (its
+# types module builds hundreds of pydantic models), and a bot given up on is started again.
+START_TIMEOUT = 60.0
 
 _names = itertools.count(1)
 
@@ -172,3 +176,22 @@ def start_bot(
         core_url=core_url, service_token=service_token, redis_url=redis_url, api_base=api_base, extra_env=extra_env
     )
     return BotProcess(env=env, log_path=log_dir / f"{name}.log", name=name).start()
+
+
+@contextlib.contextmanager
+def bots_started(log_dir: Path, **defaults: Any) -> Iterator[Callable[..., BotProcess]]:
+    """`start(**overrides)` starts a bot with `start_bot(**defaults, **overrides)` (their
+    `extra_env` merged); every bot started is SIGKILLed at the end."""
+    started: list[BotProcess] = []
+
+    def start(**overrides: Any) -> BotProcess:
+        extra_env = {**defaults.get("extra_env", {}), **overrides.pop("extra_env", {})}
+        bot = start_bot(**{**defaults, **overrides, "extra_env": extra_env, "log_dir": log_dir})
+        started.append(bot)
+        return bot
+
+    try:
+        yield start
+    finally:
+        for bot in started:
+            bot.kill()

@@ -1,5 +1,6 @@
 """The fake Bot API behaves like Telegram's where the bot depends on it."""
 
+import contextlib
 import threading
 import time
 
@@ -149,3 +150,38 @@ def test_set_my_commands_is_recorded_per_language(bot_api: FakeBotApi) -> None:
 
     assert bot_api.commands() == [{"command": "help", "description": "Help"}]
     assert bot_api.commands("ru") == [{"command": "help", "description": "Помощь"}]
+
+
+def test_sends_held_from_the_nth_are_messages_only_once_answered_and_never_if_the_client_left(
+    bot_api: FakeBotApi,
+) -> None:
+    # given every send from the 2nd on held
+    bot_api.hold_sends_from(2)
+    call(bot_api, "sendMessage", chat_id=7, text="one")
+
+    # when a held send's client gives up (as a killed bot's connection closes), and another
+    # chat's held send is answered on purpose
+    with contextlib.suppress(requests.Timeout):
+        requests.post(
+            f"{bot_api.base_url}/bot{TEST_BOT_TOKEN}/sendMessage", json={"chat_id": 7, "text": "two"}, timeout=0.5
+        )
+    answered: list[requests.Response] = []
+    sender = threading.Thread(target=lambda: answered.append(call(bot_api, "sendMessage", chat_id=8, text="eight")))
+    sender.start()
+    deadline = time.monotonic() + 5
+    while not bot_api.answer_held(8):
+        assert time.monotonic() < deadline, "chat 8's send never arrived"
+        time.sleep(0.02)
+    sender.join(5)
+
+    # then the abandoned one is no message, the answered one is
+    while any(c.params["chat_id"] == 7 for c in bot_api.held_calls()):
+        assert time.monotonic() < deadline, "the abandoned call is still held"
+        time.sleep(0.02)
+    assert [m["text"] for m in bot_api.sent(7)] == ["one"]
+    assert [m["text"] for m in bot_api.sent(8)] == ["eight"]
+    assert answered[0].json()["ok"] is True
+    # and once released, sends are answered again
+    bot_api.release_sends()
+    assert call(bot_api, "sendMessage", chat_id=7, text="three").json()["ok"] is True
+    assert [m["text"] for m in bot_api.sent(7)] == ["one", "three"]

@@ -19,7 +19,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram
-from taskflow_contracts.logs import log_context, valid_request_id
+from taskflow_contracts.logs import log_context, user_id_var, valid_request_id
 
 from common.observability.metrics import exposition, readiness_answer
 from common.selectors import dependency_checks
@@ -70,8 +70,14 @@ class RequestObservabilityMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id = valid_request_id(request.headers.get("X-Request-ID")) or uuid.uuid4().hex
-        with log_context(request_id=request_id):
-            response = self._observed(request, request_id) if self.enabled else self.get_response(request)
+        # The user is known once authentication ran (accounts.authentication sets it); a
+        # thread's next request must not inherit it.
+        user_token = user_id_var.set(None)
+        try:
+            with log_context(request_id=request_id):
+                response = self._observed(request, request_id) if self.enabled else self.get_response(request)
+        finally:
+            user_id_var.reset(user_token)
         response["X-Request-ID"] = request_id
         return response
 

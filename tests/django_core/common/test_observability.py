@@ -2,6 +2,7 @@
 the gateway to the log lines, the outbox row and the event's delivery; the request metrics at
 /internal/metrics; the task headers; the processes' /metrics, /live and /ready."""
 
+import io
 import json
 import logging
 import re
@@ -12,7 +13,8 @@ import pytest
 import requests
 from mailing.tasks import event_emails_send
 from notifications.models import OutboxEvent
-from taskflow_contracts.logs import JsonFormatter, log_context
+from rest_framework.test import APIClient
+from taskflow_contracts.logs import JsonFormatter, log_context, user_id_var
 from taskflow_contracts.redis_layout import tagged_user_stream
 
 from common.observability.logs import service_name
@@ -70,6 +72,34 @@ def test_one_access_line_per_request_with_user_and_request_id_and_no_query(team,
     assert line["message"].startswith("GET /api/tasks 200 ")
     assert "leak-me" not in line["message"]
     assert "search" not in line["message"]
+
+
+def test_every_line_of_an_authenticated_request_names_its_user_and_the_next_request_does_not_inherit_it(
+    team, client_for
+):
+    # Formatted as it is emitted, as the processes' handlers do (the context is gone after).
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter(service="django"))
+    services_logger = logging.getLogger("projects.services")
+    services_logger.addHandler(handler)
+    level = services_logger.level
+    services_logger.setLevel(logging.INFO)
+    try:
+        response = client_for(team["member"]).post("/api/projects", {"name": "Logged"}, format="json")
+        assert response.status_code == 201, response.content
+        refused = APIClient().post("/api/projects", {"name": "Anonymous"}, format="json")
+        assert refused.status_code == 401
+        from projects import services
+
+        services.project_create(actor=team["owner"], name="Outside a request")
+    finally:
+        services_logger.removeHandler(handler)
+        services_logger.setLevel(level)
+    first, outside = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert first["user_id"] == team["member"].pk
+    assert "user_id" not in outside
+    assert user_id_var.get() is None
 
 
 def test_request_metrics_move_by_route_and_status(team, client_for):

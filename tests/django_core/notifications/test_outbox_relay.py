@@ -158,3 +158,15 @@ def test_the_relay_passes_a_delivered_row_once_it_settled_and_delivers_it_again_
     relay_until_passed([row])
     assert heard(member) == ["task.created"]
     assert client.exists(outbox_done_key(str(row.event_id)))
+
+
+def test_the_relays_wait_while_a_dependency_is_down_doubles_up_to_its_cap(settings):
+    from notifications.management.commands.outbox_relay import next_backoff
+
+    settings.OUTBOX_RELAY_RETRY_MAX = 5.0
+    waits = [0.5]
+    for _ in range(6):
+        waits.append(next_backoff(waits[-1]))
+    assert waits == [0.5, 1.0, 2.0, 4.0, 5.0, 5.0, 5.0]
+    settings.OUTBOX_RELAY_RETRY_MAX = 1.5
+    assert next_backoff(1.0) == 1.5

@@ -83,7 +83,7 @@ class Command(BaseCommand):
         register_scrape_collector(OutboxBacklog())
         serve(host=settings.METRICS_HOST, port=settings.OUTBOX_METRICS_PORT, ready=dependency_checks)
         # Set by SIGTERM/SIGINT; also what the loop sleeps on, so a stop cuts a (backoff) sleep
-        # short instead of waiting up to 30 s for it.
+        # short instead of waiting it out.
         stopping = threading.Event()
 
         def stop(signum: int, frame: object) -> None:
@@ -125,11 +125,17 @@ class Command(BaseCommand):
                 if published >= options["batch"]:
                     continue  # more waiting: no sleep
             except RedisError as exc:
-                backoff = min(backoff * 2, 30.0)
+                backoff = next_backoff(backoff)
                 logger.warning("Redis unavailable (%s); retrying in %.1fs", exc, backoff)
             except DatabaseError as exc:
-                backoff = min(backoff * 2, 30.0)
+                backoff = next_backoff(backoff)
                 logger.warning("database unavailable (%s); retrying in %.1fs", exc, backoff)
                 close_old_connections()
             stopping.wait(backoff)
         logger.info("outbox relay stopped")
+
+
+def next_backoff(current: float) -> float:
+    """The relay's next wait while Redis or the database is down: doubled, at most
+    OUTBOX_RELAY_RETRY_MAX (how long a live board can stand still after an outage)."""
+    return float(min(current * 2, settings.OUTBOX_RELAY_RETRY_MAX))
