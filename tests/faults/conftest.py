@@ -9,7 +9,6 @@ from collections.abc import Iterator
 import pytest
 
 from tests.faults.engines import RedisServer, running_redis
-from tests.faults.mail_stack import mail_template  # noqa: F401 (a session fixture of the Celery tests)
 
 
 @pytest.fixture(autouse=True)

@@ -1,8 +1,8 @@
 """What the Celery fault tests (test_worker_*, test_broker_*, test_beat_*) start: a database of the
-test's own (cloned from one migrated template: a migrate costs ~6 s, a clone well under one), the
-mail sink, and, on demand, workers and beats of tests.e2e.stack against the test's own
-redis-server (the broker). Writes go through django-core's services (tests/faults/mail_world.py,
-run by `manage.py shell`): no gunicorn, no relay.
+test's own (a copy of the fault suite's migrated template, tests/faults/support.py), the mail
+sink, and, on demand, workers and beats of tests.e2e.stack against the test's own redis-server
+(the broker). Writes go through django-core's services (tests/faults/mail_world.py, run by
+`manage.py shell`): no gunicorn, no relay.
 """
 
 from __future__ import annotations
@@ -18,24 +18,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import psycopg
-import pytest
-from psycopg import sql
 
 from tests.e2e.mail_sink import MailSink
-from tests.e2e.stack import DJANGO_DIR, REPO_DIR, Process, Stack, admin_url, drop_database, free_port, start_user_ids_at
+from tests.e2e.stack import DJANGO_DIR, REPO_DIR, Process, Stack, drop_database, free_port, start_user_ids_at
 from tests.faults.engines import RedisServer
+from tests.faults.support import copy_database, faults_database_url, migrated_template
 
 T = TypeVar("T")
 RESULT = "RESULT:"
-
-
-def database_url(suffix: str) -> str:
-    base = urlsplit(os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/taskflow")
-    name = f"{os.environ.get('DATABASE_TEST_NAME') or 'test_taskflow'}_faults_{suffix}"
-    return base._replace(path=f"/{name}").geturl()
 
 
 def _run(command: list[str], env: dict[str, str], timeout: float = 120) -> str:
@@ -45,22 +37,6 @@ def _run(command: list[str], env: dict[str, str], timeout: float = 120) -> str:
     if completed.returncode != 0:
         raise RuntimeError(f"{' '.join(command[1:3])} failed:\n{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}")
     return completed.stdout
-
-
-@pytest.fixture(scope="session")
-def mail_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A migrated database the Celery fault tests clone (dropped at the end of the session)."""
-    url = database_url("mail_template")
-    stack = Stack(tmp_path_factory.mktemp("mail-template"), url, "redis://127.0.0.1:1/0", 0)
-    with psycopg.connect(admin_url(url), autocommit=True, connect_timeout=5) as connection:
-        name = sql.Identifier(urlsplit(url).path.lstrip("/"))
-        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(name))
-    try:
-        _run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], stack.env())
-        yield url
-    finally:
-        drop_database(url)
 
 
 @dataclass
@@ -150,16 +126,12 @@ def kill_pool_process(worker: Process) -> int:
 
 @contextlib.contextmanager
 def running_mail_stack(
-    work_dir: Path, *, template: str, broker: RedisServer, suffix: str, user_id_start: int, **env: str
+    work_dir: Path, *, broker: RedisServer, suffix: str, user_id_start: int, **env: str
 ) -> Iterator[MailStack]:
-    """A database cloned from `template`, the mail sink, and a Stack whose processes send mail to
-    it through `broker`; everything stopped and dropped at the end."""
-    url = database_url(suffix)
-    name = sql.Identifier(urlsplit(url).path.lstrip("/"))
-    template_name = sql.Identifier(urlsplit(template).path.lstrip("/"))
-    with psycopg.connect(admin_url(url), autocommit=True, connect_timeout=5) as connection:
-        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-        connection.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(name, template_name))
+    """A database copied from the suite's migrated template, the mail sink, and a Stack whose
+    processes send mail to it through `broker`; everything stopped and dropped at the end."""
+    url = faults_database_url(suffix)
+    copy_database(migrated_template(), url)
     start_user_ids_at(url, user_id_start)
     sink = MailSink(free_port()).start()
     settings = {

@@ -23,10 +23,9 @@ JOBS = ("Deadline reminders", "Email dispatch (safety net)", "Daily digests")
 
 
 @pytest.fixture
-def mail(tmp_path: Path, mail_template: str, redis_server: RedisServer) -> Iterator[MailStack]:
+def mail(tmp_path: Path, redis_server: RedisServer) -> Iterator[MailStack]:
     with running_mail_stack(
         tmp_path,
-        template=mail_template,
         broker=redis_server,
         suffix="beat",
         user_id_start=710_200_000,

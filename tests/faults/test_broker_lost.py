@@ -20,10 +20,9 @@ REDISPATCH = "Email redispatch (lost tasks)"
 
 
 @pytest.fixture
-def mail(tmp_path: Path, mail_template: str, redis_server: RedisServer) -> Iterator[MailStack]:
+def mail(tmp_path: Path, redis_server: RedisServer) -> Iterator[MailStack]:
     with running_mail_stack(
         tmp_path,
-        template=mail_template,
         broker=redis_server,
         suffix="broker",
         user_id_start=710_100_000,

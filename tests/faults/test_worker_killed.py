@@ -35,10 +35,8 @@ REDISPATCH = "Email redispatch (lost tasks)"
 
 
 @pytest.fixture
-def mail(tmp_path: Path, mail_template: str, redis_server: RedisServer) -> Iterator[MailStack]:
-    with running_mail_stack(
-        tmp_path, template=mail_template, broker=redis_server, suffix="worker", user_id_start=710_000_000, **FAST
-    ) as stack:
+def mail(tmp_path: Path, redis_server: RedisServer) -> Iterator[MailStack]:
+    with running_mail_stack(tmp_path, broker=redis_server, suffix="worker", user_id_start=710_000_000, **FAST) as stack:
         yield stack
 
 
