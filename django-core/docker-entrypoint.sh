@@ -18,7 +18,7 @@ case "$1" in
     exec python manage.py outbox_relay
     ;;
   worker)
-    exec celery -A config worker --pool threads --concurrency "${CELERY_CONCURRENCY:-4}" \
+    exec celery -A config worker --pool prefork --concurrency "${CELERY_CONCURRENCY:-2}" \
       --loglevel INFO --without-gossip --without-mingle
     ;;
   beat)

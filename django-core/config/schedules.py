@@ -37,6 +37,14 @@ SCHEDULES = (
         expire_seconds=55,
     ),
     Schedule(
+        "Email redispatch (lost tasks)",
+        "mailing.dispatch_unfinished",
+        "* * * * *",
+        "Hands events whose emails are unfinished EMAIL_REDISPATCH_AFTER after dispatch (their task was "
+        "lost by the broker or with a killed worker) to the mail worker again.",
+        expire_seconds=55,
+    ),
+    Schedule(
         "Telegram dispatch (safety net)",
         "telegram.dispatch_pending",
         "* * * * *",

@@ -433,9 +433,18 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 # Every task is idempotent, so a message is acknowledged only after the task ran, and one whose
-# worker died mid-task goes back to the queue (at least once; the tasks dedupe).
+# worker died mid-task goes back to the queue (at least once; the tasks dedupe). The worker runs
+# the prefork pool (Procfile, docker-entrypoint.sh): when a pool process dies (OOM killer, a
+# crash, SIGKILL), the parent sees it and rejects its message with requeue at once. With the
+# threads pool there is no such parent: the message would wait in the broker's unacked set for
+# the visibility timeout. When the whole worker dies, that is what happens: the message comes
+# back after CELERY_VISIBILITY_TIMEOUT, and the email redispatch sweep (EMAIL_REDISPATCH_AFTER)
+# hands the event on sooner (docs/background.md "Lost tasks").
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# How long the parent waits for a dead pool process's result before it requeues the message
+# (Celery's default, 10 s, is for result backends; there is none here).
+CELERY_WORKER_LOST_WAIT = 1.0
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -464,6 +473,14 @@ DJANGO_CELERY_BEAT_TZ_AWARE = True
 EMAIL_MAX_RETRIES = env.int("EMAIL_MAX_RETRIES", default=8)
 EMAIL_RETRY_BACKOFF = env.float("EMAIL_RETRY_BACKOFF", default=30.0)
 EMAIL_RETRY_BACKOFF_MAX = env.float("EMAIL_RETRY_BACKOFF_MAX", default=1800.0)
+# A worker sending one email holds its delivery for this many seconds; a worker that died
+# mid-send is taken over after it. Longer than one SMTP conversation can last (EMAIL_TIMEOUT per
+# network step).
+EMAIL_SEND_LEASE = timedelta(seconds=env.int("EMAIL_SEND_LEASE", default=300))
+# An event handed to the worker this many seconds ago whose emails are not all finished (its task
+# was lost: the broker lost its queue, the whole worker was killed) is handed on again by beat's
+# "Email redispatch" job; never while a delivery is being sent or waits for its retry.
+EMAIL_REDISPATCH_AFTER = timedelta(seconds=env.int("EMAIL_REDISPATCH_AFTER", default=900))
 # The daily digest goes out at this hour of each user's own time zone (0-23).
 DIGEST_HOUR = env.int("DIGEST_HOUR", default=8)
 if not 0 <= DIGEST_HOUR <= 23:

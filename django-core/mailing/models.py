@@ -19,6 +19,8 @@ class DeliveryStatus(models.TextChoices):
 # States a worker may (re)claim; SENDING only once its lease has run out.
 CLAIMABLE = (DeliveryStatus.PENDING, DeliveryStatus.RETRYING)
 FINISHED = (DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.SKIPPED)
+# States a task has in hand until `lease_until`: being sent, or waiting for the retry due then.
+IN_HAND = (DeliveryStatus.SENDING, DeliveryStatus.RETRYING)
 
 
 class EmailDelivery(models.Model):
@@ -39,6 +41,7 @@ class EmailDelivery(models.Model):
     message_id = models.CharField(max_length=200, blank=True, default="")
     attempts = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True, default="")
+    # SENDING: the sender's lease runs until then; RETRYING: the retry is due then.
     lease_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

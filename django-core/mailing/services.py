@@ -4,8 +4,13 @@ so a redelivered or duplicated task never mails twice, and recorded whatever hap
 A delivery row moves pending → sending (a lease, taken by a conditional update) → sent, or
 → retrying (a temporary SMTP error; the Celery task retries with backoff) → … → failed (a
 permanent error or retries exhausted), or → skipped (nothing to send any more). Should a worker
-die mid-send, its lease runs out and the redelivered task claims the row again: at least once,
-and twice only if the process died between the SMTP server's acceptance and the row's update.
+die mid-send, its lease (EMAIL_SEND_LEASE) runs out and the redelivered task claims the row
+again: at least once, and twice only if the process died between the SMTP server's acceptance
+and the row's update. A retrying delivery's `lease_until` is when its retry is due.
+
+When every email of an event is finished, the worker stamps the outbox row's
+`channels_finished_at`; mailing.dispatch.dispatch_unfinished hands on the events whose task was
+lost (docs/background.md "Lost tasks").
 """
 
 import logging
@@ -35,13 +40,11 @@ from mailing.emails import (
     compose_digest_email,
     compose_event_email,
 )
-from mailing.models import CLAIMABLE, FINISHED, DeliveryStatus, EmailDelivery
+from mailing.models import CLAIMABLE, FINISHED, IN_HAND, DeliveryStatus, EmailDelivery
 from mailing.selectors import digest_for
 
 logger = logging.getLogger(__name__)
 
-# How long a worker may take over one send before another may claim the delivery again.
-SEND_LEASE = timedelta(minutes=5)
 # Digests go out from DIGEST_HOUR until this many hours later (a beat that was down catches up;
 # later than that the day's digest is not worth sending).
 DIGEST_WINDOW_HOURS = 3
@@ -94,10 +97,12 @@ def email_deliver(
     user: User | None,
     compose: Callable[[], Email | None],
     final_attempt: bool = False,
+    retry_at: datetime | None = None,
 ) -> Outcome:
     """Sends one email once: claims the (key, address) delivery, composes, sends over the
     configured backend and records the result. `final_attempt`: a temporary failure is recorded
-    as failed (no retry follows)."""
+    as failed (no retry follows); otherwise as retrying, due at `retry_at` (the earliest the
+    caller's retry runs: the sweeps leave the delivery alone until then)."""
     delivery, _ = EmailDelivery.objects.get_or_create(
         event_id=key, to_email=address, defaults={"kind": kind, "user": user}
     )
@@ -105,16 +110,20 @@ def email_deliver(
     claimed = (
         EmailDelivery.objects.filter(pk=delivery.pk)
         .filter(Q(status__in=CLAIMABLE) | Q(status=DeliveryStatus.SENDING, lease_until__lt=now))
-        .update(status=DeliveryStatus.SENDING, lease_until=now + SEND_LEASE, attempts=F("attempts") + 1, updated_at=now)
+        .update(
+            status=DeliveryStatus.SENDING,
+            lease_until=now + settings.EMAIL_SEND_LEASE,
+            attempts=F("attempts") + 1,
+            updated_at=now,
+        )
     )
     if not claimed:
         status = EmailDelivery.objects.filter(pk=delivery.pk).values_list("status", flat=True).get()
         return Outcome.DONE if status in FINISHED else Outcome.BUSY
 
     def record(status: DeliveryStatus, **fields: object) -> None:
-        EmailDelivery.objects.filter(pk=delivery.pk).update(
-            status=status, lease_until=None, updated_at=timezone.now(), **fields
-        )
+        fields.setdefault("lease_until", None)
+        EmailDelivery.objects.filter(pk=delivery.pk).update(status=status, updated_at=timezone.now(), **fields)
 
     try:
         email = compose()
@@ -145,7 +154,7 @@ def email_deliver(
     except (smtplib.SMTPException, OSError) as exc:
         permanent = _is_permanent(exc)
         status = DeliveryStatus.FAILED if permanent or final_attempt else DeliveryStatus.RETRYING
-        record(status, error=_describe(exc))
+        record(status, error=_describe(exc), lease_until=retry_at if status == DeliveryStatus.RETRYING else None)
         logger.warning("sending %s to %s failed (%s): %s", kind, address, status, exc)
         return Outcome.FAILED if status == DeliveryStatus.FAILED else Outcome.RETRY
     except Exception as exc:
@@ -159,15 +168,19 @@ def email_deliver(
     return Outcome.SENT
 
 
-def event_emails_send(*, outbox_id: int, final_attempt: bool = False) -> list[Outcome]:
+def event_emails_send(
+    *, outbox_id: int, final_attempt: bool = False, retry_at: datetime | None = None
+) -> list[Outcome]:
     """Mails one committed event to its email recipients: the users of `recipients.email`
     (chosen by their preferences when the event was emitted, still active) and the addresses of
-    `recipients.email_addresses` (invited people without an account). Safe to run again."""
+    `recipients.email_addresses` (invited people without an account). Safe to run again. When
+    every email is finished, stamps the row's `channels_finished_at`."""
     row = OutboxEvent.objects.filter(pk=outbox_id).first()
     if row is None:
         logger.warning("outbox row %s is gone (pruned?); its emails are not sent", outbox_id)
         return []
     if row.type not in MAILED_EVENT_TYPES:
+        _event_emails_finished(outbox_id=outbox_id)
         return []
     event: EventBase = event_type_adapter.validate_python(row.envelope)  # type: ignore[assignment]
     recipients = row.recipients or {}
@@ -182,6 +195,7 @@ def event_emails_send(*, outbox_id: int, final_attempt: bool = False) -> list[Ou
                 user=user,
                 compose=lambda user=user: compose_event_email(event, user=user, address=user.email),  # type: ignore[misc]
                 final_attempt=final_attempt,
+                retry_at=retry_at,
             )
         )
     for address in recipients.get("email_addresses", []):
@@ -193,9 +207,18 @@ def event_emails_send(*, outbox_id: int, final_attempt: bool = False) -> list[Ou
                 user=None,
                 compose=lambda address=address: compose_event_email(event, user=None, address=address),  # type: ignore[misc]
                 final_attempt=final_attempt,
+                retry_at=retry_at,
             )
         )
+    if not deliveries_needing_retry(outcomes):
+        _event_emails_finished(outbox_id=outbox_id)
     return outcomes
+
+
+def _event_emails_finished(*, outbox_id: int) -> None:
+    OutboxEvent.objects.filter(pk=outbox_id, channels_finished_at__isnull=True).update(
+        channels_finished_at=timezone.now()
+    )
 
 
 def digest_key(*, user_id: int, day: date) -> uuid.UUID:
@@ -213,7 +236,9 @@ def digest_day(*, now: datetime, zone: str) -> date | None:
 def digests_due(*, now: datetime | None = None) -> list[tuple[int, date]]:
     """(user id, local day) of every active user whose digest is due now and not yet finished
     (sent, skipped as empty, failed): for each time zone users live in, whether it is digest
-    time there. Users who turned off email for all of DIGEST_EVENT_TYPES get none."""
+    time there. Users who turned off email for all of DIGEST_EVENT_TYPES get none. A digest being
+    sent (its lease running) or waiting for its retry is left to that task; one whose task was
+    lost (by the broker, with a killed worker) is due again: this is the digests' sweep."""
     now = now or timezone.now()
     due: list[tuple[int, date]] = []
     active = User.objects.filter(is_active=True)
@@ -233,13 +258,15 @@ def digests_due(*, now: datetime | None = None) -> list[tuple[int, date]]:
         .values_list("user_id", flat=True)
     )
     keys = {digest_key(user_id=pk, day=day): (pk, day) for pk, day in due if pk not in opted_out}
-    finished = set(
-        EmailDelivery.objects.filter(event_id__in=keys, status__in=FINISHED).values_list("event_id", flat=True)
+    taken = set(
+        EmailDelivery.objects.filter(event_id__in=keys)
+        .filter(Q(status__in=FINISHED) | Q(status__in=IN_HAND, lease_until__gte=now))
+        .values_list("event_id", flat=True)
     )
-    return [entry for key, entry in keys.items() if key not in finished]
+    return [entry for key, entry in keys.items() if key not in taken]
 
 
-def digest_send(*, user_id: int, day: date, final_attempt: bool = False) -> Outcome:
+def digest_send(*, user_id: int, day: date, final_attempt: bool = False, retry_at: datetime | None = None) -> Outcome:
     """Sends the user's digest for `day` (their local day) once; an empty one is recorded as
     skipped and not sent."""
     user = User.objects.filter(pk=user_id, is_active=True).first()
@@ -253,10 +280,11 @@ def digest_send(*, user_id: int, day: date, final_attempt: bool = False) -> Outc
         user=user,
         compose=lambda: compose_digest_email(digest_for(user=user, now=timezone.now()), user=user, day=day, key=key),
         final_attempt=final_attempt,
+        retry_at=retry_at,
     )
 
 
-def account_email_send(*, token_id: int, final_attempt: bool = False) -> Outcome:
+def account_email_send(*, token_id: int, final_attempt: bool = False, retry_at: datetime | None = None) -> Outcome:
     """Mails one account token (accounts.services.account_token_issue) to its user, once: the
     delivery key is derived from the token, so a redelivered task never mails twice."""
     token = AccountToken.objects.select_related("user").filter(pk=token_id).first()
@@ -270,6 +298,7 @@ def account_email_send(*, token_id: int, final_attempt: bool = False) -> Outcome
         user=token.user,
         compose=lambda: compose_account_email(token, key=key),
         final_attempt=final_attempt,
+        retry_at=retry_at,
     )
 
 

@@ -148,8 +148,13 @@ class OutboxEvent(models.Model):
     # what the event leads to: its deliveries, mails and Telegram messages. Set by PostgreSQL from
     # the transaction's `taskflow.request_id` (notifications_event_emit_traced, migration 0010).
     request_id = models.CharField(max_length=128, blank=True, db_default="", editable=False)
-    # When the event was handed to the Celery worker for its email recipients (mailing.dispatch).
+    # When the event was handed to the Celery worker for its email recipients (mailing.dispatch),
+    # last: the redispatch sweep sets it again when it hands the event on once more.
     channels_dispatched_at = models.DateTimeField(null=True, blank=True)
+    # When every email of the event was finished (sent, failed or skipped; set by the worker).
+    # A row dispatched long ago and not finished had its task lost: mailing.dispatch
+    # .dispatch_unfinished hands it on again (docs/background.md "Lost tasks").
+    channels_finished_at = models.DateTimeField(null=True, blank=True)
     # Computed by PostgreSQL from `recipients` on insert: the event has email recipients. With the
     # partial index below, the dispatcher finds its work without touching any other row; the
     # write path's raw INSERT (events.event_emit) needs to know nothing of it.
@@ -183,6 +188,13 @@ class OutboxEvent(models.Model):
                 fields=["id"],
                 name="outbox_channels_pending",
                 condition=Q(needs_channels=True, channels_dispatched_at__isnull=True),
+            ),
+            models.Index(
+                fields=["channels_dispatched_at"],
+                name="outbox_channels_unfinished",
+                condition=Q(
+                    needs_channels=True, channels_dispatched_at__isnull=False, channels_finished_at__isnull=True
+                ),
             ),
             models.Index(
                 fields=["id"],

@@ -250,26 +250,50 @@ class Stack:
     def start_outbox_relay(self) -> None:
         self._process("outbox", [sys.executable, "manage.py", "outbox_relay"], DJANGO_DIR, self.env())
 
-    def start_worker(self) -> None:
-        """The Celery worker, as the Procfile runs it (fewer threads)."""
-        self._process(
-            "worker",
+    def start_worker(self, *, name: str = "worker", concurrency: int = 2, **env: str) -> Process:
+        """The Celery worker, as the Procfile runs it: the prefork pool (a pool process that dies
+        has its task requeued at once; docs/background.md)."""
+        return self._process(
+            name,
             [
                 str(VENV_BIN / "celery"),
                 "-A",
                 "config",
                 "worker",
                 "--pool",
-                "threads",
+                "prefork",
                 "--concurrency",
-                "2",
+                str(concurrency),
                 "--loglevel",
                 "INFO",
                 "--without-gossip",
                 "--without-mingle",
+                "--hostname",
+                f"{name}@%h",
             ],
             DJANGO_DIR,
-            self.env(),
+            self.env(**env),
+        )
+
+    def start_beat(self, *, name: str = "beat", **env: str) -> Process:
+        """celery beat, as the Procfile runs it (the DatabaseScheduler; its schedule file in the
+        work directory). The fault tests start two to show that is safe."""
+        return self._process(
+            name,
+            [
+                str(VENV_BIN / "celery"),
+                "-A",
+                "config",
+                "beat",
+                "--scheduler",
+                "django_celery_beat.schedulers:DatabaseScheduler",
+                "--loglevel",
+                "INFO",
+                "--schedule",
+                str(self.work_dir / f"{name}-schedule"),
+            ],
+            DJANGO_DIR,
+            self.env(**env),
         )
 
     def start_bot(self, api_base: str) -> int:
