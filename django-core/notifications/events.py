@@ -6,8 +6,8 @@ board number); after commit the event is published to Redis at once (notificatio
 Whatever the fast path could not publish, the outbox relay does. docs/scaling.md says what is
 ordered and why nothing every writer shares is locked.
 
-The statement is a call of a PL/pgSQL function (notifications_event_emit, migration
-notifications 0009): PostgreSQL then plans it once per server connection, with no prepared
+The statement is a call of a PL/pgSQL function (notifications_event_emit_traced, migration
+notifications 0012): PostgreSQL then plans it once per server connection, with no prepared
 statement a transaction-mode PgBouncer would lose; planned on every call, it cost about 0.5 ms
 of database CPU per event (docs/events.md "Write path and delivery").
 """
@@ -381,8 +381,9 @@ def board_marks(event_type: str, data: BaseModel) -> dict[str, dict[str, bool]]:
     return {}
 
 
-# One statement, one round trip: the function notifications_event_emit (migration
-# notifications 0009, where its SQL is; a change to it is a new migration) takes the board's next
+# One statement, one round trip: the function notifications_event_emit_traced (migration
+# notifications 0012, where its SQL is; a change to it is a new migration) sets the transaction's
+# request id (the outbox row's default, 0010), takes the board's next
 # number and its row lock (waiting for a writer of the same project to commit) and then, in a
 # statement of its own whose snapshot is taken after that wait, writes the Notification rows, the
 # outbox row with its deliveries (the board's active members as they are now, so a member who
