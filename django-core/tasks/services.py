@@ -86,12 +86,19 @@ def task_assignee_validate(*, project: Project, assignee: User | None, column: s
     return None if column is None else _rank_after(last)
 
 
+def _task_event(
+    event_type: EventType, *, task: Task, actor: User, data: BaseModel, include: list[User | None] | None = None
+) -> events.Emit:
+    """A task event to the task's audience (assignee, reporter, watchers, commenters)."""
+    audience = events.Audience(users=events.task_audience(task=task, include=include or []))
+    return events.Emit(event_type=event_type, actor=actor, data=data, audience=audience, task=task)
+
+
 def _emit(
     event_type: EventType, *, task: Task, actor: User, data: BaseModel, include: list[User | None] | None = None
 ) -> None:
-    """Emits a task event to the task's audience (assignee, reporter, watchers, commenters)."""
-    audience = events.Audience(users=events.task_audience(task=task, include=include or []))
-    events.event_emit(event_type=event_type, actor=actor, data=data, audience=audience, task=task)
+    """Emits a task event to the task's audience."""
+    events.events_emit([_task_event(event_type, task=task, actor=actor, data=data, include=include)])
 
 
 def _watch(task: Task, users: list[User | None]) -> None:
@@ -198,33 +205,27 @@ _CONTENT_FIELDS = ("priority", "deadline", *translated_field_names("title", "des
 
 
 def _emit_changes(*, task: Task, actor: User, before: dict[str, Any], previous_assignee: User | None) -> None:
-    """The events of one edit: (un)assignment, status change, other changes — in that order."""
+    """The events of one edit: (un)assignment, status change, other changes — in that order, in
+    one round trip and one publish (events_emit). Each audience is read before any of them is
+    written, as writing an event changes no audience (watchers and comments)."""
     ref = events.task_ref(task)
+    emits: list[events.Emit] = []
     if task.assignee_id != before["assignee_id"]:
         if task.assignee is not None:
-            _emit(
-                EventType.TASK_ASSIGNED,
-                task=task,
-                actor=actor,
-                data=TaskAssignedData(
-                    task=ref, assignee=events.user_ref(task.assignee), previous_assignee_id=before["assignee_id"]
-                ),
+            assigned = TaskAssignedData(
+                task=ref, assignee=events.user_ref(task.assignee), previous_assignee_id=before["assignee_id"]
             )
+            emits.append(_task_event(EventType.TASK_ASSIGNED, task=task, actor=actor, data=assigned))
         if previous_assignee is not None:
-            _emit(
-                EventType.TASK_UNASSIGNED,
-                task=task,
-                actor=actor,
-                data=TaskUnassignedData(task=ref, previous_assignee=events.user_ref(previous_assignee)),
-                include=[previous_assignee],
+            unassigned = TaskUnassignedData(task=ref, previous_assignee=events.user_ref(previous_assignee))
+            emits.append(
+                _task_event(
+                    EventType.TASK_UNASSIGNED, task=task, actor=actor, data=unassigned, include=[previous_assignee]
+                )
             )
     if task.status != before["status"]:
-        _emit(
-            EventType.TASK_STATUS_CHANGED,
-            task=task,
-            actor=actor,
-            data=TaskStatusChangedData(task=ref, from_=before["status"], to=task.status),
-        )
+        moved = TaskStatusChangedData(task=ref, from_=before["status"], to=task.status)
+        emits.append(_task_event(EventType.TASK_STATUS_CHANGED, task=task, actor=actor, data=moved))
     changed = sorted(
         {
             field.split("_")[0] if field.startswith(("title_", "description_")) else field
@@ -233,7 +234,10 @@ def _emit_changes(*, task: Task, actor: User, before: dict[str, Any], previous_a
         }
     )
     if changed:
-        _emit(EventType.TASK_UPDATED, task=task, actor=actor, data=TaskUpdatedData(task=ref, changes=changed))
+        updated = TaskUpdatedData(task=ref, changes=changed)
+        emits.append(_task_event(EventType.TASK_UPDATED, task=task, actor=actor, data=updated))
+    if emits:
+        events.events_emit(emits)
 
 
 def task_delete(*, task: Task, actor: User, staff: bool = False) -> None:

@@ -4,7 +4,8 @@ import contextlib
 import functools
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from notifications import publisher
 from notifications.models import Notification
 from taskflow_contracts.redis_layout import DEDUPE_TTL_SECONDS, outbox_done_key, tagged_user_stream
@@ -158,6 +159,28 @@ def test_an_assigned_new_task_publishes_both_its_events_in_one_callback_in_board
     for row in (created, assigned):
         assert redis_client().exists(outbox_done_key(str(row.event_id)))
     assert Notification.objects.filter(recipient=crew.assignee, event_id=assigned.event_id).exists()
+
+
+def test_an_edit_of_several_kinds_emits_its_events_in_one_statement_and_one_callback_in_order(
+    crew, subscriber, django_capture_on_commit_callbacks
+):
+    listening = subscriber.listen(crew.watcher)
+
+    # When one edit changes the status and the priority
+    with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True) as callbacks:
+        services.task_update(task=crew.task, actor=crew.owner, fields={"status": "review", "priority": "urgent"})
+
+    # Then both events went in one statement and out in one callback, status change first
+    assert sum("notifications_event_emit_traced" in query["sql"] for query in queries.captured_queries) == 1
+    (fast_path,) = fast_paths(callbacks)
+    changed, updated = outbox_rows()
+    assert (changed.type, updated.type) == ("task.status_changed", "task.updated")
+    assert updated.board_seq == changed.board_seq + 1
+    assert [message.event_id for message in fast_path.keywords["messages"]] == [
+        str(changed.event_id),
+        str(updated.event_id),
+    ]
+    assert [frame.type for frame in listening.receive()] == ["task.status_changed", "task.updated"]
 
 
 def test_a_rolled_back_savepoint_drops_both_events_of_a_new_task_and_their_publish(
