@@ -110,8 +110,16 @@ def test_the_relay_stops_promptly_on_sigterm_while_backing_off_from_redis(team, 
     TaskWatcher.objects.create(task=task, user=team["member"])
     with redis_at(DEAD_REDIS_URL):
         services.task_update(task=task, actor=team["owner"], fields={"assignee": team["member"]})
+    # (the backoff doubles the interval up to OUTBOX_RELAY_RETRY_MAX, 5 s by default: raised here)
     relay = start_relay(
-        "--interval", "10", "--grace", "0", REDIS_URL=DEAD_REDIS_URL, REDIS_CLUSTER_URL="", REDIS_SENTINELS=""
+        "--interval",
+        "10",
+        "--grace",
+        "0",
+        REDIS_URL=DEAD_REDIS_URL,
+        REDIS_CLUSTER_URL="",
+        REDIS_SENTINELS="",
+        OUTBOX_RELAY_RETRY_MAX="20",
     )
     relay.wait_for_log("retrying in 20.0s")
 
