@@ -236,9 +236,7 @@ def publish_after_commit(*, messages: Sequence[OutboxMessage], emitted_at: Seque
         return
     for position, (message, outcome) in enumerate(zip(messages, outcomes, strict=True)):
         if isinstance(outcome, Exception):
-            logger.warning(
-                "Redis refused a delivery of event %s; the relay will retry: %s", message.event_id, outcome
-            )
+            logger.warning("Redis refused a delivery of event %s; the relay will retry: %s", message.event_id, outcome)
             outbox_metrics.FAST_PATH_FAILURES.inc()
         elif outcome:
             outbox_metrics.fast_path_published(emitted_at[position] if position < len(emitted_at) else None)
