@@ -8,7 +8,7 @@ subscriber hears of it. Figures are printed, never asserted.
    three modes: `on` (bench.django_settings, the relay publishing only: `--no-dispatch`), `mail`
    (the same server with the relay also handing each event with an email recipient to the Celery
    worker, as `make run` does; no worker runs, so no mail is sent) and `off`
-   (`notifications.events.event_emit` replaced by a no-op, bench.django_settings_no_events). The
+   (`notifications.events.events_emit` replaced by a no-op, bench.django_settings_no_events). The
    two servers stay up; each of `--rounds` rounds runs the three modes one after the other
    (rotating which goes first), each run after a VACUUM (ANALYZE) and a CHECKPOINT. Goal: events
    on at most 10 % slower than off, by two figures that must both be within it: the median of
@@ -108,7 +108,7 @@ SETTINGS = {"on": "bench.django_settings", "mail": "bench.django_settings", "off
 # on: events published (the relay publishes and marks only: `outbox_relay --no-dispatch`), the
 # cost the goal is about. mail: the same plus the relay handing every event with an email
 # recipient to the Celery worker, as `make run` runs it (the mail itself is not sent: no worker).
-# off: event_emit is a no-op.
+# off: events_emit (behind event_emit) is a no-op.
 MODES = ("on", "mail", "off")
 
 
@@ -750,7 +750,7 @@ class ChannelSubscriber(threading.Thread):
 
 @contextlib.contextmanager
 def commit_clock(timings: Timings) -> Any:
-    """Stamps each event's commit and fast-path publish. `event_emit` is wrapped on its module
+    """Stamps each event's commit and fast-path publish. `events_emit` (behind `event_emit`) is wrapped on its module
     (the services look it up there at each call) to register an on_commit callback just before
     its own: on_commit callbacks run in order, so ours runs right after COMMIT, before the
     publish. The fast path, `publisher.publish_after_commit`, is wrapped the same way (event_emit
@@ -758,20 +758,20 @@ def commit_clock(timings: Timings) -> Any:
     from django.db import transaction
     from notifications import events, publisher
 
-    original_emit, original_publish = events.event_emit, publisher.publish_after_commit
+    original_emit, original_publish = events.events_emit, publisher.publish_after_commit
 
-    def event_emit(**kwargs: Any) -> Any:
+    def events_emit(emits: Any) -> Any:
         emitted: list[str] = []
 
         def committed() -> None:
-            if emitted:
-                timings.committed[emitted[0]] = time.perf_counter()
+            now = time.perf_counter()
+            for event_id in emitted:
+                timings.committed[event_id] = now
 
         transaction.on_commit(committed)
-        outbox = original_emit(**kwargs)
-        if outbox is not None:
-            emitted.append(str(outbox.event_id))
-        return outbox
+        outboxes = original_emit(emits)
+        emitted.extend(str(outbox.event_id) for outbox in outboxes if outbox is not None)
+        return outboxes
 
     def publish_after_commit(**kwargs: Any) -> None:
         started = time.perf_counter()
@@ -779,15 +779,16 @@ def commit_clock(timings: Timings) -> Any:
             original_publish(**kwargs)
         finally:
             done = time.perf_counter()
-            timings.publish_started.setdefault(kwargs["event_id"], started)
-            timings.publish_done.setdefault(kwargs["event_id"], done)
+            for message in kwargs["messages"]:
+                timings.publish_started.setdefault(message.event_id, started)
+                timings.publish_done.setdefault(message.event_id, done)
 
-    events.event_emit = event_emit  # type: ignore[assignment]
+    events.events_emit = events_emit  # type: ignore[assignment]
     publisher.publish_after_commit = publish_after_commit  # type: ignore[assignment]
     try:
         yield
     finally:
-        events.event_emit = original_emit  # type: ignore[assignment]
+        events.events_emit = original_emit  # type: ignore[assignment]
         publisher.publish_after_commit = original_publish  # type: ignore[assignment]
 
 
@@ -970,14 +971,14 @@ def run_cpu(args: argparse.Namespace, seeded: Seeded) -> dict[str, Any]:
     from notifications import events
 
     from accounts.models import User
-    from bench.no_events import event_emit_disabled
+    from bench.no_events import events_emit_disabled
     from projects.models import Project
     from tasks import services
 
     actor = User.objects.get(pk=seeded.user_id)
     assignee = User.objects.get(pk=seeded.teammate_ids[1])
     project = Project.objects.get(pk=seeded.project_ids[0])
-    real_emit = events.event_emit
+    real_emit = events.events_emit
 
     def writes(count: int) -> tuple[float, float | None]:
         backend_before, started = _backend_cpu_seconds(), time.process_time()
@@ -993,11 +994,11 @@ def run_cpu(args: argparse.Namespace, seeded: Seeded) -> dict[str, Any]:
     vacuum_analyze()
     per_write: dict[str, list[dict[str, float | None]]] = {"on": [], "off": []}
     try:
-        events.event_emit = real_emit  # type: ignore[assignment]
+        events.events_emit = real_emit  # type: ignore[assignment]
         writes(min(200, args.cpu_writes))  # warm-up: connection, caches, prepared statements
         for number in range(1, args.rounds + 1):
             for mode in ("on", "off") if number % 2 else ("off", "on"):
-                events.event_emit = real_emit if mode == "on" else event_emit_disabled  # type: ignore[assignment]
+                events.events_emit = real_emit if mode == "on" else events_emit_disabled  # type: ignore[assignment]
                 step(f"{args.cpu_writes:,} writes, events {mode} (round {number}/{args.rounds})")
                 process, backend = writes(args.cpu_writes)
                 app_ms = 1_000 * process / args.cpu_writes
@@ -1012,7 +1013,7 @@ def run_cpu(args: argparse.Namespace, seeded: Seeded) -> dict[str, Any]:
                     flush=True,
                 )
     finally:
-        events.event_emit = real_emit  # type: ignore[assignment]
+        events.events_emit = real_emit  # type: ignore[assignment]
 
     def median(mode: str) -> float:
         values = sorted(run["total_ms"] for run in per_write[mode])  # type: ignore[misc]

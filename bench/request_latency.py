@@ -53,7 +53,10 @@ from bench.common import (
 from bench.gateway import Client, bench_stack, sign_up, verify_email
 
 RESULTS_PATH = RESULTS_DIR / "request_latency.json"
-DATABASE_URL = "postgres://postgres@127.0.0.1:5432/taskflow_bench_requests"
+# BENCH_REQUESTS_DATABASE_URL names another one for a run beside another engineer's.
+DATABASE_URL = (
+    os.environ.get("BENCH_REQUESTS_DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/taskflow_bench_requests"
+)
 USER_ID_START = 970_000_000
 BOARD_TASKS = 200
 GOALS_MS = {"me_p50": 2.5, "empty_list_p50": 5.0, "write_p50": 8.0, "write_p99": 20.0, "board": 30.0}

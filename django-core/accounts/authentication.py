@@ -39,6 +39,9 @@ class UserJWTAuthentication(JWTAuthentication):
         on every request, so deactivation and a password change revoke at once. A token that
         fails them goes through simplejwt's own lookup, which refuses it in its own words."""
         user_id = validated_token.get(api_settings.USER_ID_CLAIM)
+        # simplejwt writes the claim as a string (Token.for_user: str(user.pk)).
+        if type(user_id) is str and user_id.isascii() and user_id.isdigit() and len(user_id) <= 18:
+            user_id = int(user_id)
         user = user_get_by_id(user_id=user_id) if type(user_id) is int else None
         if (
             user is not None

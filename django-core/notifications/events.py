@@ -6,8 +6,8 @@ board number); after commit the event is published to Redis at once (notificatio
 Whatever the fast path could not publish, the outbox relay does. docs/scaling.md says what is
 ordered and why nothing every writer shares is locked.
 
-The statement is a call of a PL/pgSQL function (notifications_event_emit, migration
-notifications 0009): PostgreSQL then plans it once per server connection, with no prepared
+The statement is a call of a PL/pgSQL function (notifications_event_emit_traced, migration
+notifications 0012): PostgreSQL then plans it once per server connection, with no prepared
 statement a transaction-mode PgBouncer would lose; planned on every call, it cost about 0.5 ms
 of database CPU per event (docs/events.md "Write path and delivery").
 """
@@ -171,6 +171,18 @@ class EmittedEvent:
     board_seq: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Emit:
+    """One event for events_emit: event_emit's arguments."""
+
+    event_type: EventType
+    actor: User | None
+    data: BaseModel
+    audience: Audience
+    task: Any = None
+    project: Any = None
+
+
 def event_emit(
     *,
     event_type: EventType,
@@ -190,9 +202,96 @@ def event_emit(
     transaction ends: other writers on that project wait there, writers on other projects never.
     The actor is never a recipient; preferences decide the channels. An event nobody is to
     receive on any channel writes nothing and returns None (it has no consumer)."""
+    (emitted,) = events_emit(
+        [Emit(event_type=event_type, actor=actor, data=data, audience=audience, task=task, project=project)]
+    )
+    return emitted
+
+
+def events_emit(emits: Sequence[Emit]) -> list[EmittedEvent | None]:
+    """event_emit for several events of one write, in the order given: their statements go in one
+    round trip (one after the other, each as event_emit's) and their fast-path publish is one
+    on_commit callback, so all of them reach Redis in the same two round trips. A write emitting
+    `task.created` and `task.assigned` saves a database round trip and two Redis round trips.
+    The callback is registered once, after every statement, in the caller's atomic block: a
+    rollback of that block drops all of them together, as it drops their rows. Preconditions:
+    event_emit's."""
     db = transaction.get_connection()
     if not db.in_atomic_block:
         raise RuntimeError("event_emit must be called inside the writing transaction")
+    request_id = request_id_var.get() or ""
+    prepared = [_prepared(emit, request_id) for emit in emits]
+    statements = [item for item in prepared if item is not None]
+    if not statements:
+        return [None] * len(emits)
+    with db.cursor() as cursor:
+        # Several statements in one execute: Django binds parameters on the client, so they
+        # go as one simple-protocol message and answer one result set each, in order.
+        cursor.execute(
+            ";".join([_EMIT_SQL] * len(statements)),
+            [value for statement in statements for value in statement.params],
+        )
+        answers = []
+        for position in range(len(statements)):
+            if position:
+                cursor.nextset()
+            answers.append(cursor.fetchone())
+    messages: list[publisher.OutboxMessage] = []
+    emitted: dict[int, EmittedEvent] = {}
+    for statement, (outbox_id, board_seq, deliveries) in zip(statements, answers, strict=True):
+        if isinstance(deliveries, str):  # Django leaves jsonb as text for its JSONField to decode
+            deliveries = json.loads(deliveries)
+        messages.append(
+            publisher.OutboxMessage(
+                event_id=str(statement.event_id),
+                envelope_json=statement.envelope_json,
+                board_project=statement.board_project,
+                board_seq=board_seq,
+                deliveries=deliveries,
+                request_id=request_id,
+            )
+        )
+        emitted[id(statement)] = EmittedEvent(
+            event_id=statement.event_id,
+            type=statement.event_type,
+            outbox_id=outbox_id,
+            board_project=statement.board_project,
+            board_seq=board_seq,
+        )
+    db.on_commit(
+        functools.partial(
+            publisher.publish_after_commit,
+            messages=messages,
+            emitted_at=[statement.emitted_at for statement in statements],
+        ),
+        robust=True,
+    )
+    return [None if item is None else emitted[id(item)] for item in prepared]
+
+
+@dataclass(frozen=True, slots=True)
+class _Statement:
+    """One event's call of the SQL function, and what its publish needs besides the answer."""
+
+    event_id: uuid.UUID
+    event_type: str
+    envelope_json: str
+    board_project: int | None
+    emitted_at: float
+    params: list[Any]
+
+
+def _prepared(emit: Emit, request_id: str) -> _Statement | None:
+    """The event's recipients per channel, its envelope and its notifications' messages, as the
+    SQL function's arguments; None when nobody is to receive it on any channel."""
+    event_type, actor, data, audience, task, project = (
+        emit.event_type,
+        emit.actor,
+        emit.data,
+        emit.audience,
+        emit.task,
+        emit.project,
+    )
     users = [u for u in audience.users if actor is None or u.pk != actor.pk or audience.system]
     channels: dict[str, list[Any]] = {Channel.WEB: [], Channel.EMAIL: [], Channel.TELEGRAM: []}
     if audience.system:
@@ -238,47 +337,33 @@ def event_emit(
         plain = sorted({*plain, *audience.board_also})
     board_project = (task.project_id if task is not None else project.pk) if board else None
     activity_task = task.pk if task is not None and event_type in ACTIVITY_EVENT_TYPES else None
-    params: dict[str, Any] = {
-        "event_id": event_id,
-        "type": event_type,
-        "envelope": envelope_json,
-        "recipients": json.dumps(recipients),
-        "created_at": now,
-        "stamp": iso_datetime(now) or "",
+    # In _EMIT_SQL's order. The request that caused the event is kept on its outbox row (not in
+    # the envelope) for the logs of everything the event leads to (docs/operations.md
+    # "Following a request").
+    params: list[Any] = [
+        request_id,
+        event_id,
+        event_type,
+        envelope_json,
+        json.dumps(recipients),
+        now,
+        iso_datetime(now) or "",
         # [[recipient id, message], ...]
-        "notified": json.dumps(notified, ensure_ascii=False),
-        "plain": json.dumps(plain),
-        "board": board_project,
-        "marks": json.dumps(board_marks(event_type, data) if board else {}),
-        "activity_task": activity_task,
-        "actor_id": actor.pk if actor is not None else None,
-        "actor_name": str(actor.name) if actor is not None else "",
-    }
-    # The request that caused the event, kept on its outbox row (not in the envelope) for the
-    # logs of everything the event leads to (docs/operations.md "Following a request").
-    request_id = request_id_var.get() or ""
-    params["request_id"] = request_id
-    with db.cursor() as cursor:
-        cursor.execute(_EMIT_SQL, params)
-        outbox_id, board_seq, deliveries = cursor.fetchone()
-    if isinstance(deliveries, str):  # Django leaves jsonb as text for its JSONField to decode
-        deliveries = json.loads(deliveries)
-
-    db.on_commit(
-        functools.partial(
-            publisher.publish_after_commit,
-            event_id=str(event_id),
-            envelope_json=envelope_json,
-            board_project=board_project,
-            board_seq=board_seq,
-            deliveries=deliveries,
-            request_id=request_id,
-            emitted_at=now.timestamp(),
-        ),
-        robust=True,
-    )
-    return EmittedEvent(
-        event_id=event_id, type=event_type, outbox_id=outbox_id, board_project=board_project, board_seq=board_seq
+        json.dumps(notified, ensure_ascii=False),
+        json.dumps(plain),
+        board_project,
+        json.dumps(board_marks(event_type, data) if board else {}),
+        activity_task,
+        actor.pk if actor is not None else None,
+        str(actor.name) if actor is not None else "",
+    ]
+    return _Statement(
+        event_id=event_id,
+        event_type=event_type,
+        envelope_json=envelope_json,
+        board_project=board_project,
+        emitted_at=now.timestamp(),
+        params=params,
     )
 
 
@@ -296,8 +381,9 @@ def board_marks(event_type: str, data: BaseModel) -> dict[str, dict[str, bool]]:
     return {}
 
 
-# One statement, one round trip: the function notifications_event_emit (migration
-# notifications 0009, where its SQL is; a change to it is a new migration) takes the board's next
+# One statement, one round trip: the function notifications_event_emit_traced (migration
+# notifications 0012, where its SQL is; a change to it is a new migration) sets the transaction's
+# request id (the outbox row's default, 0010), takes the board's next
 # number and its row lock (waiting for a writer of the same project to commit) and then, in a
 # statement of its own whose snapshot is taken after that wait, writes the Notification rows, the
 # outbox row with its deliveries (the board's active members as they are now, so a member who
@@ -308,8 +394,7 @@ def board_marks(event_type: str, data: BaseModel) -> dict[str, dict[str, bool]]:
 # Answers (outbox id, board number, deliveries).
 _EMIT_SQL = """
 SELECT outbox_row, board_number, row_deliveries FROM notifications_event_emit_traced(
-    %(request_id)s::varchar, %(event_id)s::uuid, %(type)s::varchar, %(envelope)s::jsonb, %(recipients)s::jsonb,
-    %(created_at)s::timestamptz, %(stamp)s::text, %(notified)s::jsonb, %(plain)s::jsonb, %(board)s::bigint,
-    %(marks)s::jsonb, %(activity_task)s::bigint, %(actor_id)s::bigint, %(actor_name)s::varchar
+    %s::varchar, %s::uuid, %s::varchar, %s::jsonb, %s::jsonb, %s::timestamptz, %s::text, %s::jsonb, %s::jsonb,
+    %s::bigint, %s::jsonb, %s::bigint, %s::bigint, %s::varchar
 )
 """

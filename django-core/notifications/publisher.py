@@ -214,38 +214,32 @@ def outbox_message_of(row: OutboxEvent, *, force: bool = False) -> OutboxMessage
 # --- The fast path -------------------------------------------------------------------------------
 
 
-def publish_after_commit(
-    *,
-    event_id: str,
-    envelope_json: str,
-    board_project: int | None,
-    board_seq: int | None,
-    deliveries: list[dict[str, Any]],
-    request_id: str = "",
-    emitted_at: float | None = None,
-) -> None:
+def publish_after_commit(*, messages: Sequence[OutboxMessage], emitted_at: Sequence[float] = ()) -> None:
     """The fast path, run by transaction.on_commit: publish now, from memory (no database round
-    trip). Never raises: the event is committed and the relay will deliver what this did not."""
+    trip), the events one write emitted (notifications.events.events_emit), in their order and in
+    the same round trips. Never raises: the events are committed and the relay will deliver what
+    this did not."""
     global _fast_path_paused_until
     if time.monotonic() < _fast_path_paused_until:
         return
-    message = OutboxMessage(event_id, envelope_json, board_project, board_seq, deliveries, request_id=request_id)
+    names = ", ".join(message.event_id for message in messages)
     try:
-        (outcome,) = outbox_messages_publish([message])
+        outcomes = outbox_messages_publish(messages)
     except (RedisError, OSError) as exc:
         _fast_path_paused_until = time.monotonic() + settings.OUTBOX_FAST_PATH_PAUSE
-        logger.warning("Redis unavailable, the outbox relay will deliver event %s: %s", event_id, exc)
-        outbox_metrics.FAST_PATH_FAILURES.inc()
+        logger.warning("Redis unavailable, the outbox relay will deliver event %s: %s", names, exc)
+        outbox_metrics.FAST_PATH_FAILURES.inc(len(messages))
         return
     except Exception:
-        logger.exception("fast-path publish of event %s failed; the relay will retry", event_id)
-        outbox_metrics.FAST_PATH_FAILURES.inc()
+        logger.exception("fast-path publish of event %s failed; the relay will retry", names)
+        outbox_metrics.FAST_PATH_FAILURES.inc(len(messages))
         return
-    if isinstance(outcome, Exception):
-        logger.warning("Redis refused a delivery of event %s; the relay will retry: %s", event_id, outcome)
-        outbox_metrics.FAST_PATH_FAILURES.inc()
-    elif outcome:
-        outbox_metrics.fast_path_published(emitted_at)
+    for position, (message, outcome) in enumerate(zip(messages, outcomes, strict=True)):
+        if isinstance(outcome, Exception):
+            logger.warning("Redis refused a delivery of event %s; the relay will retry: %s", message.event_id, outcome)
+            outbox_metrics.FAST_PATH_FAILURES.inc()
+        elif outcome:
+            outbox_metrics.fast_path_published(emitted_at[position] if position < len(emitted_at) else None)
 
 
 def fast_path_resume() -> None:

@@ -34,14 +34,21 @@ def _trigram_index(field: str) -> GinIndex:
 
 
 class Task(models.Model):
-    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="tasks")
+    # No index of its own for `project` and `assignee`: indexes below lead with them (each index
+    # is one more entry to write on every insert).
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="tasks", db_index=False)
     # `title` and `description` are translated (tasks/translation.py): title_<lang> for each of LANGUAGES
     title = models.CharField(_("title"), max_length=300)
     description = models.TextField(_("description"), blank=True, default="", max_length=20_000)
     status = models.CharField(max_length=16, choices=TaskStatus.choices, default=TaskStatus.TODO)
     priority = models.CharField(max_length=16, choices=TaskPriority.choices, default=TaskPriority.MEDIUM)
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="assigned_tasks"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_tasks",
+        db_index=False,
     )
     reporter = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="reported_tasks"
@@ -84,8 +91,9 @@ class TaskWatcher(models.Model):
     """Who follows a task. The reporter, the assignee and commenters are added automatically;
     anyone who can see the task may watch or unwatch it."""
 
-    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="watcher_links")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # No index of their own: the unique constraint leads with `task`, the index with `user`.
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="watcher_links", db_index=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

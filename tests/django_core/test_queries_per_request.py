@@ -130,10 +130,11 @@ def test_creating_a_task_answers_what_reading_it_answers_and_counts_its_queries(
     body = {"project": workspace["project"].pk, "title": "Counted", "assignee": assignee.pk if assignee else None}
     client = client_for(owner)
 
-    # user, assignee, project, role; lock + assignee's role (one round trip), rank, task, watchers,
-    # two events; plus SAVEPOINT and RELEASE: inside the test's transaction the service's atomic
+    # user, assignee, project, role; lock + assignee's role + rank (one round trip), task,
+    # watchers, both events (one round trip: events_emit); without an assignee the rank alone,
+    # one event. Plus SAVEPOINT and RELEASE: inside the test's transaction the service's atomic
     # block is a savepoint (in production BEGIN and COMMIT, which Django does not count).
-    with django_assert_max_num_queries(12 if assignee else 9):
+    with django_assert_max_num_queries(10 if assignee else 9):
         created = client.post("/api/tasks", body, format="json")
 
     assert created.status_code == 201, created.content

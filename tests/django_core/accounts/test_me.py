@@ -186,3 +186,19 @@ def test_the_users_lookup_loads_the_row_the_orm_loads():
     assert [getattr(fast, name) for name in fields] == [getattr(orm, name) for name in fields]
     assert not fast._state.adding
     assert user_get_by_id(user_id=me.pk + 10_000) is None
+
+
+@pytest.mark.django_db
+def test_a_valid_access_token_is_resolved_by_the_users_lookup_not_the_orm(client_for, monkeypatch):
+    """simplejwt writes the user id claim as a string; the authentication must still take its
+    own lookup (accounts.selectors.user_get_by_id), not simplejwt's ORM fallback."""
+    from rest_framework_simplejwt.authentication import JWTAuthentication
+
+    me = UserFactory()
+
+    def orm_lookup(self, validated_token):
+        raise AssertionError("simplejwt's own user lookup ran")
+
+    monkeypatch.setattr(JWTAuthentication, "get_user", orm_lookup)
+
+    assert client_for(me).get(ME_URL).status_code == 200

@@ -284,7 +284,7 @@ def test_racing_writers_reach_the_watcher_in_board_order_without_the_relay(team,
     original_fast_path = publisher.publish_after_commit
 
     def slow_sometimes(**kwargs) -> None:
-        if kwargs["board_seq"] % 3 == 0:
+        if kwargs["messages"][0].board_seq % 3 == 0:
             time.sleep(0.02)
         original_fast_path(**kwargs)
 

@@ -1,12 +1,17 @@
 """Publishing to the real Redis: once per event whoever publishes it, and in board order."""
 
+import contextlib
+import functools
+
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from notifications import publisher
 from notifications.models import Notification
 from taskflow_contracts.redis_layout import DEDUPE_TTL_SECONDS, outbox_done_key, tagged_user_stream
 
 from common.redis import redis_client
+from tasks import services
 from tasks.models import Task
 from tests.django_core.notifications.helpers import (
     assert_published,
@@ -119,6 +124,80 @@ def test_events_for_one_user_are_in_the_stream_in_commit_order(
     assert cursors == sorted(cursors, key=cursor_key)
     frames = listening.receive()
     assert [frame.body["cursor"] for frame in frames] == cursors
+
+
+def fast_paths(callbacks: list[object]) -> list[functools.partial[None]]:
+    return [
+        callback
+        for callback in callbacks
+        if isinstance(callback, functools.partial) and callback.func is publisher.publish_after_commit
+    ]
+
+
+def test_an_assigned_new_task_publishes_both_its_events_in_one_callback_in_board_order(
+    crew, subscriber, django_capture_on_commit_callbacks
+):
+    listening = subscriber.listen(crew.assignee)
+
+    # When a task is created with an assignee (task.created and task.assigned, events_emit)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        services.task_create(actor=crew.owner, project=crew.project, title="Both", assignee=crew.assignee)
+
+    # Then one fast-path callback published both, in their order, and marked both done
+    (fast_path,) = fast_paths(callbacks)
+    created, assigned = outbox_rows("task.created", "task.assigned")
+    assert [message.event_id for message in fast_path.keywords["messages"]] == [
+        str(created.event_id),
+        str(assigned.event_id),
+    ]
+    assert assigned.board_seq == created.board_seq + 1
+    assert [message["event"]["type"] for _, message in stream_entries(crew.assignee)] == [
+        "task.created",
+        "task.assigned",
+    ]
+    assert [frame.body["event"]["type"] for frame in listening.receive()] == ["task.created", "task.assigned"]
+    for row in (created, assigned):
+        assert redis_client().exists(outbox_done_key(str(row.event_id)))
+    assert Notification.objects.filter(recipient=crew.assignee, event_id=assigned.event_id).exists()
+
+
+def test_an_edit_of_several_kinds_emits_its_events_in_one_statement_and_one_callback_in_order(
+    crew, subscriber, django_capture_on_commit_callbacks
+):
+    listening = subscriber.listen(crew.watcher)
+
+    # When one edit changes the status and the priority
+    with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True) as callbacks:
+        services.task_update(task=crew.task, actor=crew.owner, fields={"status": "review", "priority": "urgent"})
+
+    # Then both events went in one statement and out in one callback, status change first
+    assert sum("notifications_event_emit_traced" in query["sql"] for query in queries.captured_queries) == 1
+    (fast_path,) = fast_paths(callbacks)
+    changed, updated = outbox_rows()
+    assert (changed.type, updated.type) == ("task.status_changed", "task.updated")
+    assert updated.board_seq == changed.board_seq + 1
+    assert [message.event_id for message in fast_path.keywords["messages"]] == [
+        str(changed.event_id),
+        str(updated.event_id),
+    ]
+    assert [frame.type for frame in listening.receive()] == ["task.status_changed", "task.updated"]
+
+
+def test_a_rolled_back_savepoint_drops_both_events_of_a_new_task_and_their_publish(
+    crew, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
+        with contextlib.suppress(RuntimeError), transaction.atomic():
+            services.task_create(actor=crew.owner, project=crew.project, title="Undone", assignee=crew.assignee)
+            raise RuntimeError("rolled back")
+        services.task_update(task=crew.task, actor=crew.owner, fields={"priority": "urgent"})
+
+    (fast_path,) = fast_paths(callbacks)
+    (updated,) = outbox_rows()
+    assert updated.type == "task.updated"
+    assert [message.event_id for message in fast_path.keywords["messages"]] == [str(updated.event_id)]
+    assert not Task.objects.filter(title_en="Undone").exists()
+    assert not Notification.objects.filter(type="task.assigned").exists()
 
 
 def board_heard_of(crew, client_for) -> None:

@@ -62,11 +62,12 @@ def test_assigning_while_the_assignee_is_removed(leaving, monkeypatch, write):
     validated, resume = threading.Event(), threading.Event()
     original = services.task_assignee_validate
 
-    def validate_then_pause(**kwargs: Any) -> None:
-        original(**kwargs)
+    def validate_then_pause(**kwargs: Any) -> str | None:
+        rank = original(**kwargs)
         if kwargs["assignee"] is not None:
             validated.set()
             resume.wait(PAUSE)
+        return rank
 
     monkeypatch.setattr(services, "task_assignee_validate", validate_then_pause)
     if write == "update":
@@ -178,11 +179,12 @@ def test_two_assignments_in_one_project_do_not_wait_for_each_other(team, monkeyp
     original = services.task_assignee_validate
     paused = threading.local()
 
-    def validate_then_pause(**kwargs: Any) -> None:
-        original(**kwargs)
+    def validate_then_pause(**kwargs: Any) -> str | None:
+        rank = original(**kwargs)
         if getattr(paused, "this_one", False):
             validated.set()
             resume.wait(10)
+        return rank
 
     monkeypatch.setattr(services, "task_assignee_validate", validate_then_pause)
 
