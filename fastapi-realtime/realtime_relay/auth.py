@@ -22,8 +22,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from nacl.exceptions import BadSignatureError
+from nacl.signing import VerifyKey
 from taskflow_contracts.redis_layout import user_tag
 
 TICKET_AUDIENCE = "ws"
@@ -70,7 +72,10 @@ def ticket_burn_key(user_id: int, jti: str) -> str:
 
 class TicketVerifier:
     def __init__(self, *, public_key: Ed25519PublicKey, issuer: str, leeway: int) -> None:
-        self._key = public_key
+        # The signature is checked by libsodium (PyNaCl): half the CPU of cryptography's
+        # Ed25519PublicKey.verify on this machine (~58 vs ~120 us), and the larger part of what a
+        # ticket check costs.
+        self._key = VerifyKey(public_key.public_bytes(Encoding.Raw, PublicFormat.Raw))
         self._issuer = issuer
         self._leeway = leeway
 
@@ -103,9 +108,11 @@ class TicketVerifier:
                     raise TicketRejected("invalid_ticket")
                 if fields.get("b64", True) is not True:
                     raise TicketRejected("invalid_ticket")
-            self._key.verify(_b64decode(signature), f"{header}.{payload}".encode("ascii"))
+            self._key.verify(f"{header}.{payload}".encode("ascii"), _b64decode(signature))
             claims = json.loads(_b64decode(payload))
-        except (ValueError, InvalidSignature):  # binascii.Error and UnicodeError are ValueErrors
+        # binascii.Error and UnicodeError are ValueErrors, and so are PyNaCl's own for a
+        # signature of the wrong length.
+        except (ValueError, TypeError, BadSignatureError):
             raise TicketRejected("invalid_ticket") from None
         if not isinstance(claims, dict) or any(claims.get(name) is None for name in _REQUIRED_CLAIMS):
             raise TicketRejected("invalid_ticket")
