@@ -49,7 +49,7 @@ class TicketRejected(Exception):
         self.reason = reason
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Ticket:
     user_id: int
     jti: str
@@ -57,7 +57,7 @@ class Ticket:
     expires_at: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TicketBurn:
     """What burning a ticket writes: the key (in the user's hash slot) and how long it stays (as
     long as the ticket could still pass `verify`)."""

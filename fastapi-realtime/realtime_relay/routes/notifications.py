@@ -9,6 +9,7 @@ socket calls Connection.close, and this handler then closes the WebSocket with t
 """
 
 import asyncio
+import functools
 import json
 import logging
 from collections.abc import Callable, Coroutine
@@ -77,7 +78,11 @@ async def notifications_socket(scope: Scope, receive: Receive, send: Send, relay
         held_limit=settings.max_replay,
     )
     conn.write_now = frame_writer(send)
-    await _serve(websocket, relay, conn, cursor, relay.verifier.burn(ticket))
+    burn = relay.verifier.burn(ticket)
+    # This frame stays suspended for as long as the socket lives: it keeps nothing it no longer
+    # needs (RSS per idle socket, bench/realtime.py).
+    del ticket
+    await _serve(websocket, relay, conn, cursor, burn)
 
 
 async def _serve(websocket: WebSocket, relay: Relay, conn: Connection, cursor: Cursor | None, burn: TicketBurn) -> None:
@@ -85,9 +90,10 @@ async def _serve(websocket: WebSocket, relay: Relay, conn: Connection, cursor: C
     first_here = hub.add(conn)
     metrics.connections_opened += 1
     tasks = [
-        _guarded(conn, lambda: _start(relay, conn, cursor, first_here, burn)),
+        _guarded(conn, functools.partial(_start, relay, conn, cursor, first_here, burn)),
         _guarded(conn, lambda: _read(websocket, conn, relay)),
     ]
+    del burn  # the start task holds it while it needs it; this frame lives as long as the socket
 
     def wake_writer() -> None:
         tasks[:] = [task for task in tasks if not task.done()]
