@@ -27,6 +27,7 @@ from taskflow_contracts import event_frame
 from taskflow_contracts.redis_layout import tagged_user_stream
 
 from realtime_relay import frames
+from realtime_relay.auth import TicketBurn, TicketRejected
 from realtime_relay.frames import ZERO, Cursor, parse_cursor, revocation_time
 from realtime_relay.hub import CLOSE_SLOW_CONSUMER, CLOSE_TRY_AGAIN_LATER, CLOSE_UNAUTHORIZED, Connection, Hub
 from realtime_relay.metrics import Metrics
@@ -88,12 +89,18 @@ def _cursor(value: object) -> Cursor | None:
     return parse_cursor(value) if isinstance(value, str) else None
 
 
-# KEYS: [the user's stream]  ARGV: [after ('' = no entries wanted), count, id to look for...]
-# Returns {} without a stream, else {XINFO STREAM as a flat list, the entries after `after` (at
-# most `count`), the ids looked for that have their entry}. One script, one key: one hash slot,
-# one round trip on every topology, and one instant (a MULTI on a Cluster took five times as long
-# through redis-py).
+# KEYS: [the user's stream, (the ticket's burn key, `user:{7}:ticket:<jti>`)]
+# ARGV: [after ('' = no entries wanted), count, the burn key's TTL, id to look for...]
+# With a burn key the ticket is burnt first (SET NX EX): 0 when it was used before, and nothing is
+# read. Otherwise returns {} without a stream, else {XINFO STREAM as a flat list, the entries after
+# `after` (at most `count`), the ids looked for that have their entry}. One script, the user's
+# keys only: one hash slot, one round trip on every topology, and one instant (a MULTI on a
+# Cluster took five times as long through redis-py). A new socket's burn rides along: a round
+# trip less per handshake (bench/realtime.py).
 HISTORY_LUA = """
+if #KEYS > 1 and not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[3]) then
+  return 0
+end
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {}
 end
@@ -103,7 +110,7 @@ if ARGV[1] ~= '' then
   entries = redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT', ARGV[2])
 end
 local kept = {}
-for i = 3, #ARGV do
+for i = 4, #ARGV do
   if #redis.call('XRANGE', KEYS[1], ARGV[i], ARGV[i], 'COUNT', 1) > 0 then
     kept[#kept + 1] = ARGV[i]
   end
@@ -114,19 +121,34 @@ HISTORY_SHA = hashlib.sha1(HISTORY_LUA.encode(), usedforsecurity=False).hexdiges
 
 
 async def read_history(
-    redis: Redis, user_id: int, after: Cursor | None, *, limit: int, check: Iterable[Cursor] = ()
+    redis: Redis,
+    user_id: int,
+    after: Cursor | None,
+    *,
+    limit: int,
+    check: Iterable[Cursor] = (),
+    burn: TicketBurn | None = None,
 ) -> History:
     """The stream's metadata, up to `limit` entries after `after` (as frames) when it is given,
-    and which of the cursors in `check` still have their entry, read atomically. Raises
-    RedisError when Redis is unreachable."""
+    and which of the cursors in `check` still have their entry, read atomically. With `burn`, the
+    ticket is burnt first, in the same script: TicketRejected("reused_ticket") when it was used
+    before (and nothing is read). Raises RedisError when Redis is unreachable (nothing burnt then)."""
     # Only real stream ids can be looked for (not 0-0, nor the relay's cursor past every stream).
     checked = sorted({cursor for cursor in check if cursor != ZERO and parse_cursor(str(cursor)) == cursor})
-    keys_and_args = [tagged_user_stream(user_id), "" if after is None else str(after), limit, *map(str, checked)]
+    keys = [tagged_user_stream(user_id)] if burn is None else [tagged_user_stream(user_id), burn.key]
+    args: list[str | int] = [
+        "" if after is None else str(after),
+        limit,
+        0 if burn is None else burn.ttl,
+        *map(str, checked),
+    ]
     try:
-        raw = await redis.evalsha(HISTORY_SHA, 1, *keys_and_args)
+        raw = await redis.evalsha(HISTORY_SHA, len(keys), *keys, *args)
     except NoScriptError:
         await redis.script_load(HISTORY_LUA)  # on a Cluster: on every primary
-        raw = await redis.evalsha(HISTORY_SHA, 1, *keys_and_args)
+        raw = await redis.evalsha(HISTORY_SHA, len(keys), *keys, *args)
+    if raw == 0:
+        raise TicketRejected("reused_ticket")
     if not raw:
         return History(exists=False)  # no stream: never written, expired, or lost with Redis
     flat_info, raw_entries, kept = raw
@@ -175,9 +197,10 @@ class CatchUp:
         self._resuming: dict[int, asyncio.Task[None]] = {}
         self._concurrency = asyncio.Semaphore(CATCH_UP_CONCURRENCY)
 
-    async def start(self, conn: Connection, cursor: Cursor | None) -> None:
+    async def start(self, conn: Connection, cursor: Cursor | None, *, burn: TicketBurn | None = None) -> None:
         """A new socket (subscribed, syncing): hello, then the replay or `resync`, then live.
-        Without a cursor the socket starts at the stream's head."""
+        Without a cursor the socket starts at the stream's head. `burn`: its ticket, burnt by
+        the same script (TicketRejected when it was used before; nothing is sent then)."""
         # Also read what was published since the ticket was issued: a revocation in there means
         # the ticket predates a logout or password change, and the socket is refused.
         since = Cursor(max(0, int(conn.ticket_iat * 1000) - 1), 0)
@@ -188,6 +211,7 @@ class CatchUp:
                 since if cursor is None else min(cursor, since),
                 limit=self._limit,
                 check=() if cursor is None else (cursor,),
+                burn=burn,
             )
         if any(self._revokes(conn, frame) for entry, frame in history.entries if entry > since):
             self._hub.drop(conn, CLOSE_UNAUTHORIZED, "revoked")

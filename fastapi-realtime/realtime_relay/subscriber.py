@@ -202,8 +202,13 @@ class Subscriber:
         channel = self._channels.get(tagged_user_channel(user_id))
         if channel is None or not channel.wanted:
             return False
+        if channel.ready.is_set():
+            return True
         try:
-            await asyncio.wait_for(channel.ready.wait(), timeout)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for wraps the wait in a task of
+            # its own, once per handshake.
+            async with asyncio.timeout(timeout):
+                await channel.ready.wait()
         except TimeoutError:
             return False
         return True

@@ -149,3 +149,20 @@ def test_tickets_stay_out_of_the_log(relay, sockets):
     log = relay.log_path.read_text(errors="replace")
     assert ticket not in log
     assert "Application startup complete" in log  # the log is there, only the lines with tickets are not
+
+
+def test_a_reused_ticket_is_counted_as_reused(relay, sockets):
+    # The burn rides in the script that reads the new socket's history (after the subscription):
+    # a second use is still refused with 4401, and counted under its own reason.
+    before = relay.metrics().get('realtime_auth_failures_total{reason="reused_ticket"}', 0)
+    user_id = new_user_id()
+    ticket = sign_ticket(user_id)
+    first = sockets.open(relay, ticket)
+    assert first.recv()["type"] == "hello"
+
+    assert sockets.open(relay, ticket).close_code() == UNAUTHORIZED
+
+    assert relay.metrics()['realtime_auth_failures_total{reason="reused_ticket"}'] == before + 1
+    # The first socket of the user is not disturbed by the refused one.
+    first.send({"type": "ping"})
+    assert first.recv() == {"type": "pong"}

@@ -2,13 +2,22 @@
 
 import asyncio
 import contextlib
+import time
 
+import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from pydantic import ValidationError
+from realtime_relay.auth import TicketRejected, TicketVerifier
 from realtime_relay.config import PLACEHOLDER_SERVICE_TOKEN, REPO_DIR, ConfigurationError, Settings
 from realtime_relay.frames import Cursor, frame_cursor, parse_cursor, revocation_time
 from realtime_relay.history import History
 from realtime_relay.subscriber import _Ready, channel_user
+from redis.crc import key_slot
+from taskflow_contracts.redis_layout import tagged_user_stream
+
+from tests.fastapi_realtime.support import KEY_DIR, foreign_private_key, private_key, sign_ticket
 
 STRONG_TOKEN = "s" * 40
 
@@ -269,3 +278,74 @@ def test_a_channel_waiter_that_gives_up_does_not_cancel_the_others():
         return patient.done() and not patient.cancelled(), ready.is_set()
 
     assert asyncio.run(scenario()) == (True, True)
+
+
+# --- Tickets (realtime_relay.auth checks them without PyJWT: the same rules, tested here) -------
+
+
+def _verifier() -> TicketVerifier:
+    public_key = load_pem_public_key((KEY_DIR / "jwt_public.pem").read_bytes())
+    assert isinstance(public_key, Ed25519PublicKey)
+    return TicketVerifier(public_key=public_key, issuer="taskflow", leeway=5)
+
+
+def _signed_with_header(header: dict[str, object], user_id: int = 7) -> str:
+    claims = jwt.decode(sign_ticket(user_id), options={"verify_signature": False})
+    return jwt.encode(claims, private_key(), algorithm="EdDSA", headers=header)
+
+
+def test_a_ticket_as_django_core_signs_it_is_accepted():
+    ticket = _verifier().verify(sign_ticket(7))
+
+    assert (ticket.user_id, len(ticket.jti)) == (7, 32)
+    assert ticket.expires_at - ticket.issued_at == 30
+
+
+def test_a_ticket_for_several_audiences_including_the_relay_is_accepted():
+    assert _verifier().verify(sign_ticket(7, aud=["api", "ws"])).user_id == 7
+
+
+def test_another_header_order_or_a_key_id_is_accepted():
+    # PyJWT writes {"alg":"EdDSA","typ":"JWT"}; any EdDSA header without extensions passes too.
+    assert _verifier().verify(_signed_with_header({"kid": "2026"})).user_id == 7
+
+
+@pytest.mark.parametrize(
+    ("make_ticket", "reason"),
+    [
+        (lambda: None, "missing_ticket"),
+        (lambda: "a.b", "invalid_ticket"),
+        (lambda: "a.b.c", "invalid_ticket"),
+        (lambda: sign_ticket(7) + "x", "invalid_ticket"),
+        (lambda: sign_ticket(7, exp=int(time.time()) - 60, iat=int(time.time()) - 90), "expired_ticket"),
+        (lambda: sign_ticket(7, aud="api"), "wrong_audience"),
+        (lambda: sign_ticket(7, aud=["api", 3]), "wrong_audience"),
+        (lambda: sign_ticket(7, token_type="access"), "wrong_token_type"),
+        (lambda: sign_ticket(7, nbf=int(time.time()) + 600), "invalid_ticket"),
+        (lambda: sign_ticket(7, iat="yesterday"), "invalid_ticket"),
+        (lambda: sign_ticket(7, iss=None), "invalid_ticket"),
+        (lambda: sign_ticket(7, sub=7), "invalid_ticket"),
+        (lambda: sign_ticket(7, jti=12345), "invalid_ticket"),
+        # Header extensions a verifier must understand are not part of a ticket (RFC 7515, 7797).
+        (lambda: _signed_with_header({"crit": ["exp"], "exp": 1}), "invalid_ticket"),
+        (lambda: _signed_with_header({"b64": False, "crit": ["b64"]}), "invalid_ticket"),
+        (lambda: sign_ticket(7, key=foreign_private_key()), "invalid_ticket"),
+    ],
+)
+def test_a_bad_ticket_is_rejected_with_its_reason(make_ticket, reason):
+    with pytest.raises(TicketRejected) as rejected:
+        _verifier().verify(make_ticket())
+
+    assert rejected.value.reason == reason
+
+
+def test_a_ticket_is_burnt_in_its_users_hash_slot_for_as_long_as_it_could_pass():
+    verifier = _verifier()
+    ticket = verifier.verify(sign_ticket(7, iat=int(time.time()), exp=int(time.time()) + 30))
+
+    burn = verifier.burn(ticket)
+
+    # One slot with the user's stream: the history script burns it (one key slot per script).
+    assert burn.key == f"user:{{7}}:ticket:{ticket.jti}"
+    assert key_slot(burn.key.encode()) == key_slot(tagged_user_stream(7).encode())
+    assert 30 + 5 <= burn.ttl <= 30 + 5 + 1

@@ -9,6 +9,7 @@ socket calls Connection.close, and this handler then closes the WebSocket with t
 """
 
 import asyncio
+import functools
 import json
 import logging
 from collections.abc import Callable, Coroutine
@@ -19,7 +20,7 @@ from redis.exceptions import RedisError
 from starlette.types import Receive, Scope, Send
 
 from realtime_relay import frames
-from realtime_relay.auth import TicketRejected, origin_allowed
+from realtime_relay.auth import TicketBurn, TicketRejected, origin_allowed
 from realtime_relay.frames import Cursor, parse_cursor
 from realtime_relay.hub import (
     CLOSE_INTERNAL_ERROR,
@@ -62,15 +63,9 @@ async def notifications_socket(scope: Scope, receive: Receive, send: Send, relay
         return
     try:
         ticket = relay.verifier.verify(websocket.query_params.get("ticket"))
-        async with relay.redis_slots:
-            await relay.verifier.burn(relay.redis, ticket)
     except TicketRejected as exc:
         metrics.auth_failures[exc.reason] += 1
         await _close(websocket, CLOSE_UNAUTHORIZED, "unauthorized", settings.ws_close_timeout)
-        return
-    except RedisError:
-        # The ticket may be fine: the client retries (with the same ticket, not burned).
-        await _close(websocket, CLOSE_TRY_AGAIN_LATER, "redis unavailable", settings.ws_close_timeout)
         return
 
     raw_cursor = websocket.query_params.get("cursor")
@@ -83,17 +78,22 @@ async def notifications_socket(scope: Scope, receive: Receive, send: Send, relay
         held_limit=settings.max_replay,
     )
     conn.write_now = frame_writer(send)
-    await _serve(websocket, relay, conn, cursor)
+    burn = relay.verifier.burn(ticket)
+    # This frame stays suspended for as long as the socket lives: it keeps nothing it no longer
+    # needs (RSS per idle socket, bench/realtime.py).
+    del ticket
+    await _serve(websocket, relay, conn, cursor, burn)
 
 
-async def _serve(websocket: WebSocket, relay: Relay, conn: Connection, cursor: Cursor | None) -> None:
+async def _serve(websocket: WebSocket, relay: Relay, conn: Connection, cursor: Cursor | None, burn: TicketBurn) -> None:
     hub, metrics = relay.hub, relay.metrics
     first_here = hub.add(conn)
     metrics.connections_opened += 1
     tasks = [
-        _guarded(conn, lambda: _start(relay, conn, cursor, first_here)),
+        _guarded(conn, functools.partial(_start, relay, conn, cursor, first_here, burn)),
         _guarded(conn, lambda: _read(websocket, conn, relay)),
     ]
+    del burn  # the start task holds it while it needs it; this frame lives as long as the socket
 
     def wake_writer() -> None:
         tasks[:] = [task for task in tasks if not task.done()]
@@ -128,7 +128,10 @@ def _guarded(conn: Connection, job: Callable[[], Coroutine[Any, Any, None]]) -> 
     return asyncio.create_task(run())
 
 
-async def _start(relay: Relay, conn: Connection, cursor: Cursor | None, first_here: bool) -> None:
+async def _start(relay: Relay, conn: Connection, cursor: Cursor | None, first_here: bool, burn: TicketBurn) -> None:
+    """Subscribes, then burns the ticket and reads the history in one script (auth.py): a
+    reused ticket is refused (4401) after its signature, and so its user, were checked; without
+    Redis the socket is told to try again later (1013) with its ticket not used up."""
     settings = relay.settings
     if first_here:
         relay.presence.arrived(conn.user_id)
@@ -136,7 +139,11 @@ async def _start(relay: Relay, conn: Connection, cursor: Cursor | None, first_he
         relay.hub.drop(conn, CLOSE_TRY_AGAIN_LATER, "redis_unavailable")
         return
     try:
-        await relay.catch_up.start(conn, cursor)
+        await relay.catch_up.start(conn, cursor, burn=burn)
+    except TicketRejected as exc:
+        relay.metrics.auth_failures[exc.reason] += 1
+        conn.close(CLOSE_UNAUTHORIZED, "unauthorized")
+        return
     except RedisError:
         relay.hub.drop(conn, CLOSE_TRY_AGAIN_LATER, "redis_unavailable")
         return
