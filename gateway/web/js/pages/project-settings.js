@@ -15,10 +15,13 @@ const INVITE_ROLES = ["viewer", "member", "admin"];
 
 /**
  * Name and description per language (PATCH /api/projects/{id}: only what changed).
- * @returns {{element: HTMLElement, dirty: () => boolean}}  dirty: edited and not saved yet
+ * @returns {{element: HTMLElement, dirty: () => boolean, update: (project: object) => void}}
+ *   dirty: edited and not saved yet; update: shows a newer version of the project in the same
+ *   fields (a form replaced under the user's hands would lose what they were typing)
  */
 function detailsForm(project, editable, onSaved) {
   let edited = false;
+  let current = project;
   const box = errorBox();
   const saved = h("p", { className: "success", role: "status" });
   const form = h(
@@ -46,7 +49,7 @@ function detailsForm(project, editable, onSaved) {
   onSubmit(form, box, async (data) => {
     const changes = {};
     for (const [name, value] of data.entries()) {
-      if (String(value).trim() !== (project[name] ?? "")) changes[name] = String(value).trim();
+      if (String(value).trim() !== (current[name] ?? "")) changes[name] = String(value).trim();
     }
     saved.textContent = "";
     if (!Object.keys(changes).length) {
@@ -58,7 +61,12 @@ function detailsForm(project, editable, onSaved) {
     onSaved();
   });
   const element = h("section", { className: "card", "aria-labelledby": "project-details-title" }, h("h2", { id: "project-details-title" }, t("Project")), form);
-  return { element, dirty: () => edited };
+  const update = (next) => {
+    if (edited) return;
+    current = next;
+    for (const input of form.querySelectorAll("input[name], textarea[name]")) input.value = next[input.name] ?? "";
+  };
+  return { element, dirty: () => edited, update };
 }
 
 /** One member's row: the role (a select where the viewer of the page may change it), remove or leave. */
@@ -191,8 +199,11 @@ export async function projectSettingsPage(projectId) {
     document.title = t("{title} · TaskFlow", { title });
     heading.textContent = title;
     boardLink.textContent = t("← Board: {project}", { project: project.name });
-    // Drawn again on every change made elsewhere, but for a form being edited here.
-    if (!details?.dirty() || details.role !== myRole) {
+    // Kept current on every change made elsewhere, in place (the same fields, so nothing typed
+    // is lost), and never while being edited here; drawn anew when the role changes what it allows.
+    if (details && details.role === myRole) {
+      details.update(project);
+    } else {
       details = detailsForm(project, roleAtLeast(myRole, "admin"), () => {
         notify(t("Project saved."));
         draw();
