@@ -33,8 +33,11 @@ ENGINES = ("cluster", "sentinel")
 REDIS_INDEX = int(os.environ.get("REDIS_TEST_DB") or 11)
 USER_ID_START = 800_000_000 + REDIS_INDEX * 1_000_000
 # Quick enough for a test: the outbox relay walks every 0.2 s (the stack's setting) and delivers
-# a board event still waiting for a predecessor after 3 s (a predecessor lost in a failover).
-STACK_ENV = {"OUTBOX_FORCE_AFTER": "3"}
+# a board event still waiting for a predecessor after 3 s (a predecessor lost in a failover), and
+# asks Redis again about a delivered row after 10 s instead of 20 (OUTBOX_SETTLE): what a demoted
+# primary dropped after a switch-over (done marker included) is delivered again by then, within
+# the tests' 20 s waits for a live event; still longer than the demoted primary takes writes.
+STACK_ENV = {"OUTBOX_FORCE_AFTER": "3", "OUTBOX_SETTLE": "10"}
 
 
 @dataclass
